@@ -1,0 +1,139 @@
+// ObjectStore: the one interface through which lakepack reads, writes, lists and deletes data,
+// whether it lives in a local directory or an S3 bucket.
+//
+// Keys are relative, '/'-separated names inside the store's root ("2024/01/01/a.parquet").
+// A key is never empty, never starts with '/', and holds no "." or ".." segment and no NUL;
+// stores reject such keys with InvalidArgument (see ValidateKey).
+//
+// Thread-safety: every ObjectStore implementation is safe to call from many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lakepack/status.h"
+
+namespace lakepack {
+
+//! What a store knows about one object.
+struct ObjectInfo {
+  std::string key;
+  int64_t size = 0;
+  //! An opaque version tag that changes whenever the content changes (S3's ETag without
+  //! quotes; for local files a tag made of size and mtime).
+  std::string etag;
+  //! Last modification, nanoseconds since the Unix epoch (0 when unknown).
+  int64_t mtime_ns = 0;
+};
+
+struct ListOptions {
+  //! Only keys that start with this string ("" lists everything).
+  std::string prefix;
+  //! When non-empty, keys holding the delimiter after the prefix are rolled up into
+  //! common_prefixes, as S3 does ("/" lists one directory level).
+  std::string delimiter;
+  //! Token from a previous page's next_token; empty for the first page.
+  std::string continuation_token;
+  //! Most keys in one page (S3 caps this at 1000).
+  int max_keys = 1000;
+};
+
+struct ListPage {
+  //! Objects in ascending byte order of key.
+  std::vector<ObjectInfo> objects;
+  //! With a delimiter: the rolled-up prefixes, each ending in the delimiter, ascending.
+  std::vector<std::string> common_prefixes;
+  //! Empty when this was the last page.
+  std::string next_token;
+};
+
+//! A byte range [offset, offset + length). length < 0 means "to the end".
+struct ByteRange {
+  int64_t offset = 0;
+  int64_t length = -1;
+  bool whole() const { return offset == 0 && length < 0; }
+};
+
+struct PutOptions {
+  //! Create-only: fail with AlreadyExists when the key is present. Stores whose endpoint
+  //! silently ignores the condition report it in Capabilities().create_only_reliable.
+  bool if_none_match = false;
+  //! The caller no longer needs the source file: a store may move it instead of copying.
+  bool consume_source = false;
+  std::string content_type;
+};
+
+//! What a store promises; callers that need a guarantee check it here rather than assume it.
+struct StoreCapabilities {
+  //! A reader never sees a partly written object.
+  bool atomic_write = true;
+  //! PutOptions::if_none_match is enforced by the store. When false, a create-only write
+  //! may overwrite, and callers must not build exclusion on it.
+  bool create_only_reliable = true;
+  //! A listing right after a write shows it.
+  bool consistent_listing = true;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  //! The store's root as a URI, for messages ("file:///data/lake", "s3://bucket/prefix").
+  virtual std::string Uri() const = 0;
+  //! A URI naming one object of this store.
+  std::string UriOf(std::string_view key) const;
+
+  virtual StoreCapabilities Capabilities() const = 0;
+
+  //! One page of keys. Keys are in ascending byte order across pages. A prefix that matches
+  //! nothing gives an empty page, not an error.
+  virtual Result<ListPage> List(const ListOptions& options) = 0;
+
+  //! Every object under `prefix` (all pages, no delimiter).
+  Result<std::vector<ObjectInfo>> ListAll(std::string_view prefix);
+
+  //! A missing object is a normal answer: an OK result holding std::nullopt.
+  virtual Result<std::optional<ObjectInfo>> Stat(std::string_view key) = 0;
+
+  //! The bytes of an object, or of a range of it. A missing object gives NotFound.
+  //! A range that starts past the end gives InvalidArgument; one that runs past the end
+  //! is cut at the end.
+  virtual Result<std::string> Read(std::string_view key, ByteRange range = {}) = 0;
+
+  //! Like Read, into a local file (created or truncated). On failure the file is removed.
+  virtual Status ReadToFile(std::string_view key, const std::string& local_path,
+                            ByteRange range = {}) = 0;
+
+  //! Writes an object from a local file. Atomic where Capabilities().atomic_write: readers
+  //! see the old object or the whole new one, never a part. Overwrites unless
+  //! options.if_none_match. Returns what was written.
+  virtual Result<ObjectInfo> WriteFromFile(std::string_view key, const std::string& local_path,
+                                           const PutOptions& options = {}) = 0;
+
+  //! Writes an object from memory, with the same guarantees as WriteFromFile.
+  virtual Result<ObjectInfo> Write(std::string_view key, std::string_view data,
+                                   const PutOptions& options = {}) = 0;
+
+  //! Copies an object inside the store, overwriting the target. Missing source: NotFound.
+  virtual Status Copy(std::string_view from_key, std::string_view to_key) = 0;
+
+  //! Deletes objects. Keys that do not exist are not an error. Not atomic as a whole: on
+  //! failure some keys may be gone; the message names the first that failed.
+  virtual Status Delete(const std::vector<std::string>& keys) = 0;
+
+  //! For stores whose objects are plain local files: the path of `key`, so that readers can
+  //! use it in place instead of copying. std::nullopt for remote stores.
+  virtual std::optional<std::string> LocalPath(std::string_view key) const {
+    (void)key;
+    return std::nullopt;
+  }
+};
+
+//! Checks the key rules above; the message names the key and the rule it breaks.
+Status ValidateKey(std::string_view key);
+
+}  // namespace lakepack
