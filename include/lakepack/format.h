@@ -35,6 +35,8 @@ Result<Compression> ParseCompression(std::string_view name);
 struct ReadSpec {
   std::vector<std::string> paths;
   FileFormat format = FileFormat::kUnknown;  // kUnknown: from each path's extension
+  //! CSV only: the field delimiter; empty means detect it (see FormatEngine::Copy).
+  std::string csv_delimiter;
 };
 
 struct WriteSpec {
@@ -69,6 +71,14 @@ struct RowDigest {
   bool operator==(const RowDigest&) const = default;
 };
 
+//! Sample rows for demos, tests and benchmarks: row i is uploaded at start_us + i * step_us.
+struct SampleSpec {
+  int64_t rows = 1000;
+  int64_t seed = 1;
+  int64_t start_us = 1735689600000000;  // 2025-01-01T00:00:00Z
+  int64_t step_us = 1000000;
+};
+
 struct EngineOptions {
   //! DuckDB's memory_limit ("1GB"); empty: DuckDB's default (80% of RAM).
   std::string memory_limit = "2GB";
@@ -97,6 +107,9 @@ class FormatEngine {
 
   //! Row count and order-independent checksum of every row of the inputs.
   Result<RowDigest> Digest(const ReadSpec& in);
+
+  //! Writes `rows` deterministic sample rows of the seeds' Data Schema (see SampleSpec).
+  Result<int64_t> WriteSample(const SampleSpec& sample, const WriteSpec& out);
 
   //! The version string of the engine library ("v1.4.4").
   static std::string LibraryVersion();

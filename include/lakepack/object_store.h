@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -124,6 +125,10 @@ class ObjectStore {
   //! Deletes objects. Keys that do not exist are not an error. Not atomic as a whole: on
   //! failure some keys may be gone; the message names the first that failed.
   virtual Status Delete(const std::vector<std::string>& keys) = 0;
+
+  //! Requests made so far, by kind ("GET", "PUT", "LIST", "HEAD", "COPY", "DELETE",
+  //! "MULTIPART_PART", "retries", "bytes_read", "bytes_written"), for run summaries.
+  virtual std::map<std::string, int64_t> Counters() const { return {}; }
 
   //! For stores whose objects are plain local files: the path of `key`, so that readers can
   //! use it in place instead of copying. std::nullopt for remote stores.

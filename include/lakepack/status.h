@@ -13,15 +13,15 @@ namespace lakepack {
 
 enum class StatusCode {
   kOk = 0,
-  kNotFound,          // an object, file or table that does not exist
-  kInvalidArgument,   // bad usage: flags, URIs, keys, formats, codecs
-  kIOError,           // the local disk or the network failed
-  kUnauthenticated,   // credentials were refused
-  kRetryable,         // a transient failure: may succeed if tried again
-  kCorruption,        // data that cannot be parsed or does not verify
-  kCancelled,         // the caller asked to stop
-  kAlreadyExists,     // a create-only write found the target in place
-  kFailedPrecondition // the world is not in the state the operation requires
+  kNotFound,           // an object, file or table that does not exist
+  kInvalidArgument,    // bad usage: flags, URIs, keys, formats, codecs
+  kIOError,            // the local disk or the network failed
+  kUnauthenticated,    // credentials were refused
+  kRetryable,          // a transient failure: may succeed if tried again
+  kCorruption,         // data that cannot be parsed or does not verify
+  kCancelled,          // the caller asked to stop
+  kAlreadyExists,      // a create-only write found the target in place
+  kFailedPrecondition  // the world is not in the state the operation requires
 };
 
 //! Name of a code as users see it ("NotFound", "IOError", ...).
@@ -79,7 +79,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -110,10 +110,10 @@ Status PosixError(std::string_view context, int err);
 #define LP_CONCAT(a, b) LP_CONCAT_INNER(a, b)
 
 //! Returns the Status from the enclosing function when `expr` is not OK.
-#define LP_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    ::lakepack::Status _lp_st = (expr);           \
-    if (!_lp_st.ok()) return _lp_st;              \
+#define LP_RETURN_IF_ERROR(expr)        \
+  do {                                  \
+    ::lakepack::Status _lp_st = (expr); \
+    if (!_lp_st.ok()) return _lp_st;    \
   } while (0)
 
 #define LP_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

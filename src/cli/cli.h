@@ -1,0 +1,60 @@
+// Shared pieces of the command-line front end: exit codes, error printing, spooling, and the
+// registration function of each command. The CLI is thin: it parses flags, calls the library,
+// maps Status to exit codes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "lakepack/status.h"
+
+namespace lakepack::cli {
+
+//! Exit codes shared by every command (the seeds' convention).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;  // some work failed
+inline constexpr int kExitUsage = 2;   // bad usage: flags, arguments
+
+//! Options every command takes.
+struct GlobalOptions {
+  bool json = false;
+  bool quiet = false;
+  std::string spool_dir;  // where remote inputs and fresh outputs are staged
+  std::string memory_limit = "2GB";
+  int threads = 0;
+};
+
+//! A registered command: the parsed flags live in captures of `run`.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+//! Prints "lakepack <cmd>: error: <message>" on stderr, one line.
+void PrintError(std::string_view command, const Status& status);
+
+//! Prints the error and returns the exit code for it (usage errors → 2, others → 1).
+int Fail(std::string_view command, const Status& status, bool usage = false);
+
+//! A private directory for staging files, removed with everything in it on destruction.
+class SpoolDir {
+ public:
+  //! Creates "<base or $TMPDIR or /tmp>/lakepack-XXXXXX".
+  static Result<std::unique_ptr<SpoolDir>> Create(const std::string& base);
+  ~SpoolDir();
+  const std::string& path() const { return path_; }
+  //! A fresh file name inside the directory (not created).
+  std::string NewFile(std::string_view suffix);
+
+ private:
+  explicit SpoolDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+  int counter_ = 0;
+};
+
+Command AddConvertCommand(CLI::App& app, const GlobalOptions& global);
+Command AddInspectCommand(CLI::App& app, const GlobalOptions& global);
+Command AddSampleCommand(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace lakepack::cli

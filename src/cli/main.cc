@@ -1,0 +1,54 @@
+// lakepack's entry point: global flags, the subcommands, and the exit code.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <vector>
+
+#include "cli/cli.h"
+#include "lakepack/format.h"
+
+#ifndef LAKEPACK_VERSION
+#define LAKEPACK_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace lakepack::cli;
+  CLI::App app{
+      "lakepack keeps the files of a data lake in shape: converts, packs and rolls up CSV, JSON "
+      "lines and Parquet on local disk and S3.",
+      "lakepack"};
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version,-V", fmt::format("lakepack {} (DuckDB {})", LAKEPACK_VERSION,
+                                                   lakepack::FormatEngine::LibraryVersion()));
+  GlobalOptions global;
+  app.add_flag("--json", global.json, "Print a machine-readable JSON summary")->configurable(true);
+  app.add_flag("--quiet,-q", global.quiet, "Print nothing but errors");
+  app.add_option("--spool-dir", global.spool_dir,
+                 "Directory for staged downloads and outputs (default: $TMPDIR or /tmp)");
+  app.add_option("--memory-limit", global.memory_limit, "Format engine memory limit")
+      ->capture_default_str();
+  app.add_option("--threads", global.threads, "Format engine threads (0: one per core)");
+  // Global flags are accepted after the subcommand too ("lakepack inspect x --json").
+  app.fallthrough();
+  app.footer("Run 'lakepack COMMAND --help' for a command's options and an example.");
+
+  std::vector<Command> commands = {AddConvertCommand(app, global), AddInspectCommand(app, global),
+                                   AddSampleCommand(app, global)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  for (auto& c : commands) {
+    if (c.app->parsed()) return c.run();
+  }
+  std::cerr << app.help() << std::endl;
+  return kExitUsage;
+}

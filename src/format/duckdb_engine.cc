@@ -1,0 +1,364 @@
+// The format engine over DuckDB's C API. This is the only file that includes duckdb.h: every
+// DuckDB error is translated into a Status here, with the file it concerns named.
+#include <duckdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <cerrno>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "format/sql.h"
+#include "lakepack/format.h"
+
+namespace lakepack {
+
+namespace {
+
+using Row = std::vector<std::optional<std::string>>;
+
+struct Table {
+  std::vector<std::string> names;
+  std::vector<Row> rows;
+};
+
+// DuckDB messages run to several lines (CSV errors add the offending line, hints and options).
+// Users get one line: the first, with DuckDB's "Xxx Error: " prefix removed; the caller adds
+// the file name in front.
+std::string FirstLine(std::string_view msg) {
+  auto nl = msg.find('\n');
+  std::string line(msg.substr(0, nl));
+  static constexpr std::string_view kPrefixes[] = {
+      "Invalid Input Error: ", "IO Error: ",         "Conversion Error: ",
+      "Binder Error: ",        "Parser Error: ",     "Invalid Error: ",
+      "Out of Memory Error: ", "Permission Error: ", "Not implemented Error: ",
+      "Serialization Error: ", "Internal Error: ",   "Catalog Error: "};
+  for (auto p : kPrefixes) {
+    if (line.rfind(p, 0) == 0) {
+      line.erase(0, p.size());
+      break;
+    }
+  }
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+bool Contains(std::string_view hay, std::string_view needle) {
+  return hay.find(needle) != std::string_view::npos;
+}
+
+// The one translation from a DuckDB error to a Status. `what` names the file(s) concerned.
+Status TranslateError(duckdb_error_type type, std::string_view raw, std::string_view what_in) {
+  std::string msg = FirstLine(raw);
+  std::string what(what_in);
+  // Multi-file reads: DuckDB names the file at fault in a "file = ..." line.
+  if (auto pos = raw.find("\n  file = "); pos != std::string_view::npos) {
+    auto start = pos + 10;
+    what = std::string(raw.substr(start, raw.find('\n', start) - start));
+  }
+  if (Contains(raw, "Error when sniffing file")) {
+    return Status::Corruption(fmt::format(
+        "{}: cannot parse as CSV: its rows do not share one delimiter, quoting and number of "
+        "fields",
+        what));
+  }
+  if (auto pos = raw.find("CSV Error on Line: "); pos != std::string_view::npos) {
+    // "CSV Error on Line: N\nOriginal Line: ...\n<reason>\n..."
+    std::string line_no(raw.substr(pos + 19, raw.find('\n', pos) - pos - 19));
+    std::string reason;
+    size_t cur = raw.find('\n', pos);
+    while (cur != std::string_view::npos) {
+      size_t next = raw.find('\n', cur + 1);
+      std::string_view l =
+          raw.substr(cur + 1, next == std::string_view::npos ? next : next - cur - 1);
+      cur = next;
+      if (l.rfind("Original Line:", 0) == 0 || l.empty()) continue;
+      reason = std::string(l);
+      break;
+    }
+    return Status::Corruption(fmt::format("{}: CSV error on line {}: {}", what, line_no, reason));
+  }
+  std::string full = fmt::format("{}: {}", what, msg);
+  if (Contains(raw, "No files found that match the pattern") ||
+      Contains(raw, "No such file or directory")) {
+    return Status::NotFound(fmt::format("{}: no such file", what));
+  }
+  if (Contains(raw, "No magic bytes found") || Contains(raw, "too small to be a Parquet file")) {
+    return Status::Corruption(fmt::format("{}: not a Parquet file or truncated ({})", what, msg));
+  }
+  if (Contains(raw, "Permission denied")) return Status::IOError(full);
+  switch (type) {
+    case DUCKDB_ERROR_IO:
+    case DUCKDB_ERROR_PERMISSION:
+    case DUCKDB_ERROR_OUT_OF_MEMORY:
+    case DUCKDB_ERROR_INTERRUPT:
+      return Status::IOError(full);
+    case DUCKDB_ERROR_INVALID_INPUT:
+    case DUCKDB_ERROR_CONVERSION:
+    case DUCKDB_ERROR_OUT_OF_RANGE:
+    case DUCKDB_ERROR_SERIALIZATION:
+    case DUCKDB_ERROR_MISMATCH_TYPE:
+    case DUCKDB_ERROR_DECIMAL:
+      return Status::Corruption(full);
+    case DUCKDB_ERROR_BINDER:
+    case DUCKDB_ERROR_PARSER:
+    case DUCKDB_ERROR_CATALOG:
+    case DUCKDB_ERROR_NOT_IMPLEMENTED:
+      // Mostly data whose shape cannot be read (e.g. JSON that is not records).
+      return Status::Corruption(full);
+    default:
+      return Status::IOError(full);
+  }
+}
+
+}  // namespace
+
+class FormatEngine::Impl {
+ public:
+  ~Impl() {
+    if (con_) duckdb_disconnect(&con_);
+    if (db_) duckdb_close(&db_);
+  }
+
+  Status Init(const EngineOptions& options) {
+    duckdb_config config;
+    if (duckdb_create_config(&config) == DuckDBError) {
+      return Status::IOError("format engine: cannot create DuckDB configuration");
+    }
+    // lakepack must never reach the network on its own: no extension downloads.
+    std::vector<std::pair<std::string, std::string>> settings = {
+        {"autoinstall_known_extensions", "false"},
+        {"autoload_known_extensions", "true"},
+        {"enable_external_access", "true"},
+    };
+    if (!options.memory_limit.empty()) settings.emplace_back("memory_limit", options.memory_limit);
+    if (options.threads > 0) settings.emplace_back("threads", std::to_string(options.threads));
+    if (!options.temp_dir.empty()) settings.emplace_back("temp_directory", options.temp_dir);
+    for (auto& [k, v] : settings) {
+      if (duckdb_set_config(config, k.c_str(), v.c_str()) == DuckDBError) {
+        duckdb_destroy_config(&config);
+        return Status::InvalidArgument(fmt::format("format engine: bad setting {}={}", k, v));
+      }
+    }
+    char* err = nullptr;
+    duckdb_state st = duckdb_open_ext(nullptr, &db_, config, &err);
+    duckdb_destroy_config(&config);
+    if (st == DuckDBError) {
+      std::string msg = err ? err : "unknown error";
+      if (err) duckdb_free(err);
+      return Status::IOError("format engine: cannot open DuckDB: " + FirstLine(msg));
+    }
+    if (duckdb_connect(db_, &con_) == DuckDBError) {
+      return Status::IOError("format engine: cannot connect to DuckDB");
+    }
+    return Status::OK();
+  }
+
+  // Runs one statement; `what` names the files for error messages.
+  Result<Table> Query(const std::string& sql, std::string_view what) {
+    duckdb_result res;
+    if (duckdb_query(con_, sql.c_str(), &res) == DuckDBError) {
+      const char* e = duckdb_result_error(&res);
+      Status s = TranslateError(duckdb_result_error_type(&res), e ? e : "unknown error", what);
+      duckdb_destroy_result(&res);
+      return s;
+    }
+    Table t;
+    idx_t cols = duckdb_column_count(&res);
+    idx_t rows = duckdb_row_count(&res);
+    for (idx_t c = 0; c < cols; c++) t.names.emplace_back(duckdb_column_name(&res, c));
+    t.rows.reserve(rows);
+    for (idx_t r = 0; r < rows; r++) {
+      Row row;
+      row.reserve(cols);
+      for (idx_t c = 0; c < cols; c++) {
+        if (duckdb_value_is_null(&res, c, r)) {
+          row.emplace_back(std::nullopt);
+        } else {
+          char* v = duckdb_value_varchar(&res, c, r);
+          row.emplace_back(v ? std::string(v) : std::string());
+          if (v) duckdb_free(v);
+        }
+      }
+      t.rows.push_back(std::move(row));
+    }
+    duckdb_destroy_result(&res);
+    return t;
+  }
+
+  // DuckDB's sniffer, given a CSV whose rows have a varying number of fields, falls back to
+  // reading each line as one column: every row "parses" and nothing is reported. A file whose
+  // header holds commas but sniffs as one column is comma-separated, so then the delimiter is
+  // fixed to ',' and strict parsing reports the ragged line instead of mangling the data.
+  Result<ReadSpec> ResolveCsvDialect(const ReadSpec& in) {
+    ReadSpec out = in;
+    if (!in.csv_delimiter.empty()) return out;
+    for (const auto& p : in.paths) {
+      FileFormat f = in.format != FileFormat::kUnknown ? in.format : FormatFromPath(p);
+      if (f != FileFormat::kCsv) continue;
+      LP_ASSIGN_OR_RETURN(
+          Table t,
+          Query(fmt::format("SELECT Delimiter, len(Columns) FROM sniff_csv({})", sql::Quote(p)),
+                p));
+      if (t.rows.empty()) continue;
+      std::string delim = t.rows[0][0].value_or("");
+      int64_t cols = std::stoll(t.rows[0][1].value_or("0"));
+      std::FILE* fp = std::fopen(p.c_str(), "rb");
+      std::string head(4096, '\0');
+      size_t n = fp ? std::fread(head.data(), 1, head.size(), fp) : 0;
+      if (fp) std::fclose(fp);
+      head.resize(n);
+      head = head.substr(0, head.find('\n'));
+      if (cols <= 1 && delim != "," && head.find(',') != std::string::npos) {
+        out.csv_delimiter = ",";
+        return out;
+      }
+    }
+    return out;
+  }
+
+ private:
+  duckdb_database db_ = nullptr;
+  duckdb_connection con_ = nullptr;
+};
+
+namespace {
+
+std::string Describe(const ReadSpec& in) {
+  if (in.paths.size() == 1) return in.paths[0];
+  if (in.paths.empty()) return "(no input)";
+  return fmt::format("{} (and {} more)", in.paths[0], in.paths.size() - 1);
+}
+
+Status CheckInputsExist(const ReadSpec& in) {
+  if (in.paths.empty()) return Status::InvalidArgument("no input files");
+  for (const auto& p : in.paths) {
+    struct stat sb;
+    if (::stat(p.c_str(), &sb) != 0) return PosixError(p, errno);
+    if (S_ISDIR(sb.st_mode)) return Status::InvalidArgument(p + ": is a directory, not a file");
+    FileFormat f = in.format != FileFormat::kUnknown ? in.format : FormatFromPath(p);
+    if (f == FileFormat::kUnknown) {
+      return Status::InvalidArgument(
+          p + ": unknown input format (name it .csv, .jsonl or .parquet, or give --input-format)");
+    }
+    // DuckDB's CSV sniffer gives a confusing message for a 0-byte file; say what it is.
+    if (sb.st_size == 0 && f != FileFormat::kCsv) {
+      return Status::Corruption(p + ": empty file (0 bytes)");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+FormatEngine::FormatEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+FormatEngine::~FormatEngine() = default;
+
+Result<std::unique_ptr<FormatEngine>> FormatEngine::Open(const EngineOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  LP_RETURN_IF_ERROR(impl->Init(options));
+  return std::unique_ptr<FormatEngine>(new FormatEngine(std::move(impl)));
+}
+
+std::string FormatEngine::LibraryVersion() { return duckdb_library_version(); }
+
+Result<int64_t> FormatEngine::Copy(const ReadSpec& in_spec, const WriteSpec& out) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(in_spec));
+  LP_ASSIGN_OR_RETURN(ReadSpec in, impl_->ResolveCsvDialect(in_spec));
+  std::string source = sql::ReadExpression(in);
+  std::string sql =
+      fmt::format("COPY ({}) TO {} ({})", source, sql::Quote(out.path), sql::WriteOptions(out));
+  auto res = impl_->Query(sql, Describe(in));
+  if (!res.ok()) {
+    ::unlink(out.path.c_str());
+    // A failure to create the output is about the output, not the inputs.
+    const std::string& m = res.status().message();
+    if (res.status().code() == StatusCode::kIOError &&
+        (Contains(m, out.path) || Contains(m, "Cannot open file") ||
+         Contains(m, "Could not write"))) {
+      return Status::IOError(fmt::format("{}: cannot write output ({})", out.path,
+                                         FirstLine(m.substr(m.find(": ") + 2))));
+    }
+    return res.status();
+  }
+  if (res->rows.empty() || !res->rows[0][0]) return Status::IOError("COPY returned no row count");
+  return static_cast<int64_t>(std::stoll(*res->rows[0][0]));
+}
+
+Result<std::vector<ColumnInfo>> FormatEngine::Schema(const ReadSpec& in_spec) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(in_spec));
+  LP_ASSIGN_OR_RETURN(ReadSpec in, impl_->ResolveCsvDialect(in_spec));
+  LP_ASSIGN_OR_RETURN(Table t, impl_->Query("DESCRIBE " + sql::ReadExpression(in), Describe(in)));
+  std::vector<ColumnInfo> cols;
+  for (auto& r : t.rows) cols.push_back({r[0].value_or(""), r[1].value_or("")});
+  return cols;
+}
+
+Result<FileInfo> FormatEngine::Inspect(const std::string& path, FileFormat format) {
+  ReadSpec in{{path}, format};
+  LP_RETURN_IF_ERROR(CheckInputsExist(in));
+  FileInfo info;
+  info.format = format != FileFormat::kUnknown ? format : FormatFromPath(path);
+  struct stat sb;
+  if (::stat(path.c_str(), &sb) != 0) return PosixError(path, errno);
+  info.size_bytes = sb.st_size;
+  LP_ASSIGN_OR_RETURN(info.columns, Schema(in));
+  if (info.format == FileFormat::kParquet) {
+    // Footer only: parquet_file_metadata and parquet_metadata read no data pages.
+    LP_ASSIGN_OR_RETURN(Table meta,
+                        impl_->Query(fmt::format("SELECT num_rows, num_row_groups, created_by FROM "
+                                                 "parquet_file_metadata({})",
+                                                 sql::Quote(path)),
+                                     path));
+    if (meta.rows.empty()) return Status::Corruption(path + ": no Parquet footer");
+    info.rows = std::stoll(meta.rows[0][0].value_or("0"));
+    info.row_groups = std::stoll(meta.rows[0][1].value_or("0"));
+    info.created_by = meta.rows[0][2].value_or("");
+    LP_ASSIGN_OR_RETURN(
+        Table codecs,
+        impl_->Query(fmt::format("SELECT DISTINCT compression FROM parquet_metadata({}) ORDER BY 1",
+                                 sql::Quote(path)),
+                     path));
+    for (auto& r : codecs.rows) info.compressions.push_back(r[0].value_or(""));
+  } else {
+    LP_ASSIGN_OR_RETURN(ReadSpec resolved, impl_->ResolveCsvDialect(in));
+    LP_ASSIGN_OR_RETURN(
+        Table t, impl_->Query("SELECT count(*) FROM " + sql::ReadExpression(resolved), path));
+    info.rows = std::stoll(t.rows[0][0].value_or("0"));
+  }
+  return info;
+}
+
+Result<int64_t> FormatEngine::WriteSample(const SampleSpec& sample, const WriteSpec& out) {
+  std::string sql =
+      fmt::format("COPY ({}) TO {} ({})",
+                  sql::SampleQuery(sample.rows, sample.seed, sample.start_us, sample.step_us),
+                  sql::Quote(out.path), sql::WriteOptions(out));
+  auto res = impl_->Query(sql, out.path);
+  if (!res.ok()) {
+    ::unlink(out.path.c_str());
+    return res.status();
+  }
+  return static_cast<int64_t>(std::stoll(res->rows[0][0].value_or("0")));
+}
+
+Result<RowDigest> FormatEngine::Digest(const ReadSpec& in_spec) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(in_spec));
+  LP_ASSIGN_OR_RETURN(ReadSpec in, impl_->ResolveCsvDialect(in_spec));
+  // hash() of the whole row (the table alias is the row as a STRUCT); summing the 64-bit hashes
+  // in 128 bits gives a digest that does not depend on row order but does on multiplicity.
+  LP_ASSIGN_OR_RETURN(
+      Table t, impl_->Query(fmt::format("SELECT count(*), coalesce(sum(hash(_lp_row)::HUGEINT), 0) "
+                                        "FROM ({}) _lp_row",
+                                        sql::ReadExpression(in)),
+                            Describe(in)));
+  RowDigest d;
+  d.rows = std::stoll(t.rows[0][0].value_or("0"));
+  d.checksum = t.rows[0][1].value_or("0");
+  return d;
+}
+
+}  // namespace lakepack

@@ -1,0 +1,127 @@
+// SQL text for the format engine (see sql.h).
+#include "format/sql.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <vector>
+
+namespace lakepack::sql {
+
+std::string Quote(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+namespace {
+
+std::string PathList(const std::vector<std::string>& paths) {
+  std::string out = "[";
+  for (size_t i = 0; i < paths.size(); i++) {
+    if (i) out += ", ";
+    out += Quote(paths[i]);
+  }
+  return out + "]";
+}
+
+std::string ReadOneFormat(FileFormat f, const std::vector<std::string>& paths,
+                          const std::string& delim) {
+  std::string list = PathList(paths);
+  switch (f) {
+    case FileFormat::kParquet:
+      return fmt::format("SELECT * FROM read_parquet({}, union_by_name = true)", list);
+    case FileFormat::kCsv:
+      // Sniff dialect and types over the whole file set; a file that does not parse fails the
+      // read rather than being skipped, so no row is lost silently.
+      return fmt::format(
+          "SELECT * FROM read_csv({}, union_by_name = true, header = true, "
+          "sample_size = 20480, strict_mode = true{})",
+          list, delim.empty() ? "" : ", delim = " + Quote(delim));
+    case FileFormat::kJsonLines:
+      return fmt::format(
+          "SELECT * FROM read_json({}, format = 'newline_delimited', union_by_name = true)", list);
+    case FileFormat::kUnknown:
+      break;
+  }
+  return "SELECT NULL WHERE false";
+}
+
+}  // namespace
+
+std::string ReadExpression(const ReadSpec& in) {
+  // Group paths by format, keeping the order of first appearance, then unite the groups by
+  // column name.
+  std::vector<FileFormat> order;
+  std::map<FileFormat, std::vector<std::string>> groups;
+  for (const auto& p : in.paths) {
+    FileFormat f = in.format != FileFormat::kUnknown ? in.format : FormatFromPath(p);
+    if (!groups.count(f)) order.push_back(f);
+    groups[f].push_back(p);
+  }
+  if (order.size() == 1)
+    return fmt::format("({})", ReadOneFormat(order[0], groups[order[0]], in.csv_delimiter));
+  std::string out = "(";
+  for (size_t i = 0; i < order.size(); i++) {
+    if (i) out += " UNION ALL BY NAME ";
+    out += "(" + ReadOneFormat(order[i], groups[order[i]], in.csv_delimiter) + ")";
+  }
+  return out + ")";
+}
+
+std::string WriteOptions(const WriteSpec& out) {
+  switch (out.format) {
+    case FileFormat::kParquet: {
+      std::string s =
+          fmt::format("FORMAT parquet, COMPRESSION {}", CompressionName(out.compression));
+      if (out.row_group_rows > 0) s += fmt::format(", ROW_GROUP_SIZE {}", out.row_group_rows);
+      return s;
+    }
+    case FileFormat::kCsv:
+      return "FORMAT csv, HEADER true";
+    case FileFormat::kJsonLines:
+      return "FORMAT json";
+    case FileFormat::kUnknown:
+      break;
+  }
+  return "FORMAT parquet";
+}
+
+}  // namespace lakepack::sql
+
+namespace lakepack::sql {
+
+std::string SampleQuery(int64_t rows, int64_t seed, int64_t start_us, int64_t step_us) {
+  // Values derive from md5 of (seed, i) so that every run makes the same bytes.
+  return fmt::format(
+      R"(SELECT
+  unhex(md5(h || 'id') || md5(h || 'id2'))::BLOB AS data_item_id,
+  unhex(md5(h || 'owner') || md5(h || 'owner2'))::BLOB AS owner_public_address,
+  (abs(hash(h)) % 10000000)::BIGINT AS byte_count,
+  make_timestamp(({start} + i * {step})::BIGINT) AS uploaded_date,
+  (abs(hash(h || 'p')) % 1000000000000)::DECIMAL(20,0) AS assessed_winston_price,
+  (substr(m, 1, 8) || '-' || substr(m, 9, 4) || '-' || substr(m, 13, 4) || '-' ||
+   substr(m, 17, 4) || '-' || substr(m, 21, 12))::UUID AS plan_id,
+  make_timestamp(({start} + i * {step} + 60000000)::BIGINT) AS planned_date,
+  unhex(md5(h || 'bundle') || md5(h || 'bundle2'))::BLOB AS bundle_id,
+  make_timestamp(({start} + i * {step} + 3600000000)::BIGINT) AS permanent_date,
+  (1000000 + i // 100)::INTEGER AS block_height,
+  CASE WHEN i % 7 = 0 THEN NULL ELSE (i % 100000)::INTEGER END AS data_start,
+  CASE WHEN i % 5 = 0 THEN NULL ELSE (1 + i % 4)::SMALLINT END AS signature_type,
+  CASE WHEN i % 11 = 0 THEN [unhex(md5(h || 'f1'))::BLOB, unhex(md5(h || 'f2'))::BLOB]
+       ELSE NULL END AS failed_bundles,
+  CASE WHEN i % 3 = 0 THEN NULL WHEN i % 3 = 1 THEN 'application/json'
+       ELSE 'image/png' END AS content_type,
+  CASE WHEN i % 13 = 0 THEN 'warp' ELSE NULL END AS premium_feature_type,
+  CASE WHEN i % 2 = 0 THEN NULL ELSE (1000200 + i // 100)::INTEGER END AS deadline_height
+FROM (SELECT i, {seed}::VARCHAR || ':' || i::VARCHAR AS h, md5({seed}::VARCHAR || ':' || i::VARCHAR || 'plan') AS m
+      FROM range({rows}) t(i)) ORDER BY i)",
+      fmt::arg("start", start_us), fmt::arg("step", step_us), fmt::arg("seed", seed),
+      fmt::arg("rows", rows));
+}
+
+}  // namespace lakepack::sql

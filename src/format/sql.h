@@ -1,0 +1,30 @@
+// SQL text for the format engine: quoting and the read/write clauses for each file format.
+// Kept apart from duckdb_engine.cc so that it can be unit-tested without a database.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "lakepack/format.h"
+
+namespace lakepack::sql {
+
+//! A single-quoted SQL string literal ('it''s').
+std::string Quote(std::string_view s);
+
+//! A SELECT over the inputs with columns united by name across files and formats.
+std::string ReadExpression(const ReadSpec& in);
+
+//! The option list of COPY ... TO for `out` ("FORMAT parquet, COMPRESSION zstd").
+std::string WriteOptions(const WriteSpec& out);
+
+}  // namespace lakepack::sql
+
+namespace lakepack::sql {
+
+//! A SELECT producing `rows` deterministic rows of the seeds' Data Schema (002's
+//! permanent_data_items: BLOB ids, DECIMAL(20,0), UUID, timestamps, nullable columns, BLOB[]).
+//! Row i has uploaded_date = start_us + i * step_us (microseconds since the epoch, UTC).
+std::string SampleQuery(int64_t rows, int64_t seed, int64_t start_us, int64_t step_us);
+
+}  // namespace lakepack::sql

@@ -1,0 +1,176 @@
+// End-to-end test helpers (see harness.h).
+#include "e2e/harness.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+extern char** environ;
+
+namespace lakepack::e2e {
+
+namespace fs = std::filesystem;
+
+RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+  RunResult r;
+  char out_tmpl[] = "/tmp/lp-e2e-out-XXXXXX";
+  char err_tmpl[] = "/tmp/lp-e2e-err-XXXXXX";
+  int out_fd = mkstemp(out_tmpl);
+  int err_fd = mkstemp(err_tmpl);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; e++) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos && env.count(kv.substr(0, eq))) continue;
+    envs.push_back(kv);
+  }
+  for (auto& [k, v] : env) envs.push_back(k + "=" + v);
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  for (auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc == 0) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  } else {
+    r.err = "spawn failed: " + argv[0];
+  }
+  close(out_fd);
+  close(err_fd);
+  r.out += ReadFile(out_tmpl);
+  r.err += ReadFile(err_tmpl);
+  unlink(out_tmpl);
+  unlink(err_tmpl);
+  return r;
+}
+
+RunResult Lakepack(const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv = {LAKEPACK_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv, env);
+}
+
+ScratchDir::ScratchDir() {
+  char tmpl[] = "/tmp/lp-e2e-XXXXXX";
+  path_ = mkdtemp(tmpl);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream f(path, std::ios::binary);
+  f << content;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool Exists(const std::string& path) { return fs::exists(path); }
+
+std::vector<std::string> ListFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  if (!fs::exists(dir)) return out;
+  for (auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<ReaderView> CrossRead(const std::string& path, const std::string& reader,
+                                  const std::vector<std::string>& exclude) {
+  std::string script = std::string(LAKEPACK_SOURCE_DIR) + "/tests/xread/xread.mjs";
+  std::vector<std::string> argv = {"node", script, "--reader", reader};
+  if (!exclude.empty()) {
+    std::string cols;
+    for (auto& c : exclude) cols += (cols.empty() ? "" : ",") + c;
+    argv.push_back("--exclude");
+    argv.push_back(cols);
+  }
+  argv.push_back(path);
+  RunResult r = Run(argv);
+  std::vector<ReaderView> views;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    ReaderView v;
+    v.reader = j.value("reader", "");
+    v.rows = j.value("rows", int64_t{-1});
+    if (j.contains("columns")) v.columns = j["columns"].get<std::vector<std::string>>();
+    v.checksum = j.value("checksum", "");
+    v.multiset = j.value("multiset", "");
+    v.error = j.value("error", "");
+    views.push_back(v);
+  }
+  if (views.empty()) {
+    ReaderView v;
+    v.reader = "xread";
+    v.error = "no output from xread.mjs (exit " + std::to_string(r.exit_code) + "): " + r.err;
+    views.push_back(v);
+  }
+  return views;
+}
+
+void ExpectReadersAgree(const std::string& parquet, int64_t expected_rows,
+                        const std::vector<std::string>& wasm_exclude) {
+  // The JSON lines that lakepack (DuckDB) makes of the same file: a third, different reader.
+  std::string jsonl = parquet + ".xread.jsonl";
+  auto conv = Lakepack({"convert", parquet, jsonl, "--quiet"});
+  ASSERT_EQ(conv.exit_code, 0) << conv.All();
+  auto reference = CrossRead(jsonl);
+  auto reference_wasm = CrossRead(jsonl, "all", wasm_exclude);
+  fs::remove(jsonl);
+  ASSERT_EQ(reference.size(), 1u);
+  ASSERT_EQ(reference[0].error, "");
+  EXPECT_EQ(reference[0].rows, expected_rows);
+  for (const std::string reader : {"hyparquet", "parquet-wasm"}) {
+    bool wasm = reader == "parquet-wasm";
+    auto views = CrossRead(parquet, reader, wasm ? wasm_exclude : std::vector<std::string>{});
+    const ReaderView& want = wasm ? reference_wasm[0] : reference[0];
+    ASSERT_EQ(views.size(), 1u) << reader;
+    const ReaderView& v = views[0];
+    EXPECT_EQ(v.error, "") << reader << " failed on " << parquet;
+    EXPECT_EQ(v.rows, expected_rows) << reader << " row count of " << parquet;
+    // JSON lines of no rows carry no column names to compare with.
+    if (expected_rows > 0)
+      EXPECT_EQ(v.columns, want.columns) << reader << " columns of " << parquet;
+    EXPECT_EQ(v.checksum, want.checksum) << reader << " values of " << parquet;
+    EXPECT_FALSE(v.checksum.empty()) << reader;
+  }
+}
+
+std::string ConformanceDir() {
+  if (const char* d = std::getenv("LAKEPACK_CONFORMANCE_DIR")) return d;
+  return std::string(LAKEPACK_SOURCE_DIR) + "/../shared/conformance/parquet-testing";
+}
+
+}  // namespace lakepack::e2e
