@@ -33,7 +33,7 @@ fi
 
 # npm packages for the tests: independent Parquet readers and, later, the s3rver test server.
 if [[ $WITH_TESTS -eq 1 ]]; then
-  for dir in tests/xread; do
+  for dir in tests/xread tests/servers; do
     if [[ -f $dir/package-lock.json && ( ! -d $dir/node_modules || $dir/package-lock.json -nt $dir/node_modules ) ]]; then
       echo "setup: npm ci in $dir"
       (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null && touch node_modules)

@@ -161,8 +161,9 @@ void ExpectReadersAgree(const std::string& parquet, int64_t expected_rows,
     EXPECT_EQ(v.error, "") << reader << " failed on " << parquet;
     EXPECT_EQ(v.rows, expected_rows) << reader << " row count of " << parquet;
     // JSON lines of no rows carry no column names to compare with.
-    if (expected_rows > 0)
+    if (expected_rows > 0) {
       EXPECT_EQ(v.columns, want.columns) << reader << " columns of " << parquet;
+    }
     EXPECT_EQ(v.checksum, want.checksum) << reader << " values of " << parquet;
     EXPECT_FALSE(v.checksum.empty()) << reader;
   }

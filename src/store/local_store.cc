@@ -1,0 +1,929 @@
+// LocalStore: the ObjectStore over a local directory (see local_store.h for its guarantees).
+// Every errno is turned into a Status by PosixError, with the full path in the message.
+#include "store/local_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace lakepack {
+
+namespace {
+
+constexpr size_t kCopyBufferSize = size_t{1} << 20;
+// How often a write retries when a concurrent Delete prunes the directory it just created.
+constexpr int kMaxDirectoryRaceRetries = 16;
+
+// Owns a file descriptor; Close() reports the error that a destructor would have to swallow.
+class FileDescriptor {
+ public:
+  FileDescriptor() = default;
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    if (this != &other) {
+      Reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+
+  Status Close(const std::string& path) {
+    int fd = std::exchange(fd_, -1);
+    if (fd >= 0 && ::close(fd) != 0) return PosixError("close " + path, errno);
+    return Status::OK();
+  }
+
+ private:
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_ = -1;
+};
+
+// Removes a temp file when a write fails part-way, so no debris is left behind.
+class TempFileGuard {
+ public:
+  explicit TempFileGuard(std::string path) : path_(std::move(path)) {}
+  TempFileGuard(const TempFileGuard&) = delete;
+  TempFileGuard& operator=(const TempFileGuard&) = delete;
+  ~TempFileGuard() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  //! The file was renamed away: nothing to remove.
+  void Release() { path_.clear(); }
+
+ private:
+  std::string path_;
+};
+
+std::string JoinPath(const std::string& dir, std::string_view rel) {
+  std::string out = dir;
+  if (out.empty() || out.back() != '/') out += '/';
+  out += rel;
+  return out;
+}
+
+std::string ParentPath(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+std::string Hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+ObjectInfo InfoFromStat(std::string key, const struct stat& st) {
+  ObjectInfo info;
+  info.key = std::move(key);
+  info.size = st.st_size;
+  info.mtime_ns = MtimeNs(st);
+  // The inode separates two versions written within one clock tick: a new version is
+  // created while the old one still exists, so the two never share an inode number.
+  info.etag = Hex(static_cast<uint64_t>(st.st_size)) + "-" +
+              Hex(static_cast<uint64_t>(info.mtime_ns)) + "-" + Hex(st.st_ino);
+  return info;
+}
+
+// The time stamped on every write: the real-time clock in nanoseconds, and strictly
+// increasing within the process, so two writes never share an mtime even when the
+// filesystem's own clock ticks coarsely.
+struct timespec NextWriteTime() {
+  static std::atomic<int64_t> last{0};
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  int64_t ns = static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+  int64_t prev = last.load();
+  int64_t next;
+  do {
+    next = std::max(ns, prev + 1);
+  } while (!last.compare_exchange_weak(prev, next));
+  struct timespec ts;
+  ts.tv_sec = next / 1000000000;
+  ts.tv_nsec = next % 1000000000;
+  return ts;
+}
+
+Status StampWriteTime(int fd, const std::string& path) {
+  struct timespec times[2];
+  times[0].tv_sec = 0;
+  times[0].tv_nsec = UTIME_OMIT;  // leave atime alone
+  times[1] = NextWriteTime();
+  if (::futimens(fd, times) != 0) return PosixError("set modification time of " + path, errno);
+  return Status::OK();
+}
+
+std::string RandomSuffix() {
+  thread_local std::mt19937_64 rng([] {
+    std::random_device rd;
+    std::seed_seq seq{
+        rd(),
+        rd(),
+        rd(),
+        rd(),
+        static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id())),
+        static_cast<unsigned>(::getpid())};
+    return std::mt19937_64(seq);
+  }());
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+// The mode a new file gets (0666 less the umask). umask(2) cannot be read without setting
+// it, which would race with other threads, so it is read from /proc once.
+mode_t NewFileMode() {
+  static const mode_t mode = [] {
+    mode_t mask = 022;
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("Umask:", 0) == 0) {
+        mask = static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+        break;
+      }
+    }
+    return static_cast<mode_t>(0666 & ~mask);
+  }();
+  return mode;
+}
+
+bool IsTempName(std::string_view name) {
+  return name.substr(0, kLocalTempPrefix.size()) == kLocalTempPrefix;
+}
+
+Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError("write " + path, errno);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+// Copies `length` bytes from `in` at `offset` (length < 0: to end of file) to the current
+// position of `out`. copy_file_range lets the kernel (or a reflink) do the work; plain
+// read/write covers filesystems and kernels that refuse it.
+Status CopyRange(int in, const std::string& in_path, int64_t offset, int64_t length, int out,
+                 const std::string& out_path) {
+  int64_t remaining = length;
+  loff_t in_off = offset;
+  bool kernel_copy = true;
+  while (kernel_copy && remaining != 0) {
+    size_t chunk = remaining < 0 ? (size_t{1} << 30) : static_cast<size_t>(remaining);
+    ssize_t n = ::copy_file_range(in, &in_off, out, nullptr, chunk, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP ||
+          errno == EBADF || errno == EPERM) {
+        kernel_copy = false;  // fall back below, from where the kernel stopped
+        break;
+      }
+      return PosixError("copy " + in_path + " to " + out_path, errno);
+    }
+    if (n == 0) break;
+    if (remaining > 0) remaining -= n;
+  }
+  if (kernel_copy) {
+    if (remaining > 0) {
+      return Status::IOError(in_path + ": file ended " + std::to_string(remaining) +
+                             " bytes early while copying to " + out_path);
+    }
+    return Status::OK();
+  }
+  std::vector<char> buffer(kCopyBufferSize);
+  while (remaining != 0) {
+    size_t want = buffer.size();
+    if (remaining > 0) want = std::min<int64_t>(want, remaining);
+    ssize_t n = ::pread(in, buffer.data(), want, in_off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError("read " + in_path, errno);
+    }
+    if (n == 0) {
+      if (remaining > 0) {
+        return Status::IOError(in_path + ": file ended " + std::to_string(remaining) +
+                               " bytes early while copying to " + out_path);
+      }
+      break;
+    }
+    LP_RETURN_IF_ERROR(WriteAll(out, buffer.data(), static_cast<size_t>(n), out_path));
+    in_off += n;
+    if (remaining > 0) remaining -= n;
+  }
+  return Status::OK();
+}
+
+Status FsyncDirectory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return PosixError("open directory " + dir, errno);
+  FileDescriptor guard(fd);
+  if (::fsync(fd) != 0) return PosixError("fsync directory " + dir, errno);
+  return Status::OK();
+}
+
+// Creates `dir` and its missing parents. `stop_at` (an existing ancestor) is never created.
+// Each new directory entry is fsync'ed into its parent, so a crash cannot lose the path to
+// a file that was reported written.
+Status MakeDirectories(const std::string& dir, const std::string& stop_at) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::OK();
+    return Status::FailedPrecondition(dir + ": exists and is not a directory");
+  }
+  if (dir == stop_at || dir == "/" || dir.size() <= stop_at.size()) {
+    return PosixError("stat " + dir, errno);
+  }
+  std::string parent = ParentPath(dir);
+  LP_RETURN_IF_ERROR(MakeDirectories(parent, stop_at));
+  if (::mkdir(dir.c_str(), 0777) != 0) {
+    int err = errno;
+    if (err == EEXIST && ::stat(dir.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) return Status::OK();  // another thread made it first
+      return Status::FailedPrecondition(dir + ": exists and is not a directory");
+    }
+    return PosixError("create directory " + dir, err);
+  }
+  return FsyncDirectory(parent);
+}
+
+// What a range means for an object of `size` bytes: S3's rules (see object_store.h).
+Result<std::pair<int64_t, int64_t>> ResolveRange(const std::string& path, int64_t size,
+                                                 const ByteRange& range) {
+  if (range.whole()) return std::make_pair(int64_t{0}, size);
+  if (range.offset < 0) {
+    return Status::InvalidArgument(path + ": byte range offset " + std::to_string(range.offset) +
+                                   " is negative");
+  }
+  if (range.offset >= size) {
+    return Status::InvalidArgument(path + ": byte range starts at " + std::to_string(range.offset) +
+                                   ", past the end of the " + std::to_string(size) +
+                                   "-byte object");
+  }
+  int64_t available = size - range.offset;
+  int64_t length = range.length < 0 ? available : std::min(range.length, available);
+  return std::make_pair(range.offset, length);
+}
+
+class LocalStore final : public ObjectStore {
+ public:
+  explicit LocalStore(std::string root) : root_(std::move(root)) {}
+
+  std::string Uri() const override { return "file://" + root_; }
+
+  StoreCapabilities Capabilities() const override {
+    StoreCapabilities caps;
+    caps.atomic_write = true;
+    caps.create_only_reliable = true;
+    caps.consistent_listing = true;
+    return caps;
+  }
+
+  Result<ListPage> List(const ListOptions& options) override;
+  Result<std::optional<ObjectInfo>> Stat(std::string_view key) override;
+  Result<std::string> Read(std::string_view key, ByteRange range) override;
+  Status ReadToFile(std::string_view key, const std::string& local_path, ByteRange range) override;
+  Result<ObjectInfo> WriteFromFile(std::string_view key, const std::string& local_path,
+                                   const PutOptions& options) override;
+  Result<ObjectInfo> Write(std::string_view key, std::string_view data,
+                           const PutOptions& options) override;
+  Status Copy(std::string_view from_key, std::string_view to_key) override;
+  Status Delete(const std::vector<std::string>& keys) override;
+
+  std::map<std::string, int64_t> Counters() const override {
+    std::map<std::string, int64_t> out;
+    for (size_t i = 0; i < kCounterNames.size(); ++i) out[kCounterNames[i]] = counters_[i].load();
+    return out;
+  }
+
+  std::optional<std::string> LocalPath(std::string_view key) const override {
+    if (!CheckKey(key).ok()) return std::nullopt;
+    return PathOf(key);
+  }
+
+ private:
+  // Fills the temp file, given its descriptor and path.
+  using Filler = std::function<Status(int fd, const std::string& tmp_path)>;
+
+  friend class Lister;
+
+  Status CheckKey(std::string_view key) const;
+  std::string PathOf(std::string_view key) const { return JoinPath(root_, key); }
+
+  // Opens an object for reading. Missing, or a directory: NotFound.
+  Result<FileDescriptor> OpenForRead(std::string_view key, const std::string& path,
+                                     struct stat* st) const;
+
+  // Writes through a temp file in the key's directory, then publishes it under the key.
+  Result<ObjectInfo> WriteAtomically(std::string_view key, bool if_none_match, const Filler& fill);
+
+  // Moves `tmp` to `path`: rename, or for create-only a no-replace rename / link. Returns 0
+  // or the errno. Sets *tmp_gone when `tmp` no longer exists under its own name.
+  int Publish(const std::string& tmp, const std::string& path, bool if_none_match,
+              bool* tmp_gone) const;
+
+  // consume_source: renames the caller's file into place. std::nullopt when it must be
+  // copied instead (another filesystem, not ours to modify, not a plain regular file).
+  Result<std::optional<ObjectInfo>> MoveIntoPlace(std::string_view key, const std::string& source,
+                                                  bool if_none_match);
+
+  Status ConflictError(std::string_view key, const std::string& path, int err,
+                       bool if_none_match) const;
+
+  // Removes the now-empty directories above a deleted key, up to but not including root.
+  void PruneEmptyParents(std::string_view key) const;
+
+  // Operations by kind, with the names S3Store uses, so run summaries read the same.
+  enum Counter {
+    kList,
+    kHead,
+    kGet,
+    kPut,
+    kCopy,
+    kDelete,
+    kBytesRead,
+    kBytesWritten,
+    kNumCounters
+  };
+  static constexpr std::array<const char*, kNumCounters> kCounterNames = {
+      "LIST", "HEAD", "GET", "PUT", "COPY", "DELETE", "bytes_read", "bytes_written"};
+  void Count(Counter counter, int64_t n = 1) {
+    counters_[counter].fetch_add(n, std::memory_order_relaxed);
+  }
+  Result<ObjectInfo> CountPut(Result<ObjectInfo> written) {
+    if (written.ok()) {
+      Count(kPut);
+      Count(kBytesWritten, written->size);
+    }
+    return written;
+  }
+
+  const std::string root_;
+  std::array<std::atomic<int64_t>, kNumCounters> counters_{};
+};
+
+Status LocalStore::CheckKey(std::string_view key) const {
+  LP_RETURN_IF_ERROR(ValidateKey(key));
+  size_t start = 0;
+  while (start <= key.size()) {
+    size_t end = key.find('/', start);
+    if (end == std::string_view::npos) end = key.size();
+    if (IsTempName(key.substr(start, end - start))) {
+      return Status::InvalidArgument("invalid key '" + std::string(key) +
+                                     "': segments starting with '" + std::string(kLocalTempPrefix) +
+                                     "' are reserved for the local store's temp files");
+    }
+    start = end + 1;
+  }
+  return Status::OK();
+}
+
+Result<FileDescriptor> LocalStore::OpenForRead(std::string_view key, const std::string& path,
+                                               struct stat* st) const {
+  LP_RETURN_IF_ERROR(CheckKey(key));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return PosixError("open " + path, errno);
+  FileDescriptor file(fd);
+  if (::fstat(fd, st) != 0) return PosixError("stat " + path, errno);
+  if (!S_ISREG(st->st_mode)) {
+    return Status::NotFound(path + ": is a directory or special file, not an object");
+  }
+  return file;
+}
+
+Result<std::optional<ObjectInfo>> LocalStore::Stat(std::string_view key) {
+  LP_RETURN_IF_ERROR(CheckKey(key));
+  Count(kHead);
+  std::string path = PathOf(key);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<ObjectInfo>();
+    return PosixError("stat " + path, errno);
+  }
+  // A directory is where keys below it live, not an object (S3 has no directories).
+  if (!S_ISREG(st.st_mode)) return std::optional<ObjectInfo>();
+  return std::optional<ObjectInfo>(InfoFromStat(std::string(key), st));
+}
+
+Result<std::string> LocalStore::Read(std::string_view key, ByteRange range) {
+  std::string path = PathOf(key);
+  struct stat st;
+  LP_ASSIGN_OR_RETURN(FileDescriptor file, OpenForRead(key, path, &st));
+  LP_ASSIGN_OR_RETURN(auto span, ResolveRange(path, st.st_size, range));
+  Count(kGet);
+  Count(kBytesRead, span.second);
+  std::string data(static_cast<size_t>(span.second), '\0');
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pread(file.get(), data.data() + done, data.size() - done,
+                        span.first + static_cast<int64_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return PosixError("read " + path, errno);
+    }
+    if (n == 0) {
+      // Only another program truncating the file in place gets here: lakepack replaces.
+      return Status::IOError(path + ": file shrank while being read");
+    }
+    done += static_cast<size_t>(n);
+  }
+  return data;
+}
+
+Status LocalStore::ReadToFile(std::string_view key, const std::string& local_path,
+                              ByteRange range) {
+  std::string path = PathOf(key);
+  struct stat st;
+  // The source is opened and the range checked before the target is touched, so a missing
+  // object leaves whatever the caller had at local_path alone.
+  LP_ASSIGN_OR_RETURN(FileDescriptor in, OpenForRead(key, path, &st));
+  LP_ASSIGN_OR_RETURN(auto span, ResolveRange(path, st.st_size, range));
+  Count(kGet);
+  Count(kBytesRead, span.second);
+  struct stat target;
+  if (::stat(local_path.c_str(), &target) == 0 && target.st_dev == st.st_dev &&
+      target.st_ino == st.st_ino) {
+    // Truncating the target would destroy the very object being read.
+    return Status::InvalidArgument(local_path + ": is the object " + path + " itself");
+  }
+  int fd = ::open(local_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    Status st = PosixError("create " + local_path, errno);
+    // NotFound from ReadToFile means the object is missing, not the target's directory.
+    return st.IsNotFound() ? Status::IOError(st.message()) : st;
+  }
+  FileDescriptor out(fd);
+  Status status = CopyRange(in.get(), path, span.first, span.second, out.get(), local_path);
+  Status closed = out.Close(local_path);
+  if (status.ok()) status = closed;
+  if (!status.ok()) ::unlink(local_path.c_str());
+  return status;
+}
+
+Status LocalStore::ConflictError(std::string_view key, const std::string& path, int err,
+                                 bool if_none_match) const {
+  struct stat st;
+  if ((err == EISDIR || err == ENOTEMPTY || err == EEXIST) && ::lstat(path.c_str(), &st) == 0 &&
+      S_ISDIR(st.st_mode)) {
+    // S3 lets "a" and "a/b" coexist; a directory tree cannot.
+    return Status::FailedPrecondition(PosixError("write " + path, err).message() +
+                                      " (a directory holds keys below '" + std::string(key) + "')");
+  }
+  if (err == EEXIST && if_none_match) {
+    return Status::AlreadyExists(path + ": key '" + std::string(key) +
+                                 "' already exists (create-only write)");
+  }
+  return PosixError("write " + path, err);
+}
+
+int LocalStore::Publish(const std::string& tmp, const std::string& path, bool if_none_match,
+                        bool* tmp_gone) const {
+  *tmp_gone = false;
+  if (!if_none_match) {
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return errno;
+    *tmp_gone = true;
+    return 0;
+  }
+  // Create-only must not race with another writer: the kernel checks and creates in one step.
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+    *tmp_gone = true;
+    return 0;
+  }
+  int err = errno;
+  if (err != EINVAL && err != ENOSYS && err != EOPNOTSUPP) return err;
+  // Filesystems without RENAME_NOREPLACE: link(2) fails with EEXIST just as atomically.
+  if (::link(tmp.c_str(), path.c_str()) != 0) return errno;
+  return 0;  // the caller unlinks tmp, still there under its own name
+}
+
+Result<ObjectInfo> LocalStore::WriteAtomically(std::string_view key, bool if_none_match,
+                                               const Filler& fill) {
+  std::string path = PathOf(key);
+  std::string dir = ParentPath(path);
+  std::string tmp;
+  FileDescriptor file;
+  for (int attempt = 0;; ++attempt) {
+    Status made = MakeDirectories(dir, root_);
+    if (!made.ok()) {
+      // NotFound: a concurrent Delete pruned a parent between two mkdir calls.
+      if (made.IsNotFound() && attempt < kMaxDirectoryRaceRetries) continue;
+      return made;
+    }
+    tmp = JoinPath(dir, std::string(kLocalTempPrefix) + RandomSuffix());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      file = FileDescriptor(fd);
+      break;
+    }
+    int err = errno;
+    // ENOENT: a concurrent Delete pruned the directory just made; EEXIST: a name collision.
+    if ((err == ENOENT || err == EEXIST) && attempt < kMaxDirectoryRaceRetries) continue;
+    return PosixError("create temp file " + tmp, err);
+  }
+  TempFileGuard guard(tmp);
+  LP_RETURN_IF_ERROR(fill(file.get(), tmp));
+  LP_RETURN_IF_ERROR(StampWriteTime(file.get(), tmp));
+  if (::fsync(file.get()) != 0) return PosixError("fsync " + tmp, errno);
+  struct stat st;
+  if (::fstat(file.get(), &st) != 0) return PosixError("stat " + tmp, errno);
+  LP_RETURN_IF_ERROR(file.Close(tmp));
+  bool tmp_gone = false;
+  int err = Publish(tmp, path, if_none_match, &tmp_gone);
+  if (tmp_gone) guard.Release();
+  if (err != 0) return ConflictError(key, path, err, if_none_match);
+  LP_RETURN_IF_ERROR(FsyncDirectory(dir));
+  return InfoFromStat(std::string(key), st);
+}
+
+Result<ObjectInfo> LocalStore::Write(std::string_view key, std::string_view data,
+                                     const PutOptions& options) {
+  LP_RETURN_IF_ERROR(CheckKey(key));
+  return CountPut(WriteAtomically(key, options.if_none_match, [&](int fd, const std::string& tmp) {
+    return WriteAll(fd, data.data(), data.size(), tmp);
+  }));
+}
+
+Result<std::optional<ObjectInfo>> LocalStore::MoveIntoPlace(std::string_view key,
+                                                            const std::string& source,
+                                                            bool if_none_match) {
+  struct stat st;
+  if (::lstat(source.c_str(), &st) != 0) return PosixError("stat " + source, errno);
+  // A symlink would be moved as a link, and a file with other names would stay writable
+  // through them: copy those.
+  if (!S_ISREG(st.st_mode) || st.st_nlink != 1) return std::optional<ObjectInfo>();
+  int fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return PosixError("open " + source, errno);
+  FileDescriptor file(fd);
+  // The object must look like any other (write time now, default mode); a file we may not
+  // change that way is copied.
+  if (::fchmod(fd, NewFileMode()) != 0) return std::optional<ObjectInfo>();
+  if (!StampWriteTime(fd, source).ok()) return std::optional<ObjectInfo>();
+  // The caller may never have synced it; the rename must not publish data still in flight.
+  if (::fsync(fd) != 0) return PosixError("fsync " + source, errno);
+  std::string path = PathOf(key);
+  std::string dir = ParentPath(path);
+  for (int attempt = 0;; ++attempt) {
+    Status made = MakeDirectories(dir, root_);
+    if (!made.ok()) {
+      if (made.IsNotFound() && attempt < kMaxDirectoryRaceRetries) continue;
+      return made;
+    }
+    bool source_gone = false;
+    int err = Publish(source, path, if_none_match, &source_gone);
+    if (err == 0) {
+      if (!source_gone) ::unlink(source.c_str());  // linked into place: drop the old name
+      break;
+    }
+    if (err == EXDEV) return std::optional<ObjectInfo>();  // another filesystem: copy
+    // ENOENT with the source still present: a concurrent Delete pruned the directory.
+    if (err == ENOENT && attempt < kMaxDirectoryRaceRetries &&
+        ::access(source.c_str(), F_OK) == 0) {
+      continue;
+    }
+    return ConflictError(key, path, err, if_none_match);
+  }
+  if (::fstat(fd, &st) != 0) return PosixError("stat " + path, errno);
+  LP_RETURN_IF_ERROR(FsyncDirectory(dir));
+  return std::optional<ObjectInfo>(InfoFromStat(std::string(key), st));
+}
+
+Result<ObjectInfo> LocalStore::WriteFromFile(std::string_view key, const std::string& local_path,
+                                             const PutOptions& options) {
+  LP_RETURN_IF_ERROR(CheckKey(key));
+  if (options.consume_source) {
+    LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> moved,
+                        MoveIntoPlace(key, local_path, options.if_none_match));
+    if (moved) return CountPut(std::move(*moved));
+  }
+  int fd = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return PosixError("open " + local_path, errno);
+  FileDescriptor in(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return PosixError("stat " + local_path, errno);
+  if (S_ISDIR(st.st_mode)) return PosixError("read " + local_path, EISDIR);
+  Result<ObjectInfo> written =
+      WriteAtomically(key, options.if_none_match, [&](int out, const std::string& tmp) {
+        return CopyRange(in.get(), local_path, 0, -1, out, tmp);
+      });
+  // Consumed but copied (another filesystem): the source is gone either way.
+  if (written.ok() && options.consume_source) ::unlink(local_path.c_str());
+  return CountPut(std::move(written));
+}
+
+Status LocalStore::Copy(std::string_view from_key, std::string_view to_key) {
+  LP_RETURN_IF_ERROR(CheckKey(from_key));
+  LP_RETURN_IF_ERROR(CheckKey(to_key));
+  std::string from_path = PathOf(from_key);
+  struct stat st;
+  LP_ASSIGN_OR_RETURN(FileDescriptor in, OpenForRead(from_key, from_path, &st));
+  Count(kCopy);
+  // The open descriptor pins one version of the source even if it is replaced meanwhile.
+  Result<ObjectInfo> written = WriteAtomically(to_key, false, [&](int out, const std::string& tmp) {
+    return CopyRange(in.get(), from_path, 0, st.st_size, out, tmp);
+  });
+  return written.status();
+}
+
+void LocalStore::PruneEmptyParents(std::string_view key) const {
+  std::string_view rel = key;
+  while (true) {
+    size_t slash = rel.rfind('/');
+    if (slash == std::string_view::npos) return;
+    rel = rel.substr(0, slash);
+    // Fails (ENOTEMPTY) as soon as a directory still holds something, which ends the walk;
+    // a writer that loses its fresh directory to this retries (see WriteAtomically).
+    if (::rmdir(PathOf(rel).c_str()) != 0) return;
+  }
+}
+
+Status LocalStore::Delete(const std::vector<std::string>& keys) {
+  // Reject the whole batch before deleting anything when one key is malformed.
+  for (const std::string& key : keys) LP_RETURN_IF_ERROR(CheckKey(key));
+  if (!keys.empty()) Count(kDelete);
+  for (const std::string& key : keys) {
+    std::string path = PathOf(key);
+    if (::unlink(path.c_str()) != 0) {
+      int err = errno;
+      if (err == ENOENT || err == ENOTDIR) continue;  // already gone: not an error
+      struct stat st;
+      // A directory is not an object, so there is nothing to delete under this key.
+      if ((err == EISDIR || err == EPERM) && ::lstat(path.c_str(), &st) == 0 &&
+          S_ISDIR(st.st_mode)) {
+        continue;
+      }
+      return PosixError("delete " + path, err);
+    }
+    PruneEmptyParents(key);
+  }
+  return Status::OK();
+}
+
+// One listing page: a depth-first walk that visits keys in ascending byte order and stops
+// once the page is full. Within a directory, children are visited in the order of their name,
+// with '/' appended to directories: every key below directory "d" starts with "d/", so that
+// order is exactly the byte order of the keys ("a-c" < "a/b" < "a0").
+class Lister {
+ public:
+  Lister(const LocalStore& store, const ListOptions& options, ListPage* page)
+      : store_(store), options_(options), page_(page), bound_(options.continuation_token) {
+    // A token that is itself a common prefix: everything rolling up into it was returned.
+    if (IsCommonPrefix(bound_)) last_prefix_ = bound_;
+  }
+
+  //! Walks directory `rel` ("" or ending in '/'), only children whose name starts with
+  //! `name_prefix`.
+  Status Walk(const std::string& rel, std::string_view name_prefix) {
+    std::string dir_path = store_.PathOf(rel);
+    DIR* dir = ::opendir(dir_path.c_str());
+    if (dir == nullptr) {
+      // Missing (the prefix names nothing, or a delete pruned it meanwhile): no keys.
+      if (errno == ENOENT || errno == ENOTDIR) return Status::OK();
+      return PosixError("list " + dir_path, errno);
+    }
+    struct Child {
+      std::string order;  // name, plus '/' for a directory
+      bool is_dir;
+    };
+    std::vector<Child> children;
+    errno = 0;
+    while (struct dirent* entry = ::readdir(dir)) {
+      std::string_view name = entry->d_name;
+      if (name == "." || name == ".." || IsTempName(name)) continue;
+      if (name.substr(0, name_prefix.size()) != name_prefix) continue;
+      bool is_dir = entry->d_type == DT_DIR;
+      bool is_file = entry->d_type == DT_REG;
+      if (entry->d_type == DT_UNKNOWN || entry->d_type == DT_LNK) {
+        struct stat st;
+        std::string child_path = JoinPath(dir_path, name);
+        if (::lstat(child_path.c_str(), &st) != 0) continue;  // vanished meanwhile
+        if (S_ISLNK(st.st_mode)) {
+          // Symlinks to files are objects; symlinked directories are not walked (loops).
+          is_file = ::stat(child_path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+        } else {
+          is_dir = S_ISDIR(st.st_mode);
+          is_file = S_ISREG(st.st_mode);
+        }
+      }
+      if (is_dir) {
+        children.push_back({std::string(name) + "/", true});
+      } else if (is_file) {
+        children.push_back({std::string(name), false});
+      }
+      errno = 0;
+    }
+    int read_err = errno;
+    ::closedir(dir);
+    if (read_err != 0) return PosixError("list " + dir_path, read_err);
+    std::sort(children.begin(), children.end(),
+              [](const Child& a, const Child& b) { return a.order < b.order; });
+
+    for (const Child& child : children) {
+      if (done_) break;
+      std::string key = rel + child.order;
+      if (child.is_dir) {
+        if (SkipSubtree(key)) continue;
+        LP_RETURN_IF_ERROR(Walk(key, ""));
+      } else {
+        LP_RETURN_IF_ERROR(Visit(key));
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  // The common prefix `key` rolls up into (it holds the delimiter after the prefix), or
+  // std::nullopt when the key is listed as itself. A key ending in the delimiter rolls up into
+  // a prefix equal to itself, as in S3.
+  std::optional<std::string> RollUp(const std::string& key) const {
+    if (options_.delimiter.empty() ||
+        key.compare(0, options_.prefix.size(), options_.prefix) != 0) {
+      return std::nullopt;
+    }
+    size_t pos = key.find(options_.delimiter, options_.prefix.size());
+    if (pos == std::string::npos) return std::nullopt;
+    return key.substr(0, pos + options_.delimiter.size());
+  }
+
+  // True when `s` is a common prefix RollUp can produce.
+  bool IsCommonPrefix(const std::string& s) const {
+    if (options_.delimiter.empty() || s.compare(0, options_.prefix.size(), options_.prefix) != 0) {
+      return false;
+    }
+    size_t pos = s.find(options_.delimiter, options_.prefix.size());
+    return pos != std::string::npos && pos + options_.delimiter.size() == s.size();
+  }
+
+  // True when every key below `dir_key` ("x/y/") was returned already or rolls up into a
+  // common prefix that was.
+  bool SkipSubtree(const std::string& dir_key) const {
+    if (!last_prefix_.empty() && dir_key.compare(0, last_prefix_.size(), last_prefix_) == 0) {
+      return true;
+    }
+    // All keys below start with dir_key: if dir_key sorts before the bound and the bound does
+    // not lie inside the subtree, all of them do.
+    return !bound_.empty() && dir_key < bound_ && bound_.compare(0, dir_key.size(), dir_key) != 0;
+  }
+
+  Status Visit(const std::string& key) {
+    if (!bound_.empty() && key <= bound_) return Status::OK();
+    if (!last_prefix_.empty() && key.compare(0, last_prefix_.size(), last_prefix_) == 0) {
+      return Status::OK();
+    }
+    std::optional<std::string> rolled = RollUp(key);
+    bool is_prefix = rolled.has_value();
+    std::string entry = is_prefix ? std::move(*rolled) : key;
+    std::optional<ObjectInfo> info;
+    if (!is_prefix) {
+      std::string path = store_.PathOf(key);
+      struct stat st;
+      if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) return Status::OK();  // deleted since the directory was read
+        return PosixError("stat " + path, errno);
+      }
+      info = InfoFromStat(key, st);
+    }
+    if (emitted_ == options_.max_keys) {
+      // One more entry exists: the page is full, and the next one resumes after the last.
+      page_->next_token = last_entry_;
+      done_ = true;
+      return Status::OK();
+    }
+    ++emitted_;
+    last_entry_ = entry;
+    if (is_prefix) {
+      page_->common_prefixes.push_back(entry);
+      last_prefix_ = std::move(entry);
+    } else {
+      page_->objects.push_back(std::move(*info));
+    }
+    return Status::OK();
+  }
+
+  const LocalStore& store_;
+  const ListOptions& options_;
+  ListPage* page_;
+  const std::string bound_;  // entries up to and including this were on earlier pages
+  std::string last_prefix_;  // keys below this common prefix are rolled up already
+  std::string last_entry_;
+  int emitted_ = 0;
+  bool done_ = false;
+};
+
+Result<ListPage> LocalStore::List(const ListOptions& options) {
+  if (options.max_keys < 1) {
+    return Status::InvalidArgument(Uri() + ": max_keys must be at least 1, not " +
+                                   std::to_string(options.max_keys));
+  }
+  Count(kList);
+  ListPage page;
+  const std::string& prefix = options.prefix;
+  // The walk starts in the directory the prefix names up to its last '/'; the rest filters
+  // that directory's children.
+  size_t slash = prefix.rfind('/');
+  std::string rel = slash == std::string::npos ? "" : prefix.substr(0, slash + 1);
+  std::string_view name_prefix = std::string_view(prefix).substr(rel.size());
+  // A prefix whose directory part breaks the key rules (or names a temp file's directory)
+  // cannot match any key; S3 answers such a listing with an empty page, and so do we. This
+  // also keeps a prefix such as "../" from walking outside the root.
+  if (!rel.empty() && !CheckKey(std::string_view(rel).substr(0, rel.size() - 1)).ok()) {
+    return page;
+  }
+  if (name_prefix.find('\0') != std::string_view::npos) return page;
+  Lister lister(*this, options, &page);
+  LP_RETURN_IF_ERROR(lister.Walk(rel, name_prefix));
+  return page;
+}
+
+}  // namespace
+
+Result<std::string> AbsoluteLocalPath(std::string_view path) {
+  if (path.empty()) return Status::InvalidArgument("empty local path");
+  if (path.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("local path holds a NUL byte");
+  }
+  std::string full;
+  if (path.front() != '/') {
+    std::vector<char> buf(4096);
+    while (::getcwd(buf.data(), buf.size()) == nullptr) {
+      if (errno != ERANGE) return PosixError("get working directory", errno);
+      buf.resize(buf.size() * 2);
+    }
+    full = buf.data();
+    full += '/';
+  }
+  full += path;
+  std::vector<std::string_view> parts;
+  std::string_view rest = full;
+  while (!rest.empty()) {
+    size_t slash = rest.find('/');
+    std::string_view part = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();  // "/.." is "/"
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string out;
+  for (std::string_view part : parts) {
+    out += '/';
+    out += part;
+  }
+  if (out.empty()) out = "/";
+  return out;
+}
+
+Result<std::shared_ptr<ObjectStore>> OpenLocalStore(const std::string& root_dir, bool create_root) {
+  LP_ASSIGN_OR_RETURN(std::string root, AbsoluteLocalPath(root_dir));
+  struct stat st;
+  if (::stat(root.c_str(), &st) != 0) {
+    int err = errno;
+    if (err != ENOENT || !create_root) return PosixError("open store root " + root, err);
+    LP_RETURN_IF_ERROR(MakeDirectories(root, "/"));
+    if (::stat(root.c_str(), &st) != 0) return PosixError("open store root " + root, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::FailedPrecondition(root + ": store root is not a directory");
+  }
+  return std::shared_ptr<ObjectStore>(std::make_shared<LocalStore>(std::move(root)));
+}
+
+}  // namespace lakepack

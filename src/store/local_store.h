@@ -1,0 +1,58 @@
+// LocalStore: an ObjectStore over one local directory (the embedded default for file:// URIs
+// and bare paths). Thread-safety: the store may be used from many threads at once.
+//
+// What it guarantees, beyond object_store.h:
+// - Keys map to files below the root ("a/b.csv" → <root>/a/b.csv); directories are created on
+//   write and removed again when a delete leaves them empty (never the root itself).
+// - Writes and copies are atomic and durable: data goes to a hidden temp file
+//   (".lakepack-tmp-<random>") in the target directory, is fsync'ed, then renamed over the
+//   key, and the directory is fsync'ed. Temp files never show in listings, and keys whose
+//   segments start with ".lakepack-tmp-" are rejected.
+// - Create-only writes (if_none_match) are race-free: renameat2(RENAME_NOREPLACE), or on
+//   filesystems without it link(2) of the temp file, which fails when the name exists.
+// - Every write stamps the file with the current time in nanoseconds (like S3's
+//   LastModified); the ETag is "<size>-<mtime_ns>-<inode>" in lower-case hex, so it changes
+//   whenever lakepack rewrites the object. A file rewritten in place by another program within
+//   one filesystem clock tick and at the same size keeps its tag (a limit of size+mtime tags).
+// - consume_source: a source file on the same filesystem is renamed into place (after an
+//   fsync, and given the mode and write time of any new object); one elsewhere, a symlink or
+//   a file with other hard links is copied. Either way it is gone after a successful write,
+//   and still there after a failed one.
+// - ReadToFile opens the object and checks the range before it touches local_path, so a
+//   missing object (NotFound) or a bad range leaves local_path as it was; a failure while
+//   copying removes it. Problems with local_path itself are IOError, never NotFound.
+// - Listings walk the directory tree in key byte order and stop once the page is full; the
+//   continuation token is the last key (or common prefix) returned, so a page boundary stays
+//   correct when objects are added or removed between pages. Only regular files are objects:
+//   symlinks to files are listed, symlinked directories are not descended (no loops), other
+//   file types are skipped.
+// - A key and a key below it cannot both exist ("a" and "a/b"), unlike in S3: such a write
+//   fails with FailedPrecondition.
+// - Keys cannot leave the root lexically (ValidateKey rejects "..", absolute keys, NUL).
+//   Symlinks inside the root are followed: whoever can place one there already decides what
+//   the store holds, so the store does not try to police them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lakepack/object_store.h"
+#include "lakepack/status.h"
+
+namespace lakepack {
+
+//! Prefix of the temp files LocalStore writes before renaming them into place.
+inline constexpr std::string_view kLocalTempPrefix = ".lakepack-tmp-";
+
+//! `path` made absolute against the working directory and lexically normalised ("." and
+//! empty segments dropped, ".." applied; symlinks are not resolved). Never ends in '/'
+//! except for the root "/" itself. InvalidArgument for an empty path or one holding NUL.
+Result<std::string> AbsoluteLocalPath(std::string_view path);
+
+//! Opens the directory `root_dir` (made absolute and lexically normalised) as a store.
+//! A missing root is NotFound unless `create_root`, which creates it with its parents;
+//! a root that is not a directory is FailedPrecondition.
+Result<std::shared_ptr<ObjectStore>> OpenLocalStore(const std::string& root_dir, bool create_root);
+
+}  // namespace lakepack

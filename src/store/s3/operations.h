@@ -1,0 +1,85 @@
+// The S3 operations lakepack uses, one per file beside this header (list_objects.cc,
+// head_object.cc, get_object.cc, put_object.cc, multipart.cc, copy_object.cc,
+// delete_objects.cc), as free functions over an S3Client with every input explicit.
+// Keys here are full S3 keys (any store prefix already applied) and already validated.
+// Thread-safety: every function may be called from many threads at once.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lakepack/object_store.h"
+#include "lakepack/status.h"
+#include "store/s3/s3_client.h"
+#include "store/s3/util.h"
+
+namespace lakepack::s3 {
+
+//! ListObjectsV2: one page (max_keys capped at kMaxListKeys), keys URL-encoded on the wire
+//! (encoding-type=url) so that any byte survives XML.
+Result<ListPage> ListObjectsV2(S3Client& client, const std::string& bucket,
+                               const ListOptions& options);
+
+//! The user metadata header that tags an object with the write that made it, so that a
+//! write whose answer was lost can recognise its own object (see WriteIdMatches).
+inline constexpr std::string_view kWriteIdHeader = "x-amz-meta-lakepack-write-id";
+
+//! A fresh random write id (16 hex digits).
+std::string NewWriteId();
+
+//! HeadObject: std::nullopt for 404. `write_id`, when given, receives the object's
+//! kWriteIdHeader value ("" when it has none).
+Result<std::optional<ObjectInfo>> HeadObject(S3Client& client, const std::string& bucket,
+                                             const std::string& key,
+                                             std::string* write_id = nullptr);
+
+//! Whether the object at `key` now is the one written with `write_id`. Used when a
+//! create-only PUT meets 412, or CompleteMultipartUpload meets NoSuchUpload: both happen when
+//! an earlier attempt of the same request succeeded but its answer was lost (our retry, or
+//! curl's own silent resend on a connection that died).
+Result<bool> WriteIdMatches(S3Client& client, const std::string& bucket, const std::string& key,
+                            const std::string& write_id);
+
+//! GetObject into memory, whole or a range (416 → InvalidArgument; a range running past
+//! the end is cut at the end).
+Result<std::string> GetObject(S3Client& client, const std::string& bucket, const std::string& key,
+                              const ByteRange& range);
+
+//! GetObject streamed into a local file (created or truncated; removed on failure). Objects
+//! larger than one part are fetched as ranged GETs in parallel, pinned to the first answer's
+//! ETag with If-Match so that a concurrent overwrite cannot mix two versions.
+Status GetObjectToFile(S3Client& client, const std::string& bucket, const std::string& key,
+                       const std::string& local_path, const ByteRange& range);
+
+//! One PutObject with Content-MD5, the ETag checked against the MD5 where it is one.
+//! options.if_none_match sends If-None-Match: * (412 → AlreadyExists).
+Result<ObjectInfo> PutObject(S3Client& client, const std::string& bucket, const std::string& key,
+                             const Payload& payload, const PutOptions& options);
+
+//! Multipart upload: equal parts in parallel through the client's pool, then
+//! CompleteMultipartUpload; any failure aborts the upload so no parts are left behind.
+Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
+                                   const std::string& key, const Payload& payload,
+                                   const PutOptions& options);
+
+//! PutObject or MultipartUpload, by size (multipart_threshold). Create-only writes up to
+//! kMaxSinglePutSize always go as one PUT, where If-None-Match is most widely honoured.
+Result<ObjectInfo> Upload(S3Client& client, const std::string& bucket, const std::string& key,
+                          const Payload& payload, const PutOptions& options);
+
+//! CopyObject inside the bucket (overwrites). Missing source: NotFound. Sources larger than
+//! S3's single-copy limit are copied part by part (UploadPartCopy).
+Status CopyObject(S3Client& client, const std::string& bucket, const std::string& from,
+                  const std::string& to);
+
+//! The part-by-part copy CopyObject falls back to, with the source's size known.
+Status MultipartCopy(S3Client& client, const std::string& bucket, const std::string& from,
+                     const std::string& to, int64_t size);
+
+//! Deletes keys: DeleteObjects in batches of kMaxDeleteBatch, in parallel; single DELETEs
+//! where the endpoint refuses the batch form. Missing keys are not an error.
+Status DeleteObjects(S3Client& client, const std::string& bucket,
+                     const std::vector<std::string>& keys);
+
+}  // namespace lakepack::s3

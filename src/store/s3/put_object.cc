@@ -1,0 +1,90 @@
+// PutObject (one request, Content-MD5, optional If-None-Match: *) and Upload, which picks
+// between it and a multipart upload.
+#include "store/s3/crypto.h"
+#include "store/s3/errors.h"
+#include "store/s3/operations.h"
+
+namespace lakepack::s3 {
+
+namespace {
+
+// With SSE-KMS or SSE-C the ETag is not the MD5 of the content, even for a single part.
+bool EtagIsNotMd5(const HttpResponse& resp) {
+  std::string sse = resp.Header("x-amz-server-side-encryption");
+  return sse.rfind("aws:kms", 0) == 0 ||
+         !resp.Header("x-amz-server-side-encryption-customer-algorithm").empty();
+}
+
+}  // namespace
+
+Result<ObjectInfo> PutObject(S3Client& client, const std::string& bucket, const std::string& key,
+                             const Payload& payload, const PutOptions& options) {
+  const std::string uri = S3Client::UriOf(bucket, key);
+  S3Request req;
+  req.kind = RequestKind::kPut;
+  req.method = "PUT";
+  req.bucket = bucket;
+  req.key = key;
+  req.send_body = true;
+  std::string md5;
+  if (payload.fd < 0) {
+    md5 = Md5(payload.data);
+    req.body = payload.data;
+  } else {
+    std::string sha;
+    const bool sign = client.options().sign_payload;
+    LP_RETURN_IF_ERROR(
+        DigestFileRange(payload.fd, payload.path, 0, payload.size, &md5, sign ? &sha : nullptr));
+    if (sign) req.payload_hash = HexEncode(sha);
+    req.body_fd = payload.fd;
+    req.body_length = payload.size;
+    req.body_path = payload.path;
+  }
+  const std::string md5_hex = HexEncode(md5);
+  req.headers.emplace_back("Content-MD5", Base64Encode(md5));
+  if (!options.content_type.empty()) req.headers.emplace_back("Content-Type", options.content_type);
+  std::string write_id;
+  if (options.if_none_match) {
+    req.headers.emplace_back("If-None-Match", "*");
+    write_id = NewWriteId();
+    req.headers.emplace_back(std::string(kWriteIdHeader), write_id);
+    req.accept = {412};
+  }
+  LP_ASSIGN_OR_RETURN(HttpResponse resp, client.Execute(req));
+
+  if (resp.status == 412) {
+    // The 412 may answer an earlier attempt of this very request that landed but whose
+    // answer was lost (our retry, or curl resending on a connection that died).
+    LP_ASSIGN_OR_RETURN(bool ours, WriteIdMatches(client, bucket, key, write_id));
+    if (!ours) {
+      return Status::AlreadyExists(uri + ": already exists (create-only PUT refused by " +
+                                   client.EndpointFor(bucket) + ": 412 PreconditionFailed)");
+    }
+  }
+  ObjectInfo info;
+  info.key = key;
+  info.size = payload.size;
+  info.etag = StripQuotes(resp.Header("etag"));
+  if (info.etag.empty()) info.etag = md5_hex;
+  if (LooksLikeMd5(info.etag) && !EtagIsNotMd5(resp) && info.etag != md5_hex) {
+    return Status::Corruption(uri + ": PUT answered ETag " + info.etag +
+                              ", but the MD5 of the bytes sent is " + md5_hex);
+  }
+  return info;
+}
+
+Result<ObjectInfo> Upload(S3Client& client, const std::string& bucket, const std::string& key,
+                          const Payload& payload, const PutOptions& options) {
+  if (payload.size > kMaxObjectSize) {
+    return Status::InvalidArgument(S3Client::UriOf(bucket, key) + ": " +
+                                   std::to_string(payload.size) +
+                                   " bytes is more than S3's largest object (5 TiB)");
+  }
+  const bool multipart = options.if_none_match
+                             ? payload.size > kMaxSinglePutSize
+                             : payload.size >= client.options().multipart_threshold;
+  if (multipart) return MultipartUpload(client, bucket, key, payload, options);
+  return PutObject(client, bucket, key, payload, options);
+}
+
+}  // namespace lakepack::s3
