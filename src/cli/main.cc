@@ -1,6 +1,8 @@
 // lakepack's entry point: global flags, the subcommands, and the exit code.
 #include <fmt/format.h>
 
+#include <stdlib.h>
+
 #include <iostream>
 #include <vector>
 
@@ -28,12 +30,16 @@ int main(int argc, char** argv) {
   app.add_option("--memory-limit", global.memory_limit, "Format engine memory limit")
       ->capture_default_str();
   app.add_option("--threads", global.threads, "Format engine threads (0: one per core)");
+  int concurrency = 0;
+  app.add_option("--concurrency", concurrency,
+                 "Concurrent S3 requests per store (default 16; LAKEPACK_S3_CONCURRENCY)");
   // Global flags are accepted after the subcommand too ("lakepack inspect x --json").
   app.fallthrough();
   app.footer("Run 'lakepack COMMAND --help' for a command's options and an example.");
 
   std::vector<Command> commands = {AddConvertCommand(app, global), AddInspectCommand(app, global),
-                                   AddSampleCommand(app, global)};
+                                   AddSampleCommand(app, global), AddRollupCommand(app, global),
+                                   AddRecoverCommand(app, global)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -46,6 +52,8 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   }
+  // The S3 store reads its settings from the environment when it opens.
+  if (concurrency > 0) ::setenv("LAKEPACK_S3_CONCURRENCY", std::to_string(concurrency).c_str(), 1);
   for (auto& c : commands) {
     if (c.app->parsed()) return c.run();
   }
