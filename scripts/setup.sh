@@ -17,7 +17,11 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 PKGS=(build-essential cmake ninja-build ccache pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
       libfmt-dev libspdlog-dev libpq-dev libavro-dev libgtest-dev libgmock-dev
-      libbenchmark-dev clang-format nodejs npm)
+      libbenchmark-dev clang-format)
+# Node.js may come from elsewhere than Debian (this machine image has its own build with npm):
+# ask for Debian's only when the commands are missing.
+command -v node >/dev/null || PKGS+=(nodejs)
+command -v npm >/dev/null || PKGS+=(npm)
 if [[ $WITH_TESTS -eq 1 ]]; then
   PKGS+=(postgresql rclone)
 fi

@@ -3,8 +3,11 @@
 
 #include <stdlib.h>
 
+#include <fmt/format.h>
 #include <filesystem>
+
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 namespace lakepack::cli {
 
@@ -20,6 +23,38 @@ void PrintError(std::string_view command, const Status& status) {
 int Fail(std::string_view command, const Status& status, bool usage) {
   PrintError(command, status);
   return usage ? kExitUsage : kExitFailed;
+}
+
+void PrintSummary(const RunSummary& s, bool json) {
+  if (json) {
+    nlohmann::json j{
+        {"command", s.command},     {"tasks", s.tasks},         {"tasks_failed", s.tasks_failed},
+        {"files_in", s.files_in},   {"files_out", s.files_out}, {"bytes_in", s.bytes_in},
+        {"bytes_out", s.bytes_out}, {"rows", s.rows},           {"seconds", s.seconds},
+        {"recovered", s.recovered}, {"requests", s.requests},   {"stray", s.stray},
+        {"errors", s.errors}};
+    std::cout << j.dump() << std::endl;
+    return;
+  }
+  int64_t requests = 0;
+  for (auto& [k, v] : s.requests) {
+    if (k == "GET" || k == "PUT" || k == "LIST" || k == "HEAD" || k == "COPY" || k == "DELETE" ||
+        k == "MULTIPART_PART") {
+      requests += v;
+    }
+  }
+  std::cout << fmt::format(
+                   "{}: {} task(s), {} failed; {} file(s) in ({} bytes), {} file(s) out ({} "
+                   "bytes), {} rows; {} request(s); {:.1f}s",
+                   s.command, s.tasks, s.tasks_failed, s.files_in, s.bytes_in, s.files_out,
+                   s.bytes_out, s.rows, requests, s.seconds)
+            << std::endl;
+  if (!s.stray.empty()) {
+    std::cout << fmt::format("{} file(s) left alone: they do not fit the layout", s.stray.size())
+              << std::endl;
+  }
+  for (const auto& e : s.errors)
+    std::cerr << "lakepack " << s.command << ": error: " << e << std::endl;
 }
 
 Result<std::unique_ptr<SpoolDir>> SpoolDir::Create(const std::string& base) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "lakepack/run.h"
 #include "lakepack/status.h"
 
 namespace lakepack::cli {
@@ -37,6 +38,9 @@ void PrintError(std::string_view command, const Status& status);
 //! Prints the error and returns the exit code for it (usage errors → 2, others → 1).
 int Fail(std::string_view command, const Status& status, bool usage = false);
 
+//! Prints a run's summary: a few lines of text, or one JSON object.
+void PrintSummary(const RunSummary& summary, bool json);
+
 //! A private directory for staging files, removed with everything in it on destruction.
 class SpoolDir {
  public:
@@ -55,6 +59,8 @@ class SpoolDir {
 
 Command AddConvertCommand(CLI::App& app, const GlobalOptions& global);
 Command AddInspectCommand(CLI::App& app, const GlobalOptions& global);
+Command AddRollupCommand(CLI::App& app, const GlobalOptions& global);
+Command AddRecoverCommand(CLI::App& app, const GlobalOptions& global);
 Command AddSampleCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace lakepack::cli
