@@ -1,0 +1,53 @@
+// lakepack rollup: merges the files of one time level into files one level coarser (minute →
+// hour → day → month → year), through the commit protocol, on any ObjectStore.
+#pragma once
+
+#include <string>
+
+#include "lakepack/format.h"
+#include "lakepack/run.h"
+#include "lakepack/status.h"
+
+namespace lakepack {
+
+struct RollupOptions {
+  std::string src;               // the lake: a directory or s3:// URI
+  std::string start;             // YYYY-MM-DD, inclusive
+  std::string end;               // YYYY-MM-DD, inclusive
+  std::string grouping = "day";  // hour, day, month, year
+  bool cascade = false;          // run every finer level first
+  std::string layout;            // template; empty: the seeds' default
+  std::string pattern;           // regex with named time groups for file names
+  bool dry_run = false;
+  int parallel = 4;     // tasks at once
+  int io_parallel = 8;  // downloads at once within a task
+  std::string compression = "snappy";
+  std::string spool_dir;  // empty: $TMPDIR or /tmp
+  EngineOptions engine;
+  int shard_index = 0;
+  int shard_count = 1;
+};
+
+//! The plan of a dry run, one entry per output.
+struct PlannedOutput {
+  std::string level;
+  std::string output;  // URI
+  bool merges_existing = false;
+  std::vector<std::string> inputs;  // URIs
+  int64_t bytes = 0;
+  int64_t rows = 0;  // inputs plus the existing output
+};
+
+struct RollupResult {
+  RunSummary summary;
+  std::vector<PlannedOutput> plan;  // filled by dry runs
+};
+
+//! Runs (or with dry_run, plans) a roll-up. Usage errors are InvalidArgument; failed tasks
+//! are listed in summary.errors (their inputs stay in place) and do not fail the call.
+Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress);
+
+//! Finishes or rolls back what earlier runs left in the journal of the store at `uri`.
+Result<int> Recover(const std::string& uri, ProgressSink& progress);
+
+}  // namespace lakepack

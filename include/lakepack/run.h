@@ -1,0 +1,50 @@
+// What every data-moving command reports: progress while it runs and a summary at the end.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace lakepack {
+
+//! Totals of one run; printed as text or JSON by the CLI.
+struct RunSummary {
+  std::string command;
+  int64_t tasks = 0;
+  int64_t tasks_failed = 0;
+  int64_t files_in = 0;
+  int64_t files_out = 0;
+  int64_t bytes_in = 0;
+  int64_t bytes_out = 0;
+  int64_t rows = 0;
+  double seconds = 0;
+  int recovered = 0;                        // journal records finished or rolled back first
+  std::map<std::string, int64_t> requests;  // the stores' counters
+  std::vector<std::string> stray;           // keys left alone: they do not fit the layout
+  std::vector<std::string> errors;          // one line per failed task
+};
+
+//! Receives progress from a running command. Called from worker threads: implementations
+//! must be thread-safe.
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  //! The work ahead: tasks, input files and bytes.
+  virtual void Planned(int64_t tasks, int64_t files, int64_t bytes) = 0;
+  //! One task finished (ok or not) having read `files` files of `bytes` bytes, `rows` rows.
+  virtual void TaskDone(bool ok, int64_t files, int64_t bytes, int64_t rows) = 0;
+  //! A line worth telling the user (a task's result, a stray file, a recovery).
+  virtual void Log(const std::string& line) = 0;
+};
+
+//! A sink that drops everything.
+class NullProgress final : public ProgressSink {
+ public:
+  void Planned(int64_t, int64_t, int64_t) override {}
+  void TaskDone(bool, int64_t, int64_t, int64_t) override {}
+  void Log(const std::string&) override {}
+};
+
+}  // namespace lakepack

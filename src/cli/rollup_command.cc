@@ -1,0 +1,125 @@
+// `lakepack rollup SRC`: merges time-sliced files one level up (minute → hour → day → month →
+// year), and `lakepack recover DST`: finishes what a crashed run left in the journal.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "lakepack/rollup.h"
+
+namespace lakepack::cli {
+
+namespace {
+
+struct RollupFlags {
+  RollupOptions o;
+  std::string shard;
+};
+
+int RunRollup(RollupFlags& f, const GlobalOptions& g) {
+  constexpr std::string_view kCmd = "rollup";
+  f.o.spool_dir = g.spool_dir;
+  f.o.engine.memory_limit = g.memory_limit;
+  f.o.engine.threads = g.threads;
+  if (!f.shard.empty()) {
+    int i = 0, n = 0;
+    char tail = 0;
+    if (std::sscanf(f.shard.c_str(), "%d/%d%c", &i, &n, &tail) != 2) {
+      return Fail(kCmd, Status::InvalidArgument("--shard: expected i/N, got '" + f.shard + "'"),
+                  true);
+    }
+    f.o.shard_index = i;
+    f.o.shard_count = n;
+  }
+  TerminalProgress progress(g.quiet || g.json);
+  auto res = Rollup(f.o, progress);
+  if (!res.ok()) {
+    return Fail(kCmd, res.status(), res.status().code() == StatusCode::kInvalidArgument);
+  }
+  if (f.o.dry_run) {
+    if (g.json) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& p : res->plan) {
+        j.push_back({{"level", p.level},
+                     {"output", p.output},
+                     {"merges_existing", p.merges_existing},
+                     {"inputs", p.inputs},
+                     {"bytes", p.bytes},
+                     {"rows", p.rows}});
+      }
+      std::cout << nlohmann::json{{"command", "rollup"}, {"dry_run", true}, {"plan", j}}.dump()
+                << std::endl;
+    } else {
+      std::cout << fmt::format("{:<6} {:>6} {:>12} {:>10}  {}\n", "level", "inputs", "bytes",
+                               "rows", "output");
+      for (const auto& p : res->plan) {
+        std::cout << fmt::format("{:<6} {:>6} {:>12} {:>10}  {}{}\n", p.level, p.inputs.size(),
+                                 p.bytes, p.rows, p.output,
+                                 p.merges_existing ? "  (merges into the existing file)" : "");
+      }
+      std::cout << fmt::format("{} output(s) planned; nothing was changed (--dry-run)\n",
+                               res->plan.size());
+    }
+    return kExitOk;
+  }
+  PrintSummary(res->summary, g.json);
+  return res->summary.tasks_failed > 0 ? kExitFailed : kExitOk;
+}
+
+}  // namespace
+
+Command AddRollupCommand(CLI::App& app, const GlobalOptions& global) {
+  auto flags = std::make_shared<RollupFlags>();
+  RollupOptions& o = flags->o;
+  CLI::App* sub = app.add_subcommand(
+      "rollup", "Merge time-sliced Parquet files one level up: minute → hour → day → month → year");
+  sub->add_option("SRC", o.src, "The lake: a directory, file:// or s3:// URI")->required();
+  sub->add_option("--start", o.start, "First day, YYYY-MM-DD (inclusive)")->required();
+  sub->add_option("--end", o.end, "Last day, YYYY-MM-DD (inclusive)")->required();
+  sub->add_option("--grouping", o.grouping, "hour, day, month or year")->capture_default_str();
+  sub->add_flag("--cascade", o.cascade, "Run every finer level first (hour, then day, ...)");
+  sub->add_option("--layout", o.layout,
+                  "Path template of the finest files (default "
+                  "{user}/{db}/{table}/{yyyy}/{MM}/{dd}/{HH}/{name}; hive: "
+                  "{table}/year={yyyy}/month={MM}/day={dd}/{name})");
+  sub->add_option("--pattern", o.pattern,
+                  "Regex over file names with named groups (?<yyyy>..)(?<MM>..)(?<dd>..)"
+                  "(?<HH>..)(?<mm>..) for time the path does not carry");
+  sub->add_flag("--dry-run", o.dry_run, "Print the plan (outputs, inputs, bytes, rows) and stop");
+  sub->add_option("--parallel", o.parallel, "Tasks at once")->capture_default_str();
+  sub->add_option("--compression", o.compression, "Codec of merged files")->capture_default_str();
+  sub->add_option("--shard", flags->shard, "Run only shard i of N of the plan (i/N)");
+  sub->footer(
+      "Example:\n  lakepack rollup s3://lake/data --start 2025-01-01 --end 2025-12-30 --grouping "
+      "day "
+      "--cascade\n"
+      "Merged files are named <table>_<period>.parquet one directory up; an existing one is\n"
+      "merged with the new rows and replaced. Inputs are deleted only after the merged file is\n"
+      "verified and committed; a crashed run is finished by the next one (or `lakepack recover`).");
+  return {sub, [flags, &global] { return RunRollup(*flags, global); }};
+}
+
+Command AddRecoverCommand(CLI::App& app, const GlobalOptions& global) {
+  auto dst = std::make_shared<std::string>();
+  CLI::App* sub = app.add_subcommand(
+      "recover", "Finish or roll back the tasks an interrupted run left in DST's journal");
+  sub->add_option("DST", *dst, "The destination store: a directory or s3:// URI")->required();
+  sub->footer("Example:\n  lakepack recover s3://lake/data");
+  return {sub, [dst, &global] {
+            TerminalProgress progress(global.quiet || global.json);
+            auto n = Recover(*dst, progress);
+            if (!n.ok()) return Fail("recover", n.status());
+            if (global.json) {
+              std::cout << nlohmann::json{{"command", "recover"}, {"recovered", *n}}.dump()
+                        << std::endl;
+            } else if (!global.quiet) {
+              std::cout << fmt::format("recover: {} unfinished task(s) found and resolved", *n)
+                        << std::endl;
+            }
+            return kExitOk;
+          }};
+}
+
+}  // namespace lakepack::cli
