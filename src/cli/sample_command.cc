@@ -24,6 +24,7 @@ struct SampleFlags {
   std::string db = "lake";
   std::string table = "permanent_data_items";
   int64_t seed = 1;
+  int every = 1;  // minutes between files
 };
 
 // "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM" (UTC) → seconds since the epoch.
@@ -49,8 +50,9 @@ int RunSample(const SampleFlags& f, const GlobalOptions& g) {
   if (!format.ok()) return Fail(kCmd, format.status().WithContext("--format"), true);
   auto start = ParseStart(f.start);
   if (!start.ok()) return Fail(kCmd, start.status(), true);
-  if (f.minutes <= 0 || f.rows_per_file <= 0) {
-    return Fail(kCmd, Status::InvalidArgument("--minutes and --rows-per-file must be positive"),
+  if (f.minutes <= 0 || f.rows_per_file <= 0 || f.every <= 0) {
+    return Fail(kCmd,
+                Status::InvalidArgument("--minutes, --rows-per-file and --every must be positive"),
                 true);
   }
   StoreOptions so;
@@ -70,13 +72,13 @@ int RunSample(const SampleFlags& f, const GlobalOptions& g) {
                                                     : "jsonl";
   int64_t rows = 0, bytes = 0;
   for (int m = 0; m < f.minutes; m++) {
-    std::time_t t = *start + m * 60;
+    std::time_t t = *start + static_cast<int64_t>(m) * f.every * 60;
     std::tm tm{};
     gmtime_r(&t, &tm);
     std::string key = fmt::format(
-        "{}/{}/{}/{:04}/{:02}/{:02}/{:02}/{}_{:04}{:02}{:02}T{:02}{:02}.{}", f.user, f.db, f.table,
-        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, f.table, tm.tm_year + 1900,
-        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, ext);
+        "{}/{}/{}/{:04}/{:02}/{:02}/{:02}/{}_{:04}{:02}{:02}T{:02}{:02}_s{}.{}", f.user, f.db,
+        f.table, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, f.table,
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, f.seed, ext);
     SampleSpec spec;
     spec.rows = f.rows_per_file;
     spec.seed = f.seed * 1000003 + m;
@@ -121,6 +123,8 @@ Command AddSampleCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--db", flags->db, "Second path level")->capture_default_str();
   sub->add_option("--table", flags->table, "Table name (third path level)")->capture_default_str();
   sub->add_option("--seed", flags->seed, "Seed for the row values")->capture_default_str();
+  sub->add_option("--every", flags->every, "Minutes from one file to the next")
+      ->capture_default_str();
   sub->footer(
       "Example:\n  lakepack sample ./lake --minutes 120 --rows-per-file 1000\n"
       "Files land at <user>/<db>/<table>/YYYY/MM/DD/HH/<table>_YYYYMMDDTHHMM.<ext>.");

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <optional>
@@ -348,12 +349,22 @@ Result<int64_t> FormatEngine::WriteSample(const SampleSpec& sample, const WriteS
 Result<RowDigest> FormatEngine::Digest(const ReadSpec& in_spec) {
   LP_RETURN_IF_ERROR(CheckInputsExist(in_spec));
   LP_ASSIGN_OR_RETURN(ReadSpec in, impl_->ResolveCsvDialect(in_spec));
-  // hash() of the whole row (the table alias is the row as a STRUCT); summing the 64-bit hashes
-  // in 128 bits gives a digest that does not depend on row order but does on multiplicity.
+  // hash() over the columns in name order, so that files whose columns come in another order
+  // digest alike; summing the 64-bit row hashes in 128 bits gives a digest that does not depend
+  // on row order but does on multiplicity.
+  LP_ASSIGN_OR_RETURN(std::vector<ColumnInfo> cols, Schema(in));
+  std::sort(cols.begin(), cols.end(),
+            [](const ColumnInfo& a, const ColumnInfo& b) { return a.name < b.name; });
+  std::string args;
+  for (const auto& c : cols) {
+    if (!args.empty()) args += ", ";
+    args += sql::QuoteIdentifier(c.name);
+  }
+  if (args.empty()) args = "NULL";
   LP_ASSIGN_OR_RETURN(
-      Table t, impl_->Query(fmt::format("SELECT count(*), coalesce(sum(hash(_lp_row)::HUGEINT), 0) "
-                                        "FROM ({}) _lp_row",
-                                        sql::ReadExpression(in)),
+      Table t, impl_->Query(fmt::format("SELECT count(*), coalesce(sum(hash({})::HUGEINT), 0) "
+                                        "FROM {} _lp_rows",
+                                        args, sql::ReadExpression(in)),
                             Describe(in)));
   RowDigest d;
   d.rows = std::stoll(t.rows[0][0].value_or("0"));

@@ -18,6 +18,16 @@ std::string Quote(std::string_view s) {
   return out;
 }
 
+std::string QuoteIdentifier(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
 namespace {
 
 std::string PathList(const std::vector<std::string>& paths) {

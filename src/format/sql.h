@@ -12,6 +12,9 @@ namespace lakepack::sql {
 //! A single-quoted SQL string literal ('it''s').
 std::string Quote(std::string_view s);
 
+//! A double-quoted SQL identifier ("my ""col""").
+std::string QuoteIdentifier(std::string_view s);
+
 //! A SELECT over the inputs with columns united by name across files and formats.
 std::string ReadExpression(const ReadSpec& in);
 

@@ -147,7 +147,7 @@ TEST(Convert, SampleDataOfTheSeedSchemaReadsTheSameEverywhere) {
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(files[0],
             "demo/lake/permanent_data_items/2025/01/01/00/"
-            "permanent_data_items_20250101T0000.parquet");
+            "permanent_data_items_20250101T0000_s1.parquet");
   json info = InspectJson(d / ("lake/" + files[1]));
   EXPECT_EQ(info["rows"], 700);
   EXPECT_EQ(info["columns"].size(), 16u);

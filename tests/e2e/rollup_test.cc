@@ -1,0 +1,241 @@
+// End-to-end: `lakepack rollup` on a local lake and on moto. Every test compares the lake's
+// rows before and after (an order-independent digest of every row) and looks at which files
+// remain.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "e2e/lake.h"
+
+namespace lakepack::e2e {
+namespace {
+
+using nlohmann::json;
+
+const std::string kTable = "demo/lake/permanent_data_items";
+
+class Rollup : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    lake_ =
+        TestLake::Open(GetParam(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  // Sample minute files into the lake.
+  void Sample(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"sample", lake_->uri(), "--rows-per-file", "40"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = lake_->Run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.All();
+  }
+  RunResult Roll(std::vector<std::string> extra) {
+    std::vector<std::string> args = {"rollup", lake_->uri(), "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return lake_->Run(args);
+  }
+  // Keys matching a regular expression.
+  std::vector<std::string> Matching(const std::string& re) {
+    std::vector<std::string> out;
+    std::regex r(re);
+    for (auto& k : lake_->Keys()) {
+      if (std::regex_match(k, r)) out.push_back(k);
+    }
+    return out;
+  }
+  std::unique_ptr<TestLake> lake_;
+};
+
+TEST_P(Rollup, MinutesIntoHours) {
+  Sample({"--minutes", "90"});  // 00:00 … 01:29
+  RowDigest before = lake_->Digest();
+  ASSERT_EQ(before.rows, 90 * 40);
+  auto r = Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "hour"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  json s = json::parse(r.out);
+  EXPECT_EQ(s["tasks"], 2);
+  EXPECT_EQ(s["files_in"], 90);
+  EXPECT_EQ(s["files_out"], 2);
+  EXPECT_EQ(s["rows"], 90 * 40);
+  EXPECT_EQ(
+      lake_->DataKeys(),
+      (std::vector<std::string>{kTable + "/2025/01/01/permanent_data_items_20250101T00.parquet",
+                                kTable + "/2025/01/01/permanent_data_items_20250101T01.parquet"}));
+  EXPECT_EQ(lake_->Keys(), lake_->DataKeys()) << "journal or staging objects left behind";
+  EXPECT_EQ(lake_->Digest(), before);
+  EXPECT_EQ(lake_->Rows(kTable + "/2025/01/01/permanent_data_items_20250101T00.parquet"), 60 * 40);
+
+  // Rows keep their order: by minute, then row. uploaded_date grows with both.
+  std::string local = lake_->Fetch(kTable + "/2025/01/01/permanent_data_items_20250101T01.parquet");
+  ASSERT_EQ(Lakepack({"convert", local, local + ".csv"}).exit_code, 0);
+  std::istringstream csv(ReadFile(local + ".csv"));
+  std::string line, prev;
+  std::getline(csv, line);  // header
+  int n = 0;
+  std::regex ts(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?)");
+  while (std::getline(csv, line)) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(line, m, ts)) << line;
+    EXPECT_LE(prev, m.str()) << "row " << n << " out of order";
+    prev = m.str();
+    n++;
+  }
+  EXPECT_EQ(n, 30 * 40);
+}
+
+TEST_P(Rollup, CascadeToYearAndRerunChangesNothing) {
+  // Two days, one file every 6 hours: levels hour, day, month, year all have work.
+  Sample({"--minutes", "8", "--every", "360", "--start", "2024-12-31T00:00"});
+  RowDigest before = lake_->Digest();
+  auto dry = Roll({"--start", "2024-01-01", "--end", "2025-12-31", "--grouping", "year",
+                   "--cascade", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.All();
+  json plan = json::parse(dry.out)["plan"];
+  // 8 hour files, 2 days, 2 months, 2 years.
+  EXPECT_EQ(plan.size(), 14u) << dry.out;
+  EXPECT_EQ(plan.back()["level"], "year");
+  EXPECT_EQ(lake_->Digest(), before) << "a dry run changed the lake";
+
+  auto r =
+      Roll({"--start", "2024-01-01", "--end", "2025-12-31", "--grouping", "year", "--cascade"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(lake_->DataKeys(),
+            (std::vector<std::string>{kTable + "/permanent_data_items_2024.parquet",
+                                      kTable + "/permanent_data_items_2025.parquet"}));
+  EXPECT_EQ(lake_->Digest(), before);
+  EXPECT_EQ(lake_->Rows(kTable + "/permanent_data_items_2024.parquet"), 4 * 40);
+
+  std::vector<std::string> keys = lake_->Keys();
+  auto again =
+      Roll({"--start", "2024-01-01", "--end", "2025-12-31", "--grouping", "year", "--cascade"});
+  ASSERT_EQ(again.exit_code, 0) << again.All();
+  EXPECT_EQ(json::parse(again.out)["tasks"], 0);
+  EXPECT_EQ(lake_->Keys(), keys);
+  EXPECT_EQ(lake_->Digest(), before);
+}
+
+TEST_P(Rollup, DaysAndMonthsLevelByLevel) {
+  Sample({"--minutes", "6", "--every", "240", "--start", "2025-03-31T20:00"});  // 31 Mar – 1 Apr
+  RowDigest before = lake_->Digest();
+  for (std::string g : {"hour", "day", "month"}) {
+    auto r = Roll({"--start", "2025-03-01", "--end", "2025-04-30", "--grouping", g});
+    ASSERT_EQ(r.exit_code, 0) << g << ": " << r.All();
+    EXPECT_EQ(lake_->Digest(), before) << g;
+  }
+  EXPECT_EQ(lake_->DataKeys(),
+            (std::vector<std::string>{kTable + "/2025/permanent_data_items_202503.parquet",
+                                      kTable + "/2025/permanent_data_items_202504.parquet"}));
+}
+
+TEST_P(Rollup, MergesIntoAnExistingTargetOldRowsFirst) {
+  Sample({"--minutes", "20"});
+  ASSERT_EQ(Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "hour"}).exit_code,
+            0);
+  const std::string hour = kTable + "/2025/01/01/permanent_data_items_20250101T00.parquet";
+  ASSERT_EQ(lake_->Rows(hour), 20 * 40);
+  std::string first = lake_->Fetch(hour);
+  // Late data for the same hour, other values (another seed).
+  Sample({"--minutes", "10", "--start", "2025-01-01T00:30", "--seed", "7"});
+  RowDigest before = lake_->Digest();
+  auto r = Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "hour"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(lake_->DataKeys(), std::vector<std::string>{hour});
+  EXPECT_EQ(lake_->Rows(hour), 30 * 40);
+  EXPECT_EQ(lake_->Digest(), before);
+  // The existing file's rows come first, as they were.
+  std::string merged = lake_->Fetch(hour);
+  ASSERT_EQ(Lakepack({"convert", first, first + ".csv"}).exit_code, 0);
+  ASSERT_EQ(Lakepack({"convert", merged, merged + ".csv"}).exit_code, 0);
+  std::string a = ReadFile(first + ".csv"), b = ReadFile(merged + ".csv");
+  EXPECT_EQ(b.substr(0, a.size()), a);
+}
+
+TEST_P(Rollup, DateRangeTouchesOnlyItsDays) {
+  Sample({"--minutes", "6", "--every", "720"});  // 1, 2 and 3 January, twice a day
+  RowDigest before = lake_->Digest();
+  auto r = Roll({"--start", "2025-01-02", "--end", "2025-01-02", "--grouping", "day", "--cascade"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(Matching(".*/2025/01/01/00/.*").size(), 1u);
+  EXPECT_EQ(Matching(".*/2025/01/01/12/.*").size(), 1u);
+  EXPECT_EQ(Matching(".*/2025/01/03/.*").size(), 2u);
+  EXPECT_EQ(Matching(".*/2025/01/02/.*").size(), 0u);
+  EXPECT_EQ(Matching(".*/2025/01/permanent_data_items_20250102.parquet").size(), 1u);
+  EXPECT_EQ(lake_->DataKeys().size(), 5u);
+  EXPECT_EQ(lake_->Digest(), before);
+}
+
+TEST_P(Rollup, MixedSchemasUniteAndConflictsStopOnlyTheirGroup) {
+  Sample({"--minutes", "3"});
+  ScratchDir d;
+  // 00:xx gets a file with an extra column and a missing one: united by name.
+  WriteFile(d / "extra.jsonl", "{\"byte_count\": 5, \"extra_note\": \"hello\"}\n");
+  ASSERT_EQ(Lakepack({"convert", d / "extra.jsonl", d / "extra.parquet"}).exit_code, 0);
+  lake_->Put(kTable + "/2025/01/01/00/zz_extra.parquet", d / "extra.parquet");
+  // 05:xx holds two files whose column 'v' cannot be reconciled (number vs text).
+  WriteFile(d / "a.jsonl", "{\"v\": 1}\n");
+  WriteFile(d / "b.jsonl", "{\"v\": \"one\"}\n");
+  ASSERT_EQ(Lakepack({"convert", d / "a.jsonl", d / "a.parquet"}).exit_code, 0);
+  ASSERT_EQ(Lakepack({"convert", d / "b.jsonl", d / "b.parquet"}).exit_code, 0);
+  lake_->Put(kTable + "/2025/01/01/05/a.parquet", d / "a.parquet");
+  lake_->Put(kTable + "/2025/01/01/05/b.parquet", d / "b.parquet");
+
+  auto r = Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "hour"});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_NE(r.err.find("column 'v' has type BIGINT in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("but VARCHAR in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("permanent_data_items_20250101T05.parquet"), std::string::npos) << r.err;
+  // Hour 00 was merged, extra column included; hour 05 is untouched.
+  const std::string h0 = kTable + "/2025/01/01/permanent_data_items_20250101T00.parquet";
+  EXPECT_EQ(lake_->Rows(h0), 3 * 40 + 1);
+  EXPECT_EQ(Matching(".*/05/a.parquet").size(), 1u);
+  EXPECT_EQ(Matching(".*/05/b.parquet").size(), 1u);
+  EXPECT_EQ(Matching(".*/00/.*").size(), 0u);
+  EXPECT_EQ(lake_->Keys(), lake_->DataKeys()) << "the failed task left lakepack objects";
+  auto i = Lakepack({"inspect", lake_->Fetch(h0), "--json"});
+  EXPECT_NE(i.out.find("\"extra_note\""), std::string::npos) << i.out;
+}
+
+TEST_P(Rollup, StrayFilesAreReportedAndLeftAlone) {
+  Sample({"--minutes", "2"});
+  ScratchDir d;
+  WriteFile(d / "readme.txt", "not data");
+  lake_->Put(kTable + "/README.txt", d / "readme.txt");
+  lake_->Put(kTable + "/2025/01/01/00/notes.txt", d / "readme.txt");
+  lake_->Put(kTable + "/2025/13/01/00/bad-month.parquet", d / "readme.txt");
+  auto r = Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "hour"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  json s = json::parse(r.out);
+  EXPECT_EQ(s["stray"].size(), 3u) << r.out;
+  EXPECT_EQ(Matching(".*README.txt").size(), 1u);
+  EXPECT_EQ(Matching(".*notes.txt").size(), 1u);
+  EXPECT_EQ(Matching(".*bad-month.parquet").size(), 1u);
+  EXPECT_EQ(Matching(".*T00.parquet").size(), 1u);
+}
+
+TEST_P(Rollup, UnreadableInputLeavesItsGroupInPlace) {
+  Sample({"--minutes", "3"});
+  ScratchDir d;
+  WriteFile(d / "broken.parquet", "PAR1 this is not really parquet PAR1");
+  lake_->Put(kTable + "/2025/01/01/00/broken.parquet", d / "broken.parquet");
+  auto before = lake_->Keys();
+  auto r = Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "hour"});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_NE(r.err.find("broken.parquet"), std::string::npos) << r.err;
+  EXPECT_EQ(lake_->Keys(), before);
+}
+
+TEST_P(Rollup, BadUsageIsExitTwo) {
+  auto r = Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "week"});
+  EXPECT_EQ(r.exit_code, 2) << r.All();
+  EXPECT_NE(r.err.find("unknown grouping 'week'"), std::string::npos) << r.err;
+  r = Roll({"--start", "2025-02-30", "--end", "2025-03-01"});
+  EXPECT_EQ(r.exit_code, 2) << r.All();
+  r = Roll({"--start", "2025-03-01", "--end", "2025-02-01"});
+  EXPECT_EQ(r.exit_code, 2) << r.All();
+  EXPECT_NE(r.err.find("--end 2025-02-01 is before --start 2025-03-01"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, Rollup, ::testing::Values("local", "moto"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+}  // namespace
+}  // namespace lakepack::e2e
