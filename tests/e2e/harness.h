@@ -19,11 +19,12 @@ struct RunResult {
 
 //! Runs the lakepack binary with `args` and optional extra environment variables.
 RunResult Lakepack(const std::vector<std::string>& args,
-                   const std::map<std::string, std::string>& env = {});
+                   const std::map<std::string, std::string>& env = {}, int kill_after_ms = -1);
 
-//! Runs any program (argv[0] looked up in PATH).
+//! Runs any program (argv[0] looked up in PATH). With kill_after_ms >= 0 the program gets
+//! SIGKILL after that many milliseconds if it is still running (exit_code 137 then).
 RunResult Run(const std::vector<std::string>& argv,
-              const std::map<std::string, std::string>& env = {});
+              const std::map<std::string, std::string>& env = {}, int kill_after_ms = -1);
 
 //! A fresh directory, removed with its contents at the end of the test.
 class ScratchDir {

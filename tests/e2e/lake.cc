@@ -58,10 +58,10 @@ TestLake::~TestLake() {
 }
 
 RunResult TestLake::Run(const std::vector<std::string>& args,
-                        const std::map<std::string, std::string>& extra) {
+                        const std::map<std::string, std::string>& extra, int kill_after_ms) {
   auto env = env_;
   for (auto& [k, v] : extra) env[k] = v;
-  return Lakepack(args, env);
+  return Lakepack(args, env, kill_after_ms);
 }
 
 std::vector<std::string> TestLake::Keys() {

@@ -27,7 +27,7 @@ class TestLake {
 
   //! Runs lakepack with the lake's environment (and `extra`).
   RunResult Run(const std::vector<std::string>& args,
-                const std::map<std::string, std::string>& extra = {});
+                const std::map<std::string, std::string>& extra = {}, int kill_after_ms = -1);
 
   //! Every key, sorted (lakepack's own _lakepack/ objects included).
   std::vector<std::string> Keys();
