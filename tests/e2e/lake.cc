@@ -25,17 +25,20 @@ std::unique_ptr<TestLake> TestLake::Open(const std::string& backend, const std::
     EXPECT_TRUE(st.ok()) << st.status().ToString();
     if (st.ok()) lake->store_ = *st;
   } else {
-    EXPECT_NE(Env("LAKEPACK_TEST_S3_ENDPOINT"), "") << "run through ctest (s3servers fixture)";
+    // "moto" (auth off) or "s3rver": both started by the s3servers CTest fixture.
+    std::string var = backend == "moto" ? "LAKEPACK_TEST_S3_" : "LAKEPACK_TEST_S3RVER_";
+    auto get = [&](const std::string& suffix) { return Env((var + suffix).c_str()); };
+    EXPECT_NE(get("ENDPOINT"), "") << "run through ctest (s3servers fixture)";
     auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    lake->uri_ = "s3://" + Env("LAKEPACK_TEST_S3_BUCKET") + "/e2e/" + name + "-" +
-                 std::to_string(::getpid()) + "-" + std::to_string(now % 1000000007);
-    lake->env_ = {{"AWS_ENDPOINT_URL", Env("LAKEPACK_TEST_S3_ENDPOINT")},
-                  {"AWS_ACCESS_KEY_ID", Env("LAKEPACK_TEST_S3_ACCESS_KEY_ID")},
-                  {"AWS_SECRET_ACCESS_KEY", Env("LAKEPACK_TEST_S3_SECRET_ACCESS_KEY")},
+    lake->uri_ = "s3://" + get("BUCKET") + "/e2e/" + name + "-" + std::to_string(::getpid()) + "-" +
+                 std::to_string(now % 1000000007);
+    lake->env_ = {{"AWS_ENDPOINT_URL", get("ENDPOINT")},
+                  {"AWS_ACCESS_KEY_ID", get("ACCESS_KEY_ID")},
+                  {"AWS_SECRET_ACCESS_KEY", get("SECRET_ACCESS_KEY")},
                   {"AWS_REGION", "us-east-1"},
                   {"AWS_PROFILE", ""},
                   {"AWS_SESSION_TOKEN", ""}};
-    lakepack::testing::ScopedStoreEnv scoped("moto");
+    lakepack::testing::ScopedStoreEnv scoped(backend);
     auto st = OpenStore(lake->uri_);
     EXPECT_TRUE(st.ok()) << st.status().ToString();
     if (st.ok()) lake->store_ = *st;

@@ -15,7 +15,7 @@ namespace lakepack::e2e {
 
 class TestLake {
  public:
-  //! backend: "local" or "moto" (the CTest fixture's auth-off moto).
+  //! backend: "local", "moto" (the CTest fixture's auth-off moto) or "s3rver".
   static std::unique_ptr<TestLake> Open(const std::string& backend, const std::string& name);
   ~TestLake();
 
