@@ -176,7 +176,7 @@ TEST(Inspect, ParquetShowsRowGroupsAndCodec) {
 }
 
 TEST(Cli, EveryCommandAnswersHelpWithAnExample) {
-  for (std::string cmd : {"convert", "inspect", "sample"}) {
+  for (std::string cmd : {"convert", "inspect", "sample", "rollup", "recover"}) {
     auto r = Lakepack({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Example:"), std::string::npos) << cmd << ": " << r.out;

@@ -224,6 +224,52 @@ TEST_P(Rollup, UnreadableInputLeavesItsGroupInPlace) {
   EXPECT_EQ(lake_->Keys(), before);
 }
 
+TEST_P(Rollup, ManyTablesUnderOnePrefixAndOneTableAsRoot) {
+  Sample({"--minutes", "3", "--table", "alpha"});
+  Sample({"--minutes", "2", "--table", "beta", "--user", "other"});
+  RowDigest before = lake_->Digest();
+  auto r = Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "hour"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(lake_->DataKeys(),
+            (std::vector<std::string>{"demo/lake/alpha/2025/01/01/alpha_20250101T00.parquet",
+                                      "other/lake/beta/2025/01/01/beta_20250101T00.parquet"}));
+  EXPECT_EQ(lake_->Digest(), before);
+  // SRC naming one table: the table's own directory is the root.
+  auto day = lake_->Run({"rollup", lake_->uri() + "/demo/lake/alpha", "--start", "2025-01-01",
+                         "--end", "2025-01-01", "--grouping", "day"});
+  ASSERT_EQ(day.exit_code, 0) << day.All();
+  EXPECT_EQ(lake_->DataKeys(),
+            (std::vector<std::string>{"demo/lake/alpha/2025/01/alpha_20250101.parquet",
+                                      "other/lake/beta/2025/01/01/beta_20250101T00.parquet"}));
+  EXPECT_EQ(lake_->Digest(), before);
+}
+
+TEST_P(Rollup, HiveLayoutAndTimeFromFileNames) {
+  ScratchDir d;
+  ASSERT_EQ(Lakepack({"sample", d / "s", "--minutes", "1", "--rows-per-file", "10"}).exit_code, 0);
+  std::string one = d / ("s/" + ListFiles(d / "s")[0]);
+  // Hive: day directories hold hour-level part files.
+  lake_->Put("events/year=2024/month=06/day=30/part-0.parquet", one);
+  lake_->Put("events/year=2024/month=06/day=30/part-1.parquet", one);
+  lake_->Put("events/year=2024/month=07/day=01/part-0.parquet", one);
+  auto r = Roll({"--start", "2024-06-01", "--end", "2024-07-31", "--grouping", "day", "--layout",
+                 "{table}/year={yyyy}/month={MM}/day={dd}/{name}"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(lake_->DataKeys(),
+            (std::vector<std::string>{"events/year=2024/month=06/events_20240630.parquet",
+                                      "events/year=2024/month=07/events_20240701.parquet"}));
+  EXPECT_EQ(lake_->Rows("events/year=2024/month=06/events_20240630.parquet"), 20);
+  // Flat files whose names carry the minute: --pattern places them in time.
+  lake_->Put("flat/ev_2025-03-04T05-06.parquet", one);
+  lake_->Put("flat/ev_2025-03-04T05-07.parquet", one);
+  auto p =
+      Roll({"--start", "2025-03-04", "--end", "2025-03-04", "--grouping", "hour", "--layout",
+            "{table}/{yyyy}/{MM}/{dd}/{HH}/{name}", "--pattern",
+            R"(^ev_(?<yyyy>\d{4})-(?<MM>\d\d)-(?<dd>\d\d)T(?<HH>\d\d)-(?<mm>\d\d)\.parquet$)"});
+  ASSERT_EQ(p.exit_code, 0) << p.All();
+  EXPECT_EQ(lake_->Rows("flat/2025/03/04/flat_20250304T05.parquet"), 20);
+}
+
 TEST_P(Rollup, BadUsageIsExitTwo) {
   auto r = Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "week"});
   EXPECT_EQ(r.exit_code, 2) << r.All();
