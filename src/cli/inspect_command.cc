@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "exec/footer.h"
 #include "exec/staging.h"
 #include "lakepack/format.h"
 #include "lakepack/uri.h"
@@ -41,20 +42,29 @@ int RunInspect(const InspectFlags& f, const GlobalOptions& g) {
     return Fail(kCmd, src.status(), src.status().code() == StatusCode::kInvalidArgument);
   auto spool = SpoolDir::Create(g.spool_dir);
   if (!spool.ok()) return Fail(kCmd, spool.status());
-  auto local = StageForReading(*src->store, src->key, (*spool)->path());
-  if (!local.ok() && local.status().IsNotFound()) {
-    return Fail(kCmd, Status::NotFound(f.path + ": no such file or object"));
-  }
-  if (!local.ok()) return Fail(kCmd, local.status());
   EngineOptions eo;
   eo.memory_limit = g.memory_limit;
   eo.threads = g.threads;
   auto engine = FormatEngine::Open(eo);
   if (!engine.ok()) return Fail(kCmd, engine.status());
-  auto info = (*engine)->Inspect(*local, format);
+  auto stat = src->store->Stat(src->key);
+  if (!stat.ok()) return Fail(kCmd, stat.status());
+  if (!*stat) return Fail(kCmd, Status::NotFound(f.path + ": no such file or object"));
+  Result<FileInfo> info = Status::IOError("not inspected");
+  std::string local_name;
+  if (format == FileFormat::kParquet) {
+    // Footer only: two ranged reads for a remote object, however large it is.
+    info = InspectParquetObject(*src->store, **stat, **engine, (*spool)->path());
+    local_name = src->store->LocalPath(src->key).value_or(src->store->UriOf(src->key));
+  } else {
+    auto local = StageForReading(*src->store, src->key, (*spool)->path());
+    if (!local.ok()) return Fail(kCmd, local.status());
+    info = (*engine)->Inspect(*local, format);
+    local_name = *local;
+  }
   if (!info.ok()) {
     std::string msg = info.status().message();
-    if (msg.rfind(*local, 0) == 0) msg = f.path + msg.substr(local->size());
+    if (msg.rfind(local_name, 0) == 0) msg = f.path + msg.substr(local_name.size());
     return Fail(kCmd, Status(info.status().code(), msg));
   }
   if (g.json) {
