@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,79 @@ struct EngineOptions {
   std::string temp_dir;
 };
 
+//! Column types a RowBuffer accepts (what a source such as PostgreSQL maps its types to).
+enum class ColumnKind {
+  kBoolean,
+  kSmallInt,
+  kInteger,
+  kBigInt,
+  kFloat,
+  kDouble,
+  kDecimal,
+  kVarchar,
+  kJson,
+  kBlob,
+  kUuid,
+  kDate,
+  kTimestamp,
+  kTimestampTz,
+  kList
+};
+
+struct ColumnType {
+  ColumnKind kind = ColumnKind::kVarchar;
+  int width = 18;  // kDecimal only (at most 38)
+  int scale = 0;   // kDecimal only
+  //! kList only: the element kind (kBlob, kVarchar, kBigInt, kDouble or kBoolean).
+  ColumnKind element = ColumnKind::kVarchar;
+};
+
+struct BufferColumn {
+  std::string name;
+  ColumnType type;
+};
+
+//! One list element for RowBuffer::List: text (or bytes for kBlob elements); nullopt is NULL.
+using ListElement = std::optional<std::string>;
+
+//! Rows fed one value at a time, in column order, then written as Parquet. Values are held by
+//! the engine (it may spill), so a buffer grows with the rows fed since the last Flush only.
+//! Not thread-safe; belongs to the engine that made it and must not outlive it.
+class RowBuffer {
+ public:
+  virtual ~RowBuffer() = default;
+  virtual void Null() = 0;
+  virtual void Bool(bool v) = 0;
+  virtual void Int(int64_t v) = 0;  // kSmallInt, kInteger, kBigInt
+  virtual void Double(double v) = 0;
+  //! kDecimal: the unscaled value (123.45 at scale 2 is 12345) as a 128-bit integer.
+  virtual void Decimal(__int128 unscaled) = 0;
+  virtual void String(std::string_view v) = 0;  // kVarchar, kJson, kBlob (bytes)
+  virtual void Uuid(const uint8_t bytes[16]) = 0;
+  virtual void Date(int32_t days_since_epoch) = 0;
+  virtual void Timestamp(int64_t micros_since_epoch) = 0;  // kTimestamp and kTimestampTz
+  virtual void List(const std::vector<ListElement>& elements) = 0;
+  //! Ends a row; returns an error if a value was rejected (wrong kind, count).
+  virtual Status EndRow() = 0;
+  virtual int64_t rows() const = 0;
+  //! Order-independent digest of the buffered rows, as FormatEngine::Digest computes it for a
+  //! file holding them.
+  virtual Result<RowDigest> Digest() = 0;
+  //! Writes the buffered rows, in the order fed, to `out` (Parquet), with `metadata` as the
+  //! file's key-value metadata, and empties the buffer. Returns the rows written.
+  virtual Result<int64_t> Flush(
+      const WriteSpec& out, const std::vector<std::pair<std::string, std::string>>& metadata) = 0;
+};
+
+//! First and last row of a Parquet file in (ts, id) order, for checking export file names.
+struct KeyRange {
+  int64_t rows = 0;
+  int64_t first_ts_us = 0, last_ts_us = 0;  // microseconds since the epoch
+  //! The ids: base64 of the bytes for a BLOB column, the text form otherwise.
+  std::string first_id, last_id;
+  bool id_is_blob = false;
+};
+
 class FormatEngine {
  public:
   static Result<std::unique_ptr<FormatEngine>> Open(const EngineOptions& options = {});
@@ -98,6 +172,17 @@ class FormatEngine {
   //! Reads `in` and writes `out`, streaming (memory does not grow with the input).
   //! Returns the number of rows written. On failure `out.path` does not exist.
   Result<int64_t> Copy(const ReadSpec& in, const WriteSpec& out);
+
+  //! Like Copy, but writes exactly `columns`, in that order, each cast to its type; a column
+  //! the input lacks reads as NULL. A value that does not cast fails with a message naming the
+  //! file and the column. Streams like Copy.
+  Result<int64_t> CopyAs(const ReadSpec& in, const std::vector<ColumnInfo>& columns,
+                         const WriteSpec& out);
+
+  //! Writes rows [first, first + count) of the local Parquet file `parquet`, in file order,
+  //! to `out`. Streams; row groups outside the range are skipped by their statistics.
+  Result<int64_t> CopyRowRange(const std::string& parquet, int64_t first, int64_t count,
+                               const WriteSpec& out);
 
   //! Describes a file. For Parquet only the footer is read (rows, schema, row groups).
   Result<FileInfo> Inspect(const std::string& path, FileFormat format = FileFormat::kUnknown);
@@ -111,11 +196,22 @@ class FormatEngine {
   //! Writes `rows` deterministic sample rows of the seeds' Data Schema (see SampleSpec).
   Result<int64_t> WriteSample(const SampleSpec& sample, const WriteSpec& out);
 
+  //! A buffer for rows of `columns` (see RowBuffer).
+  Result<std::unique_ptr<RowBuffer>> NewRowBuffer(const std::vector<BufferColumn>& columns);
+
+  //! Rows and first/last (ts, id) of a Parquet file, ordered by ts then id. Reads the data.
+  Result<KeyRange> ReadKeyRange(const std::string& path, const std::string& ts_column,
+                                const std::string& id_column);
+
+  //! A Parquet file's key-value metadata (footer only).
+  Result<std::vector<std::pair<std::string, std::string>>> ParquetMetadata(const std::string& path);
+
   //! The version string of the engine library ("v1.4.4").
   static std::string LibraryVersion();
 
+  class Impl;  // opaque; public so that the engine's helpers in its .cc can name it
+
  private:
-  class Impl;
   explicit FormatEngine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

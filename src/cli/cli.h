@@ -62,5 +62,8 @@ Command AddInspectCommand(CLI::App& app, const GlobalOptions& global);
 Command AddRollupCommand(CLI::App& app, const GlobalOptions& global);
 Command AddRecoverCommand(CLI::App& app, const GlobalOptions& global);
 Command AddSampleCommand(CLI::App& app, const GlobalOptions& global);
+Command AddExportCommand(CLI::App& app, const GlobalOptions& global);
+Command AddValidateCommand(CLI::App& app, const GlobalOptions& global);
+Command AddPackCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace lakepack::cli

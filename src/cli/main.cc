@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
 
   std::vector<Command> commands = {AddConvertCommand(app, global), AddInspectCommand(app, global),
                                    AddSampleCommand(app, global), AddRollupCommand(app, global),
-                                   AddRecoverCommand(app, global)};
+                                   AddRecoverCommand(app, global), AddPackCommand(app, global),
+                                   AddExportCommand(app, global), AddValidateCommand(app, global)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -6,8 +6,10 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -221,6 +223,8 @@ class FormatEngine::Impl {
     return out;
   }
 
+  duckdb_connection connection() const { return con_; }
+
  private:
   duckdb_database db_ = nullptr;
   duckdb_connection con_ = nullptr;
@@ -283,6 +287,66 @@ Result<int64_t> FormatEngine::Copy(const ReadSpec& in_spec, const WriteSpec& out
       return Status::IOError(fmt::format("{}: cannot write output ({})", out.path,
                                          FirstLine(m.substr(m.find(": ") + 2))));
     }
+    return res.status();
+  }
+  if (res->rows.empty() || !res->rows[0][0]) return Status::IOError("COPY returned no row count");
+  return static_cast<int64_t>(std::stoll(*res->rows[0][0]));
+}
+
+Result<int64_t> FormatEngine::CopyAs(const ReadSpec& in_spec,
+                                     const std::vector<ColumnInfo>& columns, const WriteSpec& out) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(in_spec));
+  if (columns.empty()) return Status::InvalidArgument("CopyAs: no columns");
+  LP_ASSIGN_OR_RETURN(ReadSpec in, impl_->ResolveCsvDialect(in_spec));
+  LP_ASSIGN_OR_RETURN(std::vector<ColumnInfo> have, Schema(in));
+  std::string select;
+  for (const auto& c : columns) {
+    bool present = std::any_of(have.begin(), have.end(),
+                               [&](const ColumnInfo& h) { return h.name == c.name; });
+    if (!select.empty()) select += ", ";
+    select += fmt::format("CAST({} AS {}) AS {}",
+                          present ? sql::QuoteIdentifier(c.name) : std::string("NULL"), c.type,
+                          sql::QuoteIdentifier(c.name));
+  }
+  std::string source = sql::ReadExpression(in);
+  std::string q = fmt::format("COPY (SELECT {} FROM {} _lp_in) TO {} ({})", select, source,
+                              sql::Quote(out.path), sql::WriteOptions(out));
+  auto res = impl_->Query(q, Describe(in));
+  if (!res.ok()) {
+    ::unlink(out.path.c_str());
+    // Name the column whose values do not cast, with one of them.
+    for (const auto& c : columns) {
+      bool present = std::any_of(have.begin(), have.end(),
+                                 [&](const ColumnInfo& h) { return h.name == c.name; });
+      if (!present) continue;
+      std::string col = sql::QuoteIdentifier(c.name);
+      auto bad =
+          impl_->Query(fmt::format("SELECT {0}::VARCHAR FROM {1} _lp_in WHERE {0} IS NOT NULL AND "
+                                   "TRY_CAST({0} AS {2}) IS NULL LIMIT 1",
+                                   col, source, c.type),
+                       Describe(in));
+      if (bad.ok() && !bad->rows.empty()) {
+        return Status::Corruption(fmt::format("{}: column '{}': value '{}' does not cast to {}",
+                                              Describe(in), c.name, bad->rows[0][0].value_or(""),
+                                              c.type));
+      }
+    }
+    return res.status();
+  }
+  if (res->rows.empty() || !res->rows[0][0]) return Status::IOError("COPY returned no row count");
+  return static_cast<int64_t>(std::stoll(*res->rows[0][0]));
+}
+
+Result<int64_t> FormatEngine::CopyRowRange(const std::string& parquet, int64_t first, int64_t count,
+                                           const WriteSpec& out) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(ReadSpec{{parquet}, FileFormat::kParquet}));
+  std::string q = fmt::format(
+      "COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({}, file_row_number = true) "
+      "WHERE file_row_number >= {} AND file_row_number < {}) TO {} ({})",
+      sql::Quote(parquet), first, first + count, sql::Quote(out.path), sql::WriteOptions(out));
+  auto res = impl_->Query(q, parquet);
+  if (!res.ok()) {
+    ::unlink(out.path.c_str());
     return res.status();
   }
   if (res->rows.empty() || !res->rows[0][0]) return Status::IOError("COPY returned no row count");
@@ -370,6 +434,341 @@ Result<RowDigest> FormatEngine::Digest(const ReadSpec& in_spec) {
   d.rows = std::stoll(t.rows[0][0].value_or("0"));
   d.checksum = t.rows[0][1].value_or("0");
   return d;
+}
+
+namespace {
+
+std::string BufferTypeName(const ColumnType& t) {
+  switch (t.kind) {
+    case ColumnKind::kBoolean:
+      return "BOOLEAN";
+    case ColumnKind::kSmallInt:
+      return "SMALLINT";
+    case ColumnKind::kInteger:
+      return "INTEGER";
+    case ColumnKind::kBigInt:
+      return "BIGINT";
+    case ColumnKind::kFloat:
+      return "FLOAT";
+    case ColumnKind::kDouble:
+      return "DOUBLE";
+    case ColumnKind::kDecimal:
+      return fmt::format("DECIMAL({},{})", t.width, t.scale);
+    case ColumnKind::kVarchar:
+      return "VARCHAR";
+    case ColumnKind::kJson:
+      return "JSON";
+    case ColumnKind::kBlob:
+      return "BLOB";
+    case ColumnKind::kUuid:
+      return "UUID";
+    case ColumnKind::kDate:
+      return "DATE";
+    case ColumnKind::kTimestamp:
+      return "TIMESTAMP";
+    case ColumnKind::kTimestampTz:
+      return "TIMESTAMPTZ";
+    case ColumnKind::kList: {
+      ColumnType e;
+      e.kind = t.element;
+      return BufferTypeName(e) + "[]";
+    }
+  }
+  return "VARCHAR";
+}
+
+duckdb_type ListChildType(ColumnKind k) {
+  switch (k) {
+    case ColumnKind::kBlob:
+      return DUCKDB_TYPE_BLOB;
+    case ColumnKind::kBigInt:
+      return DUCKDB_TYPE_BIGINT;
+    case ColumnKind::kDouble:
+      return DUCKDB_TYPE_DOUBLE;
+    case ColumnKind::kBoolean:
+      return DUCKDB_TYPE_BOOLEAN;
+    default:
+      return DUCKDB_TYPE_VARCHAR;
+  }
+}
+
+std::atomic<int64_t> buffer_counter{0};
+
+// Rows go into an in-memory DuckDB table through the appender; Flush copies the table to
+// Parquet and starts a fresh one (dropping frees the memory, deleting rows would not).
+class DuckRowBuffer final : public RowBuffer {
+ public:
+  DuckRowBuffer(FormatEngine::Impl* impl, duckdb_connection con, std::vector<BufferColumn> cols)
+      : impl_(impl), con_(con), cols_(std::move(cols)) {
+    table_ = fmt::format("_lp_rows_{}", buffer_counter++);
+    for (const auto& c : cols_) {
+      child_types_.push_back(c.type.kind == ColumnKind::kList
+                                 ? duckdb_create_logical_type(ListChildType(c.type.element))
+                                 : nullptr);
+    }
+  }
+  ~DuckRowBuffer() override {
+    if (app_) duckdb_appender_destroy(&app_);
+    for (auto& t : child_types_) {
+      if (t) duckdb_destroy_logical_type(&t);
+    }
+    (void)impl_->Query("DROP TABLE IF EXISTS " + table_, "row buffer");
+  }
+
+  Status Start() {
+    std::string ddl = "CREATE OR REPLACE TABLE " + table_ + " (";
+    for (size_t i = 0; i < cols_.size(); i++) {
+      if (i) ddl += ", ";
+      ddl += sql::QuoteIdentifier(cols_[i].name) + " " + BufferTypeName(cols_[i].type);
+    }
+    ddl += ")";
+    LP_RETURN_IF_ERROR(impl_->Query(ddl, "row buffer").status());
+    if (duckdb_appender_create(con_, nullptr, table_.c_str(), &app_) == DuckDBError) {
+      return Status::IOError("row buffer: cannot create the appender");
+    }
+    return Status::OK();
+  }
+
+  void Null() override { Check(duckdb_append_null(app_)); }
+  void Bool(bool v) override { Check(duckdb_append_bool(app_, v)); }
+  void Int(int64_t v) override {
+    switch (Kind()) {
+      case ColumnKind::kSmallInt:
+        Check(duckdb_append_int16(app_, static_cast<int16_t>(v)));
+        break;
+      case ColumnKind::kInteger:
+        Check(duckdb_append_int32(app_, static_cast<int32_t>(v)));
+        break;
+      default:
+        Check(duckdb_append_int64(app_, v));
+    }
+  }
+  void Double(double v) override {
+    if (Kind() == ColumnKind::kFloat) {
+      Check(duckdb_append_float(app_, static_cast<float>(v)));
+    } else {
+      Check(duckdb_append_double(app_, v));
+    }
+  }
+  void Decimal(__int128 unscaled) override {
+    const ColumnType& t = cols_[col_].type;
+    duckdb_decimal d;
+    d.width = static_cast<uint8_t>(t.width);
+    d.scale = static_cast<uint8_t>(t.scale);
+    d.value.lower = static_cast<uint64_t>(unscaled);
+    d.value.upper = static_cast<int64_t>(unscaled >> 64);
+    AppendValue(duckdb_create_decimal(d));
+  }
+  void String(std::string_view v) override {
+    if (Kind() == ColumnKind::kBlob) {
+      Check(duckdb_append_blob(app_, v.data(), v.size()));
+    } else {
+      Check(duckdb_append_varchar_length(app_, v.data(), v.size()));
+    }
+  }
+  void Uuid(const uint8_t b[16]) override {
+    static const char* hex = "0123456789abcdef";
+    char text[36];
+    int o = 0;
+    for (int i = 0; i < 16; i++) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) text[o++] = '-';
+      text[o++] = hex[b[i] >> 4];
+      text[o++] = hex[b[i] & 15];
+    }
+    Check(duckdb_append_varchar_length(app_, text, 36));
+  }
+  void Date(int32_t days) override { Check(duckdb_append_date(app_, duckdb_date{days})); }
+  void Timestamp(int64_t us) override {
+    if (Kind() == ColumnKind::kTimestampTz) {
+      AppendValue(duckdb_create_timestamp_tz(duckdb_timestamp{us}));
+    } else {
+      Check(duckdb_append_timestamp(app_, duckdb_timestamp{us}));
+    }
+  }
+  void List(const std::vector<ListElement>& elements) override {
+    ColumnKind ek = cols_[col_].type.element;
+    std::vector<duckdb_value> vals;
+    vals.reserve(elements.size());
+    for (const auto& e : elements) {
+      if (!e) {
+        vals.push_back(duckdb_create_null_value());
+        continue;
+      }
+      switch (ek) {
+        case ColumnKind::kBlob:
+          vals.push_back(
+              duckdb_create_blob(reinterpret_cast<const uint8_t*>(e->data()), e->size()));
+          break;
+        case ColumnKind::kBigInt:
+          vals.push_back(duckdb_create_int64(std::stoll(*e)));
+          break;
+        case ColumnKind::kDouble:
+          vals.push_back(duckdb_create_double(std::stod(*e)));
+          break;
+        case ColumnKind::kBoolean:
+          vals.push_back(duckdb_create_bool(*e == "t"));
+          break;
+        default:
+          vals.push_back(duckdb_create_varchar_length(e->data(), e->size()));
+      }
+    }
+    // An empty list still needs a non-null array pointer.
+    duckdb_value dummy = nullptr;
+    duckdb_value list = duckdb_create_list_value(child_types_[col_],
+                                                 vals.empty() ? &dummy : vals.data(), vals.size());
+    if (!list) {
+      for (auto& v : vals) duckdb_destroy_value(&v);
+      if (err_.ok()) {
+        err_ = Status::InvalidArgument("row buffer: column " + cols_[col_].name +
+                                       ": cannot build a list value");
+      }
+      col_++;
+      return;
+    }
+    for (auto& v : vals) duckdb_destroy_value(&v);
+    AppendValue(list);
+  }
+  Status EndRow() override {
+    if (err_.ok() && col_ != cols_.size()) {
+      err_ = Status::InvalidArgument(
+          fmt::format("row buffer: row has {} values, expected {}", col_, cols_.size()));
+    }
+    col_ = 0;
+    if (!err_.ok()) return err_;
+    if (duckdb_appender_end_row(app_) == DuckDBError) return AppenderError();
+    rows_++;
+    return Status::OK();
+  }
+  int64_t rows() const override { return rows_; }
+
+  Result<RowDigest> Digest() override {
+    if (duckdb_appender_flush(app_) == DuckDBError) return AppenderError();
+    std::vector<std::string> names;
+    for (const auto& c : cols_) names.push_back(c.name);
+    std::sort(names.begin(), names.end());
+    std::string args;
+    for (const auto& n : names) args += (args.empty() ? "" : ", ") + sql::QuoteIdentifier(n);
+    LP_ASSIGN_OR_RETURN(
+        Table t,
+        impl_->Query(fmt::format("SELECT count(*), coalesce(sum(hash({})::HUGEINT), 0) FROM {}",
+                                 args, table_),
+                     "row buffer"));
+    RowDigest d;
+    d.rows = std::stoll(t.rows[0][0].value_or("0"));
+    d.checksum = t.rows[0][1].value_or("0");
+    return d;
+  }
+
+  Result<int64_t> Flush(const WriteSpec& out,
+                        const std::vector<std::pair<std::string, std::string>>& metadata) override {
+    if (duckdb_appender_flush(app_) == DuckDBError) return AppenderError();
+    std::string opts = sql::WriteOptions(out);
+    if (!metadata.empty()) {
+      std::string kv;
+      for (const auto& [k, v] : metadata) {
+        kv += (kv.empty() ? "" : ", ") + sql::Quote(k) + ": " + sql::Quote(v);
+      }
+      opts += ", KV_METADATA {" + kv + "}";
+    }
+    auto res = impl_->Query(fmt::format("COPY {} TO {} ({})", table_, sql::Quote(out.path), opts),
+                            out.path);
+    if (!res.ok()) {
+      ::unlink(out.path.c_str());
+      return res.status();
+    }
+    int64_t n = std::stoll(res->rows[0][0].value_or("0"));
+    duckdb_appender_destroy(&app_);
+    app_ = nullptr;
+    rows_ = 0;
+    LP_RETURN_IF_ERROR(Start());
+    return n;
+  }
+
+ private:
+  ColumnKind Kind() const {
+    return col_ < cols_.size() ? cols_[col_].type.kind : ColumnKind::kVarchar;
+  }
+  void Check(duckdb_state st) {
+    if (st == DuckDBError && err_.ok()) err_ = AppenderError();
+    col_++;
+  }
+  void AppendValue(duckdb_value v) {
+    Check(duckdb_append_value(app_, v));
+    duckdb_destroy_value(&v);
+  }
+  Status AppenderError() {
+    const char* e = duckdb_appender_error(app_);
+    std::string col = col_ < cols_.size() ? cols_[col_].name : "?";
+    return Status::InvalidArgument(
+        fmt::format("row buffer: column {}: {}", col, FirstLine(e ? e : "append failed")));
+  }
+
+  FormatEngine::Impl* impl_;
+  duckdb_connection con_;
+  std::vector<BufferColumn> cols_;
+  std::vector<duckdb_logical_type> child_types_;
+  std::string table_;
+  duckdb_appender app_ = nullptr;
+  size_t col_ = 0;
+  int64_t rows_ = 0;
+  Status err_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RowBuffer>> FormatEngine::NewRowBuffer(
+    const std::vector<BufferColumn>& columns) {
+  auto b = std::make_unique<DuckRowBuffer>(impl_.get(), impl_->connection(), columns);
+  LP_RETURN_IF_ERROR(b->Start());
+  return std::unique_ptr<RowBuffer>(std::move(b));
+}
+
+Result<KeyRange> FormatEngine::ReadKeyRange(const std::string& path, const std::string& ts_column,
+                                            const std::string& id_column) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(ReadSpec{{path}, FileFormat::kParquet}));
+  LP_ASSIGN_OR_RETURN(std::vector<ColumnInfo> cols, Schema(ReadSpec{{path}, FileFormat::kParquet}));
+  std::string ts_type, id_type;
+  for (const auto& c : cols) {
+    if (c.name == ts_column) ts_type = c.type;
+    if (c.name == id_column) id_type = c.type;
+  }
+  if (ts_type.empty()) return Status::Corruption(path + ": no column " + ts_column);
+  if (id_type.empty()) return Status::Corruption(path + ": no column " + id_column);
+  std::string ts = sql::QuoteIdentifier(ts_column), id = sql::QuoteIdentifier(id_column);
+  std::string ts_expr =
+      ts_type == "DATE" ? "epoch_us(" + ts + "::TIMESTAMP)" : "epoch_us(" + ts + ")";
+  KeyRange r;
+  r.id_is_blob = id_type == "BLOB";
+  std::string id_expr = r.id_is_blob ? "to_base64(" + id + ")" : id + "::VARCHAR";
+  std::string src = "read_parquet(" + sql::Quote(path) + ")";
+  LP_ASSIGN_OR_RETURN(Table n, impl_->Query("SELECT count(*) FROM " + src, path));
+  r.rows = std::stoll(n.rows[0][0].value_or("0"));
+  if (r.rows == 0) return r;
+  for (int last = 0; last < 2; last++) {
+    std::string dir = last ? " DESC" : "";
+    LP_ASSIGN_OR_RETURN(
+        Table t, impl_->Query(fmt::format("SELECT {}, {} FROM {} ORDER BY {}{}, {}{} LIMIT 1",
+                                          ts_expr, id_expr, src, ts, dir, id, dir),
+                              path));
+    if (t.rows.empty()) return Status::Corruption(path + ": no rows");
+    int64_t us = std::stoll(t.rows[0][0].value_or("0"));
+    std::string idv = t.rows[0][1].value_or("");
+    (last ? r.last_ts_us : r.first_ts_us) = us;
+    (last ? r.last_id : r.first_id) = idv;
+  }
+  return r;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> FormatEngine::ParquetMetadata(
+    const std::string& path) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(ReadSpec{{path}, FileFormat::kParquet}));
+  LP_ASSIGN_OR_RETURN(Table t, impl_->Query(fmt::format("SELECT decode(key), decode(value) FROM "
+                                                        "parquet_kv_metadata({})",
+                                                        sql::Quote(path)),
+                                            path));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& r : t.rows) out.emplace_back(r[0].value_or(""), r[1].value_or(""));
+  return out;
 }
 
 }  // namespace lakepack

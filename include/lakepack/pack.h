@@ -1,0 +1,62 @@
+// lakepack pack: packs the files of a table (any mix of CSV, JSON lines and Parquet) into
+// evenly sized output files `T_N.ext` / `T_S_N.ext`, topping up the latest output first,
+// through the commit protocol, on any ObjectStore.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lakepack/format.h"
+#include "lakepack/run.h"
+#include "lakepack/status.h"
+
+namespace lakepack {
+
+//! Outputs may stray this far (as a fraction) from the target size, all but the last.
+inline constexpr double kPackSizeTolerance = 0.10;
+
+struct PackOptions {
+  std::string input_base;   // INPUT_BASE: inputs are under INPUT_BASE/T/
+  std::string output_base;  // OUTPUT_BASE: outputs go to OUTPUT_BASE/T[/key=value]/
+  std::string table;
+  int64_t target_bytes = 256LL * 1000 * 1000;
+  std::string format = "snappy.parquet";  // parquet, snappy.parquet, csv, jsonl (the extension)
+  std::string compression;                // Parquet codec; empty: snappy
+  std::string suffix;                     // S in T_S_N.ext
+  std::string partition;                  // "key=value"; empty: none
+  std::string input_ext;                  // only inputs with this extension; empty: any
+  std::string input_partition_name;       // inputs under T/NAME=value/ report their value
+  std::string schema_file;                // JSON: {"col": "TYPE", ...} or [{"name","type"}]
+  bool delete_inputs = false;
+  bool dry_run = false;
+  std::string spool_dir;
+  EngineOptions engine;
+};
+
+//! One output of the plan or of the run.
+struct PackedOutput {
+  std::string output;  // URI
+  bool tops_up = false;
+  int64_t rows = 0;
+  int64_t bytes = 0;  // written bytes (dry run: an estimate)
+};
+
+struct PackResult {
+  RunSummary summary;
+  std::vector<std::string> inputs;            // URIs of the inputs packed (or to pack)
+  std::vector<std::string> already_packed;    // URIs skipped: recorded in the manifest
+  std::vector<std::string> partition_values;  // with input_partition_name
+  std::string latest;                         // URI of the latest output before the run
+  bool tops_up = false;
+  std::vector<PackedOutput> outputs;
+};
+
+//! Parses "256MB", "1MB", "1.5GB", "1000" (bytes; KB/MB/GB are powers of 1000, KiB/MiB/GiB of
+//! 1024). InvalidArgument otherwise.
+Result<int64_t> ParseByteSize(std::string_view text);
+
+//! Runs (or with dry_run, plans) a pack. Usage errors are InvalidArgument.
+Result<PackResult> Pack(const PackOptions& options, ProgressSink& progress);
+
+}  // namespace lakepack

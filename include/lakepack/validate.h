@@ -1,0 +1,47 @@
+// `lakepack validate`: checks export files against what their names say (rows, first/last
+// timestamp and id) and against the row checksum written into them, and optionally a table's
+// row count against the files' total (the safe-drop check).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lakepack/format.h"
+#include "lakepack/run.h"
+#include "lakepack/status.h"
+
+namespace lakepack {
+
+struct ValidateOptions {
+  std::vector<std::string> inputs;  // files or prefixes, local or s3://
+  int parallel = 1;
+  std::string results_file;  // empty: a new $TMPDIR/validation_results.XXXXXX.txt
+  //! Files without lakepack's metadata are read with these order columns.
+  std::string ts_column = "uploaded_date";
+  std::string id_column = "data_item_id";
+  //! --against: compare this table's row count with the files' total.
+  std::string against_conninfo;
+  std::string against_table;
+  bool stop_on_error = false;
+  std::string spool_dir;
+  EngineOptions engine;
+};
+
+struct ValidateLine {
+  std::string path;
+  bool pass = false;
+  std::string reason;  // why it failed
+};
+
+struct ValidateReport {
+  std::vector<ValidateLine> lines;  // in input order; the --against check last
+  int64_t failed = 0;
+  int64_t rows = 0;  // rows in the files that passed
+  std::string results_file;
+};
+
+//! NotFound / InvalidArgument when an input names nothing (exit 2); otherwise every file's
+//! verdict is in the report and in the results file (PASS|path, FAIL|path|reason).
+Result<ValidateReport> Validate(const ValidateOptions& options, ProgressSink& progress);
+
+}  // namespace lakepack

@@ -1,0 +1,140 @@
+// `lakepack pack INPUT_BASE OUTPUT_BASE --table T`: packs a table's files into evenly sized
+// outputs, topping up the latest one first.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "lakepack/pack.h"
+
+namespace lakepack::cli {
+
+namespace {
+
+struct PackFlags {
+  PackOptions o;
+  std::string target_size = "256MB";
+};
+
+int RunPack(PackFlags& f, const GlobalOptions& g) {
+  constexpr std::string_view kCmd = "pack";
+  f.o.spool_dir = g.spool_dir;
+  f.o.engine.memory_limit = g.memory_limit;
+  f.o.engine.threads = g.threads;
+  auto size = ParseByteSize(f.target_size);
+  if (!size.ok())
+    return Fail(kCmd, Status::InvalidArgument("--target-size: " + size.status().message()), true);
+  f.o.target_bytes = *size;
+  TerminalProgress progress(g.quiet || g.json);
+  auto res = Pack(f.o, progress);
+  if (!res.ok()) {
+    return Fail(kCmd, res.status(), res.status().code() == StatusCode::kInvalidArgument);
+  }
+  if (f.o.dry_run) {
+    if (g.json) {
+      nlohmann::json outs = nlohmann::json::array();
+      for (const auto& p : res->outputs) {
+        outs.push_back({{"output", p.output}, {"tops_up", p.tops_up}, {"bytes", p.bytes}});
+      }
+      std::cout << nlohmann::json{{"command", "pack"},
+                                  {"dry_run", true},
+                                  {"inputs", res->inputs},
+                                  {"already_packed", res->already_packed},
+                                  {"partition_values", res->partition_values},
+                                  {"latest", res->latest},
+                                  {"tops_up", res->tops_up},
+                                  {"target_bytes", f.o.target_bytes},
+                                  {"outputs", outs}}
+                       .dump()
+                << std::endl;
+    } else {
+      std::cout << fmt::format("{} input(s) to pack ({} already packed); latest output: {}{}\n",
+                               res->inputs.size(), res->already_packed.size(),
+                               res->latest.empty() ? "(none)" : res->latest,
+                               res->tops_up ? " (under the target: topped up first)" : "");
+      for (const auto& i : res->inputs) std::cout << "  input  " << i << "\n";
+      for (const auto& p : res->outputs) {
+        std::cout << fmt::format("  output {}  ~{} bytes{}\n", p.output, p.bytes,
+                                 p.tops_up ? "  (top-up)" : "");
+      }
+      std::cout << fmt::format(
+          "{} output(s) planned (sizes estimated from input bytes); nothing "
+          "was changed (--dry-run)\n",
+          res->outputs.size());
+    }
+    return kExitOk;
+  }
+  if (g.json) {
+    // The summary plus the outputs written.
+    const auto& s = res->summary;
+    nlohmann::json outs = nlohmann::json::array();
+    for (const auto& p : res->outputs) {
+      outs.push_back(
+          {{"output", p.output}, {"tops_up", p.tops_up}, {"rows", p.rows}, {"bytes", p.bytes}});
+    }
+    std::cout << nlohmann::json{{"command", "pack"},
+                                {"tasks", s.tasks},
+                                {"tasks_failed", s.tasks_failed},
+                                {"files_in", s.files_in},
+                                {"files_out", s.files_out},
+                                {"bytes_in", s.bytes_in},
+                                {"bytes_out", s.bytes_out},
+                                {"rows", s.rows},
+                                {"seconds", s.seconds},
+                                {"recovered", s.recovered},
+                                {"already_packed", res->already_packed.size()},
+                                {"tops_up", res->tops_up},
+                                {"requests", s.requests},
+                                {"stray", s.stray},
+                                {"errors", s.errors},
+                                {"outputs", outs}}
+                     .dump()
+              << std::endl;
+    return kExitOk;
+  }
+  PrintSummary(res->summary, false);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command AddPackCommand(CLI::App& app, const GlobalOptions& global) {
+  auto flags = std::make_shared<PackFlags>();
+  PackOptions& o = flags->o;
+  CLI::App* sub = app.add_subcommand(
+      "pack", "Pack a table's files (csv, jsonl, parquet) into evenly sized files T_N.ext");
+  sub->add_option("INPUT_BASE", o.input_base, "Inputs are the files under INPUT_BASE/T/")
+      ->required();
+  sub->add_option("OUTPUT_BASE", o.output_base, "Outputs go to OUTPUT_BASE/T/")->required();
+  sub->add_option("--table", o.table, "The table T")->required();
+  sub->add_option("--target-size", flags->target_size,
+                  "Size of every output but the last, within 10% (256MB, 1MB, 1.5GB)")
+      ->capture_default_str();
+  sub->add_option("--format", o.format, "Output format: snappy.parquet, parquet, csv or jsonl")
+      ->capture_default_str();
+  sub->add_option("--compression", o.compression,
+                  "Parquet codec: snappy, zstd, gzip, uncompressed (default snappy)");
+  sub->add_option("--suffix", o.suffix, "Name outputs T_S_N.ext");
+  sub->add_option("--partition", o.partition, "Write into OUTPUT_BASE/T/key=value/");
+  sub->add_option("--input-ext", o.input_ext,
+                  "Only inputs with this extension: csv, jsonl, parquet, snappy.parquet");
+  sub->add_option("--input-partition-name", o.input_partition_name,
+                  "Name of the inputs' partition (T/NAME=value/); values are reported");
+  sub->add_option("--schema", o.schema_file,
+                  "JSON file of columns and types ({\"col\": \"BIGINT\", ...}); every input is "
+                  "cast to it");
+  sub->add_flag("--delete-inputs", o.delete_inputs,
+                "Delete the inputs once their rows are committed in the outputs");
+  sub->add_flag("--dry-run", o.dry_run, "Print the plan and stop");
+  sub->footer(
+      "Example:\n  lakepack pack s3://bucket/land s3://bucket/db --table table --target-size "
+      "256MB\n"
+      "The latest output (highest N) is topped up first, its own rows first; the rest fills new\n"
+      "files numbered on from it. Inputs already packed (by key and ETag, recorded in\n"
+      "OUTPUT_BASE/T/_lakepack/) are skipped, so a rerun adds nothing.");
+  return {sub, [flags, &global] { return RunPack(*flags, global); }};
+}
+
+}  // namespace lakepack::cli

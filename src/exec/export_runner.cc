@@ -1,0 +1,368 @@
+// `lakepack export`: reads each table in (ts, id) order with keyset pagination, writes every
+// --flush-rows rows as one Parquet file named after its rows, and publishes it atomically.
+// Resume needs no local state: the destination's files say how far the table got.
+#include <fmt/format.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "exec/parallel.h"
+#include "exec/staging.h"
+#include "lakepack/export.h"
+#include "lakepack/uri.h"
+#include "source/postgres.h"
+
+namespace lakepack {
+
+namespace fs = std::filesystem;
+
+std::string CompactTimestamp(int64_t micros) {
+  int64_t secs = micros >= 0 ? micros / 1000000 : (micros - 999999) / 1000000;
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+std::string ExportFileName(const std::string& prefix, const std::string& table, int64_t first_ts_us,
+                           const std::string& first_id, int64_t last_ts_us,
+                           const std::string& last_id, int64_t rows) {
+  auto [schema, name] = pg::SplitTable(table);
+  return fmt::format("{}_{}.{}_{}_{}-{}_{}_rows-{}.parquet", prefix, schema, name,
+                     CompactTimestamp(first_ts_us), first_id.substr(0, 8),
+                     CompactTimestamp(last_ts_us), last_id.substr(0, 8), rows);
+}
+
+ExportName ParseExportFileName(const std::string& file_name) {
+  static const std::regex re(
+      R"(^(.+)_(\d{8}T\d{6}Z)_(.{1,8})-(\d{8}T\d{6}Z)_(.{1,8})_rows-(\d+)\.parquet$)");
+  std::smatch m;
+  ExportName n;
+  if (!std::regex_match(file_name, m, re)) return n;
+  n.ok = true;
+  n.source = m[1];
+  n.start_ts = m[2];
+  n.start_id8 = m[3];
+  n.end_ts = m[4];
+  n.end_id8 = m[5];
+  n.rows = std::stoll(m[6]);
+  return n;
+}
+
+namespace {
+
+std::string BaseName(const std::string& key) {
+  auto slash = key.rfind('/');
+  return slash == std::string::npos ? key : key.substr(slash + 1);
+}
+
+std::string LayoutDir(const ExportOptions& o, const std::string& table, int64_t first_ts_us) {
+  if (o.layout == "flat") return "";
+  if (o.layout == "by-partition") {
+    auto [schema, name] = pg::SplitTable(table);
+    return schema + "." + name + "/";
+  }
+  std::string ts = CompactTimestamp(first_ts_us);  // YYYYMMDDT...
+  int day = std::stoi(ts.substr(6, 2));
+  return fmt::format("year={}/month={}/half={}/", ts.substr(0, 4), ts.substr(4, 2),
+                     day <= 15 ? "01" : "02");
+}
+
+// The half-month a timestamp falls in, so that a hive-date file never straddles two folders.
+std::string HalfOf(int64_t us) {
+  std::string ts = CompactTimestamp(us);
+  return ts.substr(0, 6) + (std::stoi(ts.substr(6, 2)) <= 15 ? "a" : "b");
+}
+
+class TempDir {
+ public:
+  static Result<std::unique_ptr<TempDir>> Create(const std::string& base) {
+    std::string dir = base;
+    if (dir.empty()) {
+      const char* t = std::getenv("TMPDIR");
+      dir = (t && *t) ? t : "/tmp";
+    }
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    std::string templ = dir + "/lakepack-export-XXXXXX";
+    if (::mkdtemp(templ.data()) == nullptr) {
+      return PosixError("cannot create spool directory in " + dir, errno);
+    }
+    return std::unique_ptr<TempDir>(new TempDir(templ));
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit TempDir(std::string p) : path_(std::move(p)) {}
+  std::string path_;
+};
+
+struct TableStats {
+  int64_t files = 0, rows = 0, bytes = 0;
+  bool resumed = false;
+};
+
+class TableExport {
+ public:
+  TableExport(const ExportOptions& o, const std::string& table, ObjectStore& store,
+              ProgressSink& progress)
+      : o_(o), table_(table), store_(store), progress_(progress) {}
+
+  Status Run(TableStats& stats) {
+    LP_ASSIGN_OR_RETURN(auto spool, TempDir::Create(o_.spool_dir));
+    EngineOptions eo = o_.engine;
+    eo.temp_dir = spool->path() + "/engine";
+    LP_ASSIGN_OR_RETURN(engine_, FormatEngine::Open(eo));
+    LP_ASSIGN_OR_RETURN(conn_, pg::Connection::Open(o_.conninfo));
+    LP_ASSIGN_OR_RETURN(cols_, conn_->Columns(table_));
+    LP_RETURN_IF_ERROR(FindKeyColumns());
+    LP_ASSIGN_OR_RETURN(compression_, ParseCompression(o_.compression));
+
+    LP_ASSIGN_OR_RETURN(std::optional<pg::Key> from, FindResumeKey(spool->path()));
+    stats.resumed = from.has_value();
+    std::vector<BufferColumn> bcols;
+    for (const auto& c : cols_) bcols.push_back({c.name, c.type});
+    LP_ASSIGN_OR_RETURN(buffer_, engine_->NewRowBuffer(bcols));
+
+    std::optional<pg::Key> prev;
+    for (;;) {
+      int64_t fresh = 0, equal_to_from = 0;
+      Status row_status;
+      auto on_row = [&](const pg::Field* f) -> Status {
+        if (f[ts_].null() || f[id_].null()) {
+          return Status::InvalidArgument(table_ + ": a row has a NULL " + o_.ts_column + " or " +
+                                         o_.id_column + "; keyset order cannot include it");
+        }
+        pg::Key key{std::string(f[ts_].view()), std::string(f[id_].view())};
+        if (from && key == *from) {
+          // The page starts at the last row already written (>=): skip it, but a second row
+          // with the same key means (ts, id) is not unique and keyset paging would lose rows.
+          if (++equal_to_from > 1) return NotUnique();
+          return Status::OK();
+        }
+        if (prev && key == *prev) return NotUnique();
+        LP_ASSIGN_OR_RETURN(int64_t ts_us, pg::TimestampMicros(cols_[ts_], f[ts_]));
+        if (buffer_->rows() > 0 && o_.layout == "hive-date" && HalfOf(ts_us) != half_) {
+          LP_RETURN_IF_ERROR(FlushFile(spool->path(), stats));
+        }
+        if (buffer_->rows() == 0) {
+          first_ts_ = ts_us;
+          LP_ASSIGN_OR_RETURN(first_id_, pg::IdText(cols_[id_], f[id_]));
+          half_ = HalfOf(ts_us);
+        }
+        LP_RETURN_IF_ERROR(pg::AppendRow(cols_, f, *buffer_));
+        last_ts_ = ts_us;
+        last_id_field_.assign(f[id_].data, f[id_].length);
+        prev = std::move(key);
+        fresh++;
+        if (buffer_->rows() >= o_.flush_rows) LP_RETURN_IF_ERROR(FlushFile(spool->path(), stats));
+        return Status::OK();
+      };
+      int64_t limit = o_.chunk_rows + (from ? 1 : 0);
+      LP_ASSIGN_OR_RETURN(int64_t got,
+                          conn_->ReadPage(table_, cols_, ts_, id_, from, limit, on_row));
+      (void)got;
+      if (fresh < o_.chunk_rows) break;
+      from = prev;
+    }
+    if (buffer_->rows() > 0) LP_RETURN_IF_ERROR(FlushFile(spool->path(), stats));
+    return Status::OK();
+  }
+
+ private:
+  Status NotUnique() {
+    return Status::FailedPrecondition(
+        fmt::format("{}: ({}, {}) is not unique; keyset pagination needs a unique order", table_,
+                    o_.ts_column, o_.id_column));
+  }
+
+  Status FindKeyColumns() {
+    bool found_ts = false, found_id = false;
+    for (size_t i = 0; i < cols_.size(); i++) {
+      if (cols_[i].name == o_.ts_column) ts_ = i, found_ts = true;
+      if (cols_[i].name == o_.id_column) id_ = i, found_id = true;
+    }
+    if (!found_ts || !found_id) {
+      return Status::InvalidArgument(
+          fmt::format("{}: no column {}", table_, found_ts ? o_.id_column : o_.ts_column));
+    }
+    if (cols_[ts_].as_text || cols_[id_].as_text) {
+      return Status::InvalidArgument(table_ + ": unsupported type of an order column");
+    }
+    return Status::OK();
+  }
+
+  // The last key already written: the largest (ts, id) over this table's files in the
+  // destination. Names carry timestamps to the second only, so every file sharing the
+  // latest end second is read.
+  Result<std::optional<pg::Key>> FindResumeKey(const std::string& spool) {
+    auto [schema, name] = pg::SplitTable(table_);
+    std::string source = o_.prefix + "_" + schema + "." + name;
+    std::string list_prefix = o_.layout == "by-partition" ? schema + "." + name + "/" : "";
+    LP_ASSIGN_OR_RETURN(auto objects, store_.ListAll(list_prefix));
+    std::string best_end;
+    std::vector<std::string> candidates;
+    for (const auto& obj : objects) {
+      if (obj.key.rfind("_lakepack/", 0) == 0) continue;
+      if (o_.layout == "flat" && obj.key.find('/') != std::string::npos) continue;
+      ExportName n = ParseExportFileName(BaseName(obj.key));
+      if (!n.ok || n.source != source) continue;
+      if (n.end_ts > best_end) {
+        best_end = n.end_ts;
+        candidates.clear();
+      }
+      if (n.end_ts == best_end) candidates.push_back(obj.key);
+    }
+    if (candidates.empty()) return std::optional<pg::Key>();
+    std::optional<KeyRange> best;
+    std::string best_id_bytes;
+    for (const auto& key : candidates) {
+      LP_ASSIGN_OR_RETURN(std::string local, StageForReading(store_, key, spool));
+      auto r = engine_->ReadKeyRange(local, o_.ts_column, o_.id_column);
+      if (!store_.LocalPath(key)) ::unlink(local.c_str());
+      if (!r.ok())
+        return Status(r.status().code(), store_.UriOf(key) + ": " + r.status().message());
+      LP_ASSIGN_OR_RETURN(std::string idb, pg::EncodeId(cols_[id_], r->last_id, r->id_is_blob));
+      if (!best || r->last_ts_us > best->last_ts_us ||
+          (r->last_ts_us == best->last_ts_us && idb > best_id_bytes)) {
+        best = *r;
+        best_id_bytes = idb;
+      }
+    }
+    LP_ASSIGN_OR_RETURN(std::string tsb, pg::EncodeTimestamp(cols_[ts_], best->last_ts_us));
+    progress_.Log(fmt::format("{}: resuming after {} ({} file(s) already in the destination)",
+                              table_, CompactTimestamp(best->last_ts_us), objects.size()));
+    return std::optional<pg::Key>(pg::Key{tsb, best_id_bytes});
+  }
+
+  Status FlushFile(const std::string& spool, TableStats& stats) {
+    int64_t rows = buffer_->rows();
+    pg::Field last{last_id_field_.data(), static_cast<int>(last_id_field_.size())};
+    LP_ASSIGN_OR_RETURN(std::string last_id, pg::IdText(cols_[id_], last));
+    std::string name =
+        ExportFileName(o_.prefix, table_, first_ts_, first_id_, last_ts_, last_id, rows);
+    std::string key = LayoutDir(o_, table_, first_ts_) + name;
+    std::string local = spool + "/" + name;
+    LP_ASSIGN_OR_RETURN(RowDigest digest, buffer_->Digest());
+    WriteSpec ws;
+    ws.path = local;
+    ws.compression = compression_;
+    LP_ASSIGN_OR_RETURN(
+        int64_t written,
+        buffer_->Flush(ws, {{"lakepack.digest", fmt::format("{}:{}", digest.rows, digest.checksum)},
+                            {"lakepack.order_by", o_.ts_column + "," + o_.id_column},
+                            {"lakepack.source", table_}}));
+    // The footer must count every row fed before the file may become visible.
+    auto info = engine_->Inspect(local, FileFormat::kParquet);
+    if (!info.ok() || info->rows != rows || written != rows) {
+      ::unlink(local.c_str());
+      return Status::Corruption(fmt::format("{}: wrote {} rows, the file holds {}", name, rows,
+                                            info.ok() ? info->rows : -1));
+    }
+    LP_ASSIGN_OR_RETURN(ObjectInfo published, Publish(store_, key, local));
+    ::unlink(local.c_str());
+    stats.files++;
+    stats.rows += rows;
+    stats.bytes += published.size;
+    progress_.Log(fmt::format("{}: wrote {} ({} rows)", table_, store_.UriOf(key), rows));
+    return Status::OK();
+  }
+
+  const ExportOptions& o_;
+  std::string table_;
+  ObjectStore& store_;
+  ProgressSink& progress_;
+  std::unique_ptr<FormatEngine> engine_;
+  std::unique_ptr<pg::Connection> conn_;
+  std::vector<pg::PgColumn> cols_;
+  size_t ts_ = 0, id_ = 0;
+  Compression compression_ = Compression::kZstd;
+  std::unique_ptr<RowBuffer> buffer_;
+  int64_t first_ts_ = 0, last_ts_ = 0;
+  std::string first_id_, last_id_field_, half_;
+};
+
+bool Retriable(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kFailedPrecondition:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
+  if (o.tables.empty()) return Status::InvalidArgument("no tables given");
+  if (o.chunk_rows <= 0 || o.flush_rows <= 0) {
+    return Status::InvalidArgument("--chunk-rows and --flush-rows must be positive");
+  }
+  if (o.layout != "hive-date" && o.layout != "by-partition" && o.layout != "flat") {
+    return Status::InvalidArgument("--layout: expected hive-date, by-partition or flat, got '" +
+                                   o.layout + "'");
+  }
+  LP_RETURN_IF_ERROR(ParseCompression(o.compression).status());
+  auto start = std::chrono::steady_clock::now();
+  StoreOptions so;
+  so.create_local_root = true;
+  LP_ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store, OpenStore(o.dst, so));
+
+  RunSummary summary;
+  summary.command = "export";
+  summary.tasks = static_cast<int64_t>(o.tables.size());
+  progress.Planned(summary.tasks, 0, 0);
+  std::mutex mu;
+  ParallelForAll(o.tables.size(), std::max(1, o.parallel), [&](size_t i) -> Status {
+    const std::string& table = o.tables[i];
+    Status st;
+    TableStats total;
+    int attempts = std::max(1, o.retries);
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+      TableStats stats;
+      TableExport job(o, table, *store, progress);
+      st = job.Run(stats);
+      total.files += stats.files;
+      total.rows += stats.rows;
+      total.bytes += stats.bytes;
+      if (st.ok() || !Retriable(st) || attempt == attempts) break;
+      progress.Log(fmt::format("{}: attempt {} of {} failed ({}); retrying in {}s", table, attempt,
+                               attempts, st.message(), o.retry_backoff_seconds));
+      std::this_thread::sleep_for(std::chrono::duration<double>(o.retry_backoff_seconds));
+    }
+    progress.TaskDone(st.ok(), total.files, total.bytes, total.rows);
+    std::lock_guard<std::mutex> lock(mu);
+    summary.files_out += total.files;
+    summary.bytes_out += total.bytes;
+    summary.rows += total.rows;
+    if (!st.ok()) {
+      summary.tasks_failed++;
+      summary.errors.push_back(table + ": " + st.message());
+    } else {
+      progress.Log(fmt::format("{}: done, {} file(s), {} rows", table, total.files, total.rows));
+    }
+    return st;
+  });
+  summary.requests = store->Counters();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace lakepack

@@ -1,0 +1,91 @@
+// PostgreSQL as a source of rows: a libpq connection, the table's columns mapped to the format
+// engine's types, keyset-paginated reads with binary results, and the one place where libpq
+// errors become a Status. Only postgres.cc includes libpq-fe.h.
+//
+// Thread-safety: a Connection is used by one thread at a time; open one per table worker.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lakepack/format.h"
+#include "lakepack/status.h"
+
+namespace lakepack::pg {
+
+//! One column of a table and how it is read and written.
+struct PgColumn {
+  std::string name;
+  uint32_t oid = 0;       // the type's OID (after a text cast: 25)
+  std::string pg_type;    // format_type(): "numeric(20,0)", "bytea[]", ...
+  uint32_t elem_oid = 0;  // arrays: the element type's OID
+  bool not_null = false;
+  bool as_text = false;  // read as its text form (types without a faithful mapping)
+  ColumnType type;       // what it becomes in Parquet
+};
+
+//! A value in PostgreSQL's binary wire format; data == nullptr means NULL.
+struct Field {
+  const char* data = nullptr;
+  int length = 0;
+  bool null() const { return data == nullptr; }
+  std::string_view view() const { return {data, static_cast<size_t>(length)}; }
+};
+
+//! A keyset position: the binary values of the order columns of one row.
+struct Key {
+  std::string ts;  // binary, in the ts column's type
+  std::string id;  // binary, in the id column's type
+  bool operator==(const Key&) const = default;
+};
+
+class Connection {
+ public:
+  //! `conninfo`: a postgres:// URI or "key=value" string; empty: libpq's PG* variables.
+  static Result<std::unique_ptr<Connection>> Open(const std::string& conninfo);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  //! The columns of "schema.table" (or "table") in order. NotFound when the table is missing.
+  Result<std::vector<PgColumn>> Columns(const std::string& table);
+
+  //! Runs a query with text results (small answers: counts, catalog lookups).
+  Result<std::vector<std::vector<std::optional<std::string>>>> QueryText(const std::string& sql);
+
+  //! Reads up to `limit` rows of `table` ordered by (ts, id) whose key is >= `from` (all rows
+  //! when `from` is empty), with binary results, calling `on_row` for each. Returns rows read.
+  Result<int64_t> ReadPage(const std::string& table, const std::vector<PgColumn>& columns,
+                           size_t ts_index, size_t id_index, const std::optional<Key>& from,
+                           int64_t limit, const std::function<Status(const Field*)>& on_row);
+
+ private:
+  class Impl;
+  explicit Connection(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+//! Appends one row of binary fields to `buffer`, converting each column's wire format.
+Status AppendRow(const std::vector<PgColumn>& columns, const Field* fields, RowBuffer& buffer);
+
+//! A timestamp, timestamptz or date field as microseconds since the Unix epoch.
+Result<int64_t> TimestampMicros(const PgColumn& column, Field f);
+//! The id's text for file names: base64url of the bytes for bytea, the text form otherwise.
+Result<std::string> IdText(const PgColumn& column, Field f);
+
+//! The binary form of a key column from what ReadKeyRange returns (micros; base64 or text).
+Result<std::string> EncodeTimestamp(const PgColumn& column, int64_t micros);
+Result<std::string> EncodeId(const PgColumn& column, const std::string& id, bool id_is_base64);
+
+//! "schema.table" split, with "public" when no schema is given.
+std::pair<std::string, std::string> SplitTable(const std::string& table);
+
+//! A connection string with any password removed, for messages.
+std::string RedactConninfo(const std::string& conninfo);
+
+}  // namespace lakepack::pg

@@ -1,0 +1,352 @@
+// End-to-end: `lakepack export` from a real PostgreSQL 15 (the servers.pg CTest fixture) to a
+// local folder and to moto, in every layout. The rows of the files are compared with the
+// table's by a row checksum computed on both sides: psql on the table, DuckDB (node, an
+// independent build) on the files.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include <sstream>
+
+#include "e2e/lake.h"
+
+namespace lakepack::e2e {
+
+struct Checksum {
+  int64_t rows = -1;
+  std::string sum;
+};
+
+#define REQUIRE_PG()                                                                 \
+  if (PgEnv().empty()) {                                                             \
+    GTEST_SKIP() << "no PostgreSQL: run under ctest (servers.pg fixture, pgserver)"; \
+  }
+
+// Helpers shared with validate_test.cc (declared there).
+std::map<std::string, std::string> PgEnv() {
+  static std::map<std::string, std::string> env = [] {
+    std::map<std::string, std::string> m;
+    // LAKEPACK_TEST_PG_ENV, or pg.env beside the S3 servers' env file (the CTest fixture).
+    std::string path;
+    if (const char* p = std::getenv("LAKEPACK_TEST_PG_ENV"); p && *p) {
+      path = p;
+    } else if (const char* s = std::getenv("LAKEPACK_TEST_SERVERS_ENV"); s && *s) {
+      path = std::filesystem::path(s).parent_path() / "pg.env";
+    }
+    if (path.empty()) return m;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto eq = line.find('=');
+      if (eq != std::string::npos) m[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    return m;
+  }();
+  return env;
+}
+
+std::string PgUri() { return PgEnv()["LAKEPACK_TEST_PG_URI"]; }
+
+std::string RunPsql(const std::string& sql) {
+  auto r = Run({"psql", "-v", "ON_ERROR_STOP=1", "-qAtX", "-c", sql}, PgEnv());
+  EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.All();
+  return r.out;
+}
+
+void SeedTable(const std::string& table, int64_t rows, int64_t same) {
+  auto r = Run({std::string(LAKEPACK_SOURCE_DIR) + "/tests/servers/postgres_seed.sh",
+                std::to_string(rows), table, std::to_string(same)},
+               PgEnv());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+}
+
+// One canonical text per row, the same on both sides: ids and blobs as lower-case hex,
+// timestamps as epoch microseconds, NULL as N, lists as [a,b] with n for a NULL element.
+const char* kPgCanonical =
+    "encode(data_item_id,'hex')||'|'||encode(owner_public_address,'hex')||'|'||byte_count||'|'"
+    "||(extract(epoch from uploaded_date)*1000000)::bigint||'|'||assessed_winston_price::text"
+    "||'|'||plan_id::text||'|'||(extract(epoch from planned_date)*1000000)::bigint||'|'||"
+    "coalesce(encode(bundle_id,'hex'),'N')||'|'||coalesce(((extract(epoch from "
+    "permanent_date)*1000000)::bigint)::text,'N')||'|'||block_height||'|'||"
+    "coalesce(data_start::text,'N')||'|'||coalesce(signature_type::text,'N')||'|'||CASE WHEN "
+    "failed_bundles IS NULL THEN 'N' ELSE '['||coalesce((SELECT string_agg(coalesce(encode(x,"
+    "'hex'),'n'),',' ORDER BY o) FROM unnest(failed_bundles) WITH ORDINALITY AS u(x,o)),'')"
+    "||']' END||'|'||coalesce(content_type,'N')||'|'||coalesce(premium_feature_type,'N')||'|'"
+    "||coalesce(deadline_height::text,'N')";
+const char* kDuckCanonical =
+    "lower(hex(data_item_id))||'|'||lower(hex(owner_public_address))||'|'||byte_count::VARCHAR"
+    "||'|'||epoch_us(uploaded_date)::VARCHAR||'|'||assessed_winston_price::VARCHAR||'|'||"
+    "plan_id::VARCHAR||'|'||epoch_us(planned_date)::VARCHAR||'|'||coalesce(lower(hex("
+    "bundle_id)),'N')||'|'||coalesce(epoch_us(permanent_date)::VARCHAR,'N')||'|'||"
+    "block_height::VARCHAR||'|'||coalesce(data_start::VARCHAR,'N')||'|'||coalesce("
+    "signature_type::VARCHAR,'N')||'|'||CASE WHEN failed_bundles IS NULL THEN 'N' ELSE '['||"
+    "array_to_string(list_transform(failed_bundles, x -> coalesce(lower(hex(x)),'n')),',')||"
+    "']' END||'|'||coalesce(content_type,'N')||'|'||coalesce(premium_feature_type,'N')||'|'||"
+    "coalesce(deadline_height::VARCHAR,'N')";
+
+Checksum PgChecksum(const std::string& table) {
+  std::string out = RunPsql(fmt::format(
+      "SELECT count(*) || ' ' || coalesce(sum(('x'||substr(md5({}),1,15))::bit(60)::bigint::"
+      "numeric),0) FROM {}",
+      kPgCanonical, table));
+  Checksum c;
+  std::istringstream in(out);
+  in >> c.rows >> c.sum;
+  return c;
+}
+
+// Runs one DuckDB query in node (@duckdb/node-api from tests/xread, a build independent of
+// lakepack's); rows as lines of '|'-joined values.
+std::string NodeQuery(const std::string& sql) {
+  ScratchDir d;
+  std::string script = d / "q.mjs";
+  WriteFile(
+      script,
+      fmt::format(
+          R"(import {{ DuckDBInstance }} from '{}/tests/xread/node_modules/@duckdb/node-api/lib/index.js';
+const db = await DuckDBInstance.create(':memory:');
+const c = await db.connect();
+const r = await c.runAndReadAll(process.argv[2]);
+for (const row of r.getRows()) console.log(row.map(v => v === null ? 'NULL' : String(v)).join('|'));
+)",
+          LAKEPACK_SOURCE_DIR));
+  auto r = Run({"node", script, sql});
+  EXPECT_EQ(r.exit_code, 0) << sql << "\n" << r.All();
+  return r.out;
+}
+
+Checksum FilesChecksum(const std::string& dir) {
+  std::string out = NodeQuery(fmt::format(
+      "SELECT count(*)::VARCHAR, coalesce(sum(('0x'||substr(md5({}),1,15))::BIGINT::HUGEINT),0)"
+      "::VARCHAR FROM read_parquet('{}/**/*.parquet', hive_partitioning=false)",
+      kDuckCanonical, dir));
+  Checksum c;
+  auto bar = out.find('|');
+  if (bar == std::string::npos) return c;
+  c.rows = std::stoll(out.substr(0, bar));
+  c.sum = out.substr(bar + 1);
+  while (!c.sum.empty() && c.sum.back() == '\n') c.sum.pop_back();
+  return c;
+}
+
+void FetchAll(TestLake& lake, const std::string& local_dir) {
+  for (const auto& k : lake.DataKeys()) {
+    std::string to = local_dir + "/" + k;
+    std::filesystem::create_directories(std::filesystem::path(to).parent_path());
+    std::filesystem::copy_file(lake.Fetch(k), to,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+}
+
+namespace {
+
+const std::vector<std::string> kLayouts = {"hive-date", "by-partition", "flat"};
+
+// Keys of a layout look like their layout.
+void ExpectLayout(const std::vector<std::string>& keys, const std::string& layout,
+                  const std::string& table) {
+  std::regex re = layout == "hive-date"
+                      ? std::regex(R"(year=\d{4}/month=\d\d/half=0[12]/perm_items_.*\.parquet)")
+                  : layout == "by-partition" ? std::regex(table + R"(/perm_items_.*\.parquet)")
+                                             : std::regex(R"([^/]*\.parquet)");
+  for (const auto& k : keys) EXPECT_TRUE(std::regex_match(k, re)) << layout << ": " << k;
+}
+
+class Export : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Export, EveryLayoutValidatesAndHoldsTheTablesRows) {
+  REQUIRE_PG();
+  const std::string table = "public.pdi_" + GetParam();
+  SeedTable(table, 200000, 30000);
+  Checksum want = PgChecksum(table);
+  ASSERT_EQ(want.rows, 200000);
+  for (const auto& layout : kLayouts) {
+    SCOPED_TRACE(layout);
+    auto lake = TestLake::Open(GetParam(), "export-" + layout);
+    auto r =
+        lake->Run({"export", PgUri(), table, lake->uri(), "--layout", layout, "--json"}, PgEnv());
+    ASSERT_EQ(r.exit_code, 0) << r.All();
+    auto s = nlohmann::json::parse(r.out);
+    EXPECT_EQ(s["rows"], 200000);
+    EXPECT_EQ(s["tasks_failed"], 0);
+    auto keys = lake->DataKeys();
+    ASSERT_GE(keys.size(), 10u);
+    ExpectLayout(keys, layout, table);
+    for (const auto& k : keys) {
+      if (layout == "hive-date") continue;
+      // Every file but the last holds --flush-rows rows (hive-date also cuts at half-months).
+      EXPECT_TRUE(k.find("_rows-20000.parquet") != std::string::npos || k == keys.back() ||
+                  layout != "flat")
+          << k;
+    }
+    // Every file validates, and the table's count equals the files' total.
+    std::string results = lake->scratch() / ("results-" + layout + ".txt");
+    auto v = lake->Run({"validate", lake->uri(), "--parallel", "2", "--results", results,
+                        "--against", PgUri(), table},
+                       PgEnv());
+    EXPECT_EQ(v.exit_code, 0) << v.All();
+    std::string lines = ReadFile(results);
+    EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), static_cast<long>(keys.size() + 1));
+    EXPECT_EQ(lines.find("FAIL|"), std::string::npos) << lines;
+    // The multiset of rows equals the table's.
+    std::string local = lake->scratch() / ("files-" + layout);
+    FetchAll(*lake, local);
+    Checksum got = FilesChecksum(local);
+    EXPECT_EQ(got.rows, want.rows);
+    EXPECT_EQ(got.sum, want.sum);
+    // A second run finds everything written and adds nothing.
+    auto again =
+        lake->Run({"export", PgUri(), table, lake->uri(), "--layout", layout, "--json"}, PgEnv());
+    ASSERT_EQ(again.exit_code, 0) << again.All();
+    EXPECT_EQ(nlohmann::json::parse(again.out)["rows"], 0);
+    EXPECT_EQ(lake->DataKeys(), keys);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, Export, ::testing::Values("local", "moto"),
+                         [](const auto& info) { return info.param; });
+
+// SIGKILL at moments spread over the run, then reruns: rows equal the table's, once each,
+// also where 30,000 rows (more than one file) share one timestamp.
+class ExportCrash : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ExportCrash, KillThenRerunGivesEveryRowOnce) {
+  REQUIRE_PG();
+  const std::string table = "public.pdi_kill_" + GetParam();
+  SeedTable(table, 200000, 30000);
+  Checksum want = PgChecksum(table);
+  auto lake = TestLake::Open(GetParam(), "export-crash");
+  std::vector<std::string> args = {"export",       PgUri(),     table,          lake->uri(),
+                                   "--flush-rows", "7000",      "--chunk-rows", "3000",
+                                   "--layout",     "hive-date", "--quiet"};
+  int kills = 0;
+  for (int delay : {300, 700, 1100, 1500, 1900, 2600}) {
+    auto r = lake->Run(args, PgEnv(), delay);
+    if (r.exit_code == 137) kills++;
+  }
+  EXPECT_GE(kills, 2) << "the export finished before it could be killed";
+  auto r = lake->Run(args, PgEnv());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  // Every file passes, and the files hold the table's count.
+  std::string res = lake->scratch() / "res.txt";
+  auto v =
+      lake->Run({"validate", lake->uri(), "--against", PgUri(), table, "--results", res}, PgEnv());
+  EXPECT_EQ(v.exit_code, 0) << v.All() << ReadFile(res);
+  std::string local = lake->scratch() / "files";
+  FetchAll(*lake, local);
+  Checksum got = FilesChecksum(local);
+  EXPECT_EQ(got.rows, want.rows);
+  EXPECT_EQ(got.sum, want.sum);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, ExportCrash, ::testing::Values("local", "moto"),
+                         [](const auto& info) { return info.param; });
+
+// Types beyond the Data Schema map faithfully; NULLs stay NULL.
+TEST(ExportTypes, MapFaithfully) {
+  REQUIRE_PG();
+  RunPsql(R"(DROP TABLE IF EXISTS public.type_zoo;
+CREATE TABLE public.type_zoo (ts timestamptz NOT NULL, id bigint NOT NULL, b boolean, f4 real,
+  f8 double precision, n numeric(10,2), nu numeric, d date, j json, jb jsonb, t text,
+  ia int[], ta text[], u uuid, iv interval, PRIMARY KEY (ts, id));
+INSERT INTO public.type_zoo VALUES
+ ('2024-05-01 10:00:00+00', 1, true, 1.5, 2.25, -12345678.91, 3.14159265358979323846, '2024-05-01',
+  '{"a": 1}', '{"b": [1, 2]}', 'héllo', '{1,NULL,3}', '{x,y}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '1 day'),
+ ('2024-05-01 10:00:00.000001+00', 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL);)");
+  ScratchDir dir;
+  auto r = Lakepack({"export", PgUri(), "public.type_zoo", dir / "out", "--layout", "flat",
+                     "--order-by", "ts,id"},
+                    PgEnv());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto files = ListFiles(dir / "out");
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_TRUE(files[0].find("_1-20240501T100000Z_2_rows-2.parquet") != std::string::npos)
+      << files[0];
+  std::string f = dir / ("out/" + files[0]);
+  auto i = Lakepack({"inspect", f, "--json"});
+  ASSERT_EQ(i.exit_code, 0) << i.All();
+  auto cols = nlohmann::json::parse(i.out)["columns"];
+  std::map<std::string, std::string> types;
+  for (auto& c : cols) types[c["name"]] = c["type"];
+  EXPECT_EQ(types["ts"], "TIMESTAMP WITH TIME ZONE");
+  EXPECT_EQ(types["id"], "BIGINT");
+  EXPECT_EQ(types["b"], "BOOLEAN");
+  EXPECT_EQ(types["f4"], "FLOAT");
+  EXPECT_EQ(types["f8"], "DOUBLE");
+  EXPECT_EQ(types["n"], "DECIMAL(10,2)");
+  EXPECT_EQ(types["nu"], "VARCHAR");  // unconstrained numeric: exact, as text
+  EXPECT_EQ(types["d"], "DATE");
+  EXPECT_EQ(types["j"], "JSON");
+  EXPECT_EQ(types["t"], "VARCHAR");
+  EXPECT_EQ(types["ia"], "BIGINT[]");
+  EXPECT_EQ(types["ta"], "VARCHAR[]");
+  EXPECT_EQ(types["u"], "UUID");
+  EXPECT_EQ(types["iv"], "VARCHAR");
+  std::string rows = NodeQuery(
+      "SELECT epoch_us(ts)::VARCHAR, b, f4, f8, n::VARCHAR, nu, d::VARCHAR, j::VARCHAR, "
+      "jb::VARCHAR, t, ia::VARCHAR, ta::VARCHAR, u::VARCHAR, iv FROM read_parquet('" +
+      f + "') ORDER BY id");
+  EXPECT_EQ(rows,
+            "1714557600000000|true|1.5|2.25|-12345678.91|3.14159265358979323846|2024-05-01|"
+            "{\"a\": 1}|{\"b\": [1, 2]}|héllo|[1, NULL, 3]|[x, y]|"
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|1 day\n"
+            "1714557600000001|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL\n");
+}
+
+// The controller: tables from --partitions-file run two at once; a missing table fails alone
+// (exit 1, named in the summary) and is not retried; PARTITIONS works as an alias.
+TEST(ExportController, ParallelTablesFromAPartitionsFile) {
+  REQUIRE_PG();
+  SeedTable("public.pdi_p1", 30000, 5000);
+  SeedTable("public.pdi_p2", 25000, 5000);
+  ScratchDir dir;
+  WriteFile(dir / "parts.txt", "public.pdi_p1\npublic.pdi_missing\n\npublic.pdi_p2\n");
+  auto r = Lakepack(
+      {"export", PgUri(), dir / "out", "--partitions-file", dir / "parts.txt", "--parallel", "2",
+       "--retry-backoff", "100ms", "--layout", "by-partition", "--json"},
+      PgEnv());
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  auto s = nlohmann::json::parse(r.out);
+  EXPECT_EQ(s["tasks"], 3);
+  EXPECT_EQ(s["tasks_failed"], 1);
+  EXPECT_EQ(s["rows"], 55000);
+  ASSERT_EQ(s["errors"].size(), 1u);
+  EXPECT_NE(s["errors"][0].get<std::string>().find("pdi_missing"), std::string::npos);
+  EXPECT_EQ(r.err.find("retrying"), std::string::npos) << r.err;
+  for (const auto& t : {"pdi_p1", "pdi_p2"}) {
+    auto v = Lakepack({"validate", dir / ("out/public." + std::string(t)), "--results",
+                       dir / "res.txt", "--against", PgUri(), std::string("public.") + t},
+                      PgEnv());
+    EXPECT_EQ(v.exit_code, 0) << v.All();
+  }
+  auto env = PgEnv();
+  env["PARTITIONS"] = "public.pdi_p1,public.pdi_p2";
+  auto viaenv = Lakepack({"export", PgUri(), dir / "out2", "--json"}, env);
+  EXPECT_EQ(viaenv.exit_code, 0) << viaenv.All();
+  EXPECT_EQ(nlohmann::json::parse(viaenv.out)["rows"], 55000);
+}
+
+TEST(ExportUsage, ExitCodes) {
+  ScratchDir dir;
+  auto none = Lakepack({"export", dir / "out"}, {{"PARTITIONS", ""}});
+  EXPECT_EQ(none.exit_code, 2) << none.All();
+  EXPECT_NE(none.err.find("no tables given"), std::string::npos) << none.err;
+  auto layout = Lakepack({"export", "t", dir / "out", "--layout", "weird"});
+  EXPECT_EQ(layout.exit_code, 2) << layout.All();
+  if (PgEnv().empty()) return;
+  auto missing =
+      Lakepack({"export", PgUri(), "public.no_such_table", dir / "out", "--retries", "1"}, PgEnv());
+  EXPECT_EQ(missing.exit_code, 1) << missing.All();
+  EXPECT_NE(missing.All().find("no_such_table"), std::string::npos) << missing.All();
+}
+
+}  // namespace
+}  // namespace lakepack::e2e

@@ -1,0 +1,119 @@
+// End-to-end: `lakepack validate` passes what export wrote and fails, with a reason and exit 1,
+// a file whose name says the wrong row count, a truncated file and a file with one changed row.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "e2e/lake.h"
+
+namespace lakepack::e2e {
+
+// From export_test.cc.
+struct Checksum {
+  int64_t rows = -1;
+  std::string sum;
+};
+std::map<std::string, std::string> PgEnv();
+std::string PgUri();
+void SeedTable(const std::string& table, int64_t rows, int64_t same);
+std::string NodeQuery(const std::string& sql);
+
+namespace {
+
+namespace fs = std::filesystem;
+
+#define REQUIRE_PG()                                                                 \
+  if (PgEnv().empty()) {                                                             \
+    GTEST_SKIP() << "no PostgreSQL: run under ctest (servers.pg fixture, pgserver)"; \
+  }
+
+TEST(Validate, FailsWrongCountTruncatedAndChangedFiles) {
+  REQUIRE_PG();
+  SeedTable("public.pdi_validate", 45000, 5000);
+  ScratchDir dir;
+  std::string out = dir / "out";
+  auto r = Lakepack({"export", PgUri(), "public.pdi_validate", out, "--layout", "flat"}, PgEnv());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto files = ListFiles(out);
+  ASSERT_EQ(files.size(), 3u);  // 20000 + 20000 + 5000
+  auto ok = Lakepack({"validate", out, "--results", dir / "ok.txt"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.All();
+  EXPECT_EQ(ReadFile(dir / "ok.txt"), "PASS|file://" + out + "/" + files[0] + "\nPASS|file://" +
+                                          out + "/" + files[1] + "\nPASS|file://" + out + "/" +
+                                          files[2] + "\n");
+
+  std::string bad = dir / "bad";
+  fs::create_directories(bad);
+  // 1. The name says 19999 rows.
+  std::string name = files[0];
+  std::string wrong = std::regex_replace(name, std::regex("_rows-20000"), "_rows-19999");
+  fs::copy_file(out + "/" + name, bad + "/" + wrong);
+  // 2. Truncated: the first half of the bytes.
+  std::string data = ReadFile(out + "/" + files[1]);
+  WriteFile(bad + "/" + files[1], data.substr(0, data.size() / 2));
+  // 3. One row changed (byte_count of the 100th row), written by another DuckDB with the
+  //    same order, name and lakepack metadata, so only the row checksum can tell.
+  std::string src = out + "/" + files[2];
+  std::string kv = NodeQuery(
+      "SELECT string_agg('''' || decode(key) || ''': ''' || "
+      "decode(value) || '''', ', ') FROM parquet_kv_metadata('" +
+      src + "')");
+  while (!kv.empty() && kv.back() == '\n') kv.pop_back();
+  NodeQuery(
+      "COPY (SELECT * EXCLUDE (rn) REPLACE (CASE WHEN rn = 100 THEN byte_count + 1 ELSE "
+      "byte_count END AS byte_count) FROM (SELECT *, row_number() OVER (ORDER BY "
+      "uploaded_date, data_item_id) AS rn FROM read_parquet('" +
+      src + "')) ORDER BY rn) TO '" + bad + "/" + files[2] +
+      "' (FORMAT parquet, COMPRESSION zstd, KV_METADATA {" + kv + "})");
+
+  auto v = Lakepack({"validate", bad, "--results", dir / "bad.txt", "--parallel", "2"});
+  EXPECT_EQ(v.exit_code, 1) << v.All();
+  std::string lines = ReadFile(dir / "bad.txt");
+  EXPECT_NE(
+      lines.find("FAIL|file://" + bad + "/" + wrong + "|rows: name says 19999, file has 20000"),
+      std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("FAIL|file://" + bad + "/" + files[1] + "|cannot read"), std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("FAIL|file://" + bad + "/" + files[2] +
+                       "|rows differ from the checksum written at export"),
+            std::string::npos)
+      << lines;
+  EXPECT_EQ(lines.find("PASS|"), std::string::npos) << lines;
+  // Each file alone: exit 1 and the reason on stdout.
+  for (const auto& f : {wrong, files[1], files[2]}) {
+    auto one = Lakepack({"validate", bad + "/" + f, "--results", dir / "one.txt"});
+    EXPECT_EQ(one.exit_code, 1) << one.All();
+    EXPECT_NE(one.out.find("FAIL|"), std::string::npos) << one.All();
+  }
+  // --against: a table with more rows than its files fails the safe-drop check.
+  auto against = Lakepack({"validate", out, "--results", dir / "against.txt", "--against", PgUri(),
+                           "public.pdi_validate"},
+                          PgEnv());
+  EXPECT_EQ(against.exit_code, 0) << against.All();
+  fs::remove(out + "/" + files[2]);
+  auto short_by = Lakepack({"validate", out, "--results", dir / "against.txt", "--against", PgUri(),
+                            "public.pdi_validate"},
+                           PgEnv());
+  EXPECT_EQ(short_by.exit_code, 1) << short_by.All();
+  EXPECT_NE(ReadFile(dir / "against.txt")
+                .find("FAIL|postgres:public.pdi_validate|the table has 45000 rows, its files "
+                      "hold 40000"),
+            std::string::npos);
+}
+
+TEST(Validate, BadArgumentsExitTwo) {
+  ScratchDir dir;
+  auto missing = Lakepack({"validate", dir / "nothing.parquet"});
+  EXPECT_EQ(missing.exit_code, 2) << missing.All();
+  EXPECT_NE(missing.err.find("nothing.parquet: no such file"), std::string::npos) << missing.err;
+  auto none = Lakepack({"validate"}, {{"FILES_LIST", ""}});
+  EXPECT_EQ(none.exit_code, 2) << none.All();
+  auto empty = Lakepack({"validate", dir.path()});
+  EXPECT_EQ(empty.exit_code, 2) << empty.All();
+}
+
+}  // namespace
+}  // namespace lakepack::e2e

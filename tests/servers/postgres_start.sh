@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Starts a throwaway PostgreSQL 15 cluster (Debian's) for the export tests: initdb as the
+# postgres user into a fresh temp directory, listening on 127.0.0.1 only, trust auth for
+# local connections. Writes DIR/pg.env (PGHOST, PGPORT, PGUSER, PGDATABASE and
+# LAKEPACK_TEST_PG_URI) and records the cluster's data directory for postgres_stop.sh.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$HERE/lib.sh"
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 DIR" >&2
+  exit 2
+fi
+mkdir -p "$1"
+DIR=$(cd "$1" && pwd)
+BIN=${LAKEPACK_PG_BIN:-/usr/lib/postgresql/15/bin}
+[[ -x $BIN/initdb ]] || { echo "postgres_start.sh: no $BIN/initdb (apt-get install postgresql-15)" >&2; exit 1; }
+"$HERE/postgres_stop.sh" "$DIR" >/dev/null 2>&1 || true
+
+# The cluster lives outside the build tree: its parents must be searchable by postgres.
+CLUSTER=$(mktemp -d /tmp/lakepack-pg-XXXXXX)
+chmod 755 "$CLUSTER"
+echo "$CLUSTER" >"$DIR/pg.cluster"
+as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [[ $(id -u) -eq 0 ]]; then chown postgres:postgres "$CLUSTER"; fi
+as_pg "$BIN/initdb" -D "$CLUSTER/data" -U postgres --auth=trust --locale=C.UTF-8 \
+  --encoding=UTF8 >"$CLUSTER/initdb.log" 2>&1 || { cat "$CLUSTER/initdb.log" >&2; exit 1; }
+for attempt in 1 2 3 4 5; do
+  PORT=$(lp_free_port)
+  if as_pg "$BIN/pg_ctl" -D "$CLUSTER/data" -l "$CLUSTER/server.log" -w -t 60 start \
+    -o "-c listen_addresses=127.0.0.1 -p $PORT -k $CLUSTER -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    >/dev/null 2>&1; then
+    break
+  fi
+  PORT=""
+done
+[[ -n $PORT ]] || { echo "postgres_start.sh: cannot start; see $CLUSTER/server.log" >&2; tail -5 "$CLUSTER/server.log" >&2; exit 1; }
+cat >"$DIR/pg.env.tmp" <<ENV
+PGHOST=127.0.0.1
+PGPORT=$PORT
+PGUSER=postgres
+PGDATABASE=postgres
+LAKEPACK_TEST_PG_URI=postgres://postgres@127.0.0.1:$PORT/postgres
+ENV
+mv "$DIR/pg.env.tmp" "$DIR/pg.env"
+echo "postgres_start.sh: PostgreSQL on 127.0.0.1:$PORT ($CLUSTER)"
