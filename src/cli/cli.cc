@@ -57,28 +57,4 @@ void PrintSummary(const RunSummary& s, bool json) {
     std::cerr << "lakepack " << s.command << ": error: " << e << std::endl;
 }
 
-Result<std::unique_ptr<SpoolDir>> SpoolDir::Create(const std::string& base) {
-  std::string dir = base;
-  if (dir.empty()) {
-    const char* t = std::getenv("TMPDIR");
-    dir = (t && *t) ? t : "/tmp";
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  std::string templ = dir + "/lakepack-XXXXXX";
-  if (::mkdtemp(templ.data()) == nullptr) {
-    return PosixError("cannot create spool directory in " + dir, errno);
-  }
-  return std::unique_ptr<SpoolDir>(new SpoolDir(templ));
-}
-
-SpoolDir::~SpoolDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::string SpoolDir::NewFile(std::string_view suffix) {
-  return path_ + "/f" + std::to_string(counter_++) + std::string(suffix);
-}
-
 }  // namespace lakepack::cli

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "exec/spool.h"
 #include "lakepack/run.h"
 #include "lakepack/status.h"
 
@@ -40,22 +41,6 @@ int Fail(std::string_view command, const Status& status, bool usage = false);
 
 //! Prints a run's summary: a few lines of text, or one JSON object.
 void PrintSummary(const RunSummary& summary, bool json);
-
-//! A private directory for staging files, removed with everything in it on destruction.
-class SpoolDir {
- public:
-  //! Creates "<base or $TMPDIR or /tmp>/lakepack-XXXXXX".
-  static Result<std::unique_ptr<SpoolDir>> Create(const std::string& base);
-  ~SpoolDir();
-  const std::string& path() const { return path_; }
-  //! A fresh file name inside the directory (not created).
-  std::string NewFile(std::string_view suffix);
-
- private:
-  explicit SpoolDir(std::string path) : path_(std::move(path)) {}
-  std::string path_;
-  int counter_ = 0;
-};
 
 Command AddConvertCommand(CLI::App& app, const GlobalOptions& global);
 Command AddInspectCommand(CLI::App& app, const GlobalOptions& global);

@@ -65,7 +65,7 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   if (!dst.ok())
     return Fail(kCmd, dst.status(), dst.status().code() == StatusCode::kInvalidArgument);
 
-  auto spool = SpoolDir::Create(g.spool_dir);
+  auto spool = Spool::Create(g.spool_dir);
   if (!spool.ok()) return Fail(kCmd, spool.status());
   auto local_in = StageForReading(*src->store, src->key, (*spool)->path());
   if (!local_in.ok() && local_in.status().IsNotFound()) {

@@ -40,7 +40,7 @@ int RunInspect(const InspectFlags& f, const GlobalOptions& g) {
   }
   if (!src.ok())
     return Fail(kCmd, src.status(), src.status().code() == StatusCode::kInvalidArgument);
-  auto spool = SpoolDir::Create(g.spool_dir);
+  auto spool = Spool::Create(g.spool_dir);
   if (!spool.ok()) return Fail(kCmd, spool.status());
   EngineOptions eo;
   eo.memory_limit = g.memory_limit;

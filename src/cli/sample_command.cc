@@ -59,7 +59,7 @@ int RunSample(const SampleFlags& f, const GlobalOptions& g) {
   so.create_local_root = true;
   auto store = OpenStore(f.dst, so);
   if (!store.ok()) return Fail(kCmd, store.status());
-  auto spool = SpoolDir::Create(g.spool_dir);
+  auto spool = Spool::Create(g.spool_dir);
   if (!spool.ok()) return Fail(kCmd, spool.status());
   EngineOptions eo;
   eo.memory_limit = g.memory_limit;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "exec/parallel.h"
+#include "exec/spool.h"
 #include "exec/staging.h"
 #include "lakepack/export.h"
 #include "lakepack/uri.h"
@@ -84,33 +85,6 @@ std::string HalfOf(int64_t us) {
   return ts.substr(0, 6) + (std::stoi(ts.substr(6, 2)) <= 15 ? "a" : "b");
 }
 
-class TempDir {
- public:
-  static Result<std::unique_ptr<TempDir>> Create(const std::string& base) {
-    std::string dir = base;
-    if (dir.empty()) {
-      const char* t = std::getenv("TMPDIR");
-      dir = (t && *t) ? t : "/tmp";
-    }
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    std::string templ = dir + "/lakepack-export-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr) {
-      return PosixError("cannot create spool directory in " + dir, errno);
-    }
-    return std::unique_ptr<TempDir>(new TempDir(templ));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  explicit TempDir(std::string p) : path_(std::move(p)) {}
-  std::string path_;
-};
-
 struct TableStats {
   int64_t files = 0, rows = 0, bytes = 0;
   bool resumed = false;
@@ -123,7 +97,7 @@ class TableExport {
       : o_(o), table_(table), store_(store), progress_(progress) {}
 
   Status Run(TableStats& stats) {
-    LP_ASSIGN_OR_RETURN(auto spool, TempDir::Create(o_.spool_dir));
+    LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(o_.spool_dir));
     EngineOptions eo = o_.engine;
     eo.temp_dir = spool->path() + "/engine";
     LP_ASSIGN_OR_RETURN(engine_, FormatEngine::Open(eo));

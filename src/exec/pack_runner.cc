@@ -17,6 +17,7 @@
 
 #include "commit/commit.h"
 #include "exec/parallel.h"
+#include "exec/spool.h"
 #include "exec/staging.h"
 #include "lakepack/pack.h"
 #include "lakepack/uri.h"
@@ -35,38 +36,6 @@ constexpr double kAimTolerance = 0.04;
 constexpr int kMaxAttempts = 6;
 // Rows of the first probe write that measures bytes per row in the output format.
 constexpr int64_t kMinProbeRows = 2048;
-
-class PackSpool {
- public:
-  static Result<std::unique_ptr<PackSpool>> Create(const std::string& base) {
-    std::string dir = base;
-    if (dir.empty()) {
-      const char* t = std::getenv("TMPDIR");
-      dir = (t && *t) ? t : "/tmp";
-    }
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    std::string templ = dir + "/lakepack-pack-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr) {
-      return PosixError("cannot create spool directory in " + dir, errno);
-    }
-    return std::unique_ptr<PackSpool>(new PackSpool(templ));
-  }
-  ~PackSpool() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const {
-    std::string p = path_ + "/" + name;
-    fs::create_directories(p);
-    return p;
-  }
-
- private:
-  explicit PackSpool(std::string p) : path_(std::move(p)) {}
-  std::string path_;
-};
 
 int64_t FileSize(const std::string& path) {
   std::error_code ec;
@@ -232,7 +201,7 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   StoreOptions so;
   so.create_local_root = true;  // a dry run may leave an empty directory, never a file
   LP_ASSIGN_OR_RETURN(auto out_store, OpenStore(o.output_base, so));
-  LP_ASSIGN_OR_RETURN(auto spool, PackSpool::Create(o.spool_dir));
+  LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(o.spool_dir));
   Committer committer(out_store, in_store);
   PackResult result;
   RunSummary& summary = result.summary;

@@ -13,6 +13,7 @@
 #include "commit/commit.h"
 #include "exec/footer.h"
 #include "exec/parallel.h"
+#include "exec/spool.h"
 #include "exec/staging.h"
 #include "lakepack/rollup.h"
 #include "lakepack/uri.h"
@@ -28,39 +29,6 @@ namespace fs = std::filesystem;
 
 // The ETag a dry run gives the outputs it plans, so that the next level can plan on them.
 constexpr const char* kPlannedTag = "(planned)";
-
-// A private spool directory, removed with its contents.
-class Spool {
- public:
-  static Result<std::unique_ptr<Spool>> Create(const std::string& base) {
-    std::string dir = base;
-    if (dir.empty()) {
-      const char* t = std::getenv("TMPDIR");
-      dir = (t && *t) ? t : "/tmp";
-    }
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    std::string templ = dir + "/lakepack-XXXXXX";
-    if (::mkdtemp(templ.data()) == nullptr) {
-      return PosixError("cannot create spool directory in " + dir, errno);
-    }
-    return std::unique_ptr<Spool>(new Spool(templ));
-  }
-  ~Spool() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const {
-    std::string p = path_ + "/" + name;
-    fs::create_directories(p);
-    return p;
-  }
-
- private:
-  explicit Spool(std::string p) : path_(std::move(p)) {}
-  std::string path_;
-};
 
 // Root name of a store URI: the last path segment ("s3://b/u/db/t" → "t").
 std::string RootName(const std::string& uri) {

@@ -341,7 +341,8 @@ Result<int64_t> FormatEngine::CopyRowRange(const std::string& parquet, int64_t f
                                            const WriteSpec& out) {
   LP_RETURN_IF_ERROR(CheckInputsExist(ReadSpec{{parquet}, FileFormat::kParquet}));
   std::string q = fmt::format(
-      "COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({}, file_row_number = true) "
+      "COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({}, file_row_number = true, "
+      "hive_partitioning = false) "
       "WHERE file_row_number >= {} AND file_row_number < {}) TO {} ({})",
       sql::Quote(parquet), first, first + count, sql::Quote(out.path), sql::WriteOptions(out));
   auto res = impl_->Query(q, parquet);
@@ -740,7 +741,7 @@ Result<KeyRange> FormatEngine::ReadKeyRange(const std::string& path, const std::
   KeyRange r;
   r.id_is_blob = id_type == "BLOB";
   std::string id_expr = r.id_is_blob ? "to_base64(" + id + ")" : id + "::VARCHAR";
-  std::string src = "read_parquet(" + sql::Quote(path) + ")";
+  std::string src = "read_parquet(" + sql::Quote(path) + ", hive_partitioning = false)";
   LP_ASSIGN_OR_RETURN(Table n, impl_->Query("SELECT count(*) FROM " + src, path));
   r.rows = std::stoll(n.rows[0][0].value_or("0"));
   if (r.rows == 0) return r;

@@ -44,17 +44,23 @@ std::string ReadOneFormat(FileFormat f, const std::vector<std::string>& paths,
   std::string list = PathList(paths);
   switch (f) {
     case FileFormat::kParquet:
-      return fmt::format("SELECT * FROM read_parquet({}, union_by_name = true)", list);
+      // hive_partitioning off everywhere: a lake's "year=2024/" directories must not turn into
+      // columns of the rows read (DuckDB guesses them from the path by default).
+      return fmt::format(
+          "SELECT * FROM read_parquet({}, union_by_name = true, hive_partitioning = false)", list);
     case FileFormat::kCsv:
       // Sniff dialect and types over the whole file set; a file that does not parse fails the
       // read rather than being skipped, so no row is lost silently.
       return fmt::format(
-          "SELECT * FROM read_csv({}, union_by_name = true, header = true, "
+          "SELECT * FROM read_csv({}, union_by_name = true, hive_partitioning = false, "
+          "header = true, "
           "sample_size = 20480, strict_mode = true{})",
           list, delim.empty() ? "" : ", delim = " + Quote(delim));
     case FileFormat::kJsonLines:
       return fmt::format(
-          "SELECT * FROM read_json({}, format = 'newline_delimited', union_by_name = true)", list);
+          "SELECT * FROM read_json({}, format = 'newline_delimited', union_by_name = true, "
+          "hive_partitioning = false)",
+          list);
     case FileFormat::kUnknown:
       break;
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -332,6 +333,25 @@ TEST(ExportController, ParallelTablesFromAPartitionsFile) {
   auto viaenv = Lakepack({"export", PgUri(), dir / "out2", "--json"}, env);
   EXPECT_EQ(viaenv.exit_code, 0) << viaenv.All();
   EXPECT_EQ(nlohmann::json::parse(viaenv.out)["rows"], 55000);
+}
+
+// A connection that fails is retried --retries times in total, --retry-backoff apart.
+TEST(ExportController, RetriesWithBackoff) {
+  ScratchDir dir;
+  auto start = std::chrono::steady_clock::now();
+  auto r =
+      Lakepack({"export", "public.t", dir / "out", "--retries", "3", "--retry-backoff", "300ms"},
+               {{"PGHOST", "127.0.0.1"}, {"PGPORT", "1"}, {"PGUSER", "postgres"}});
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_NE(r.err.find("attempt 1 of 3 failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("attempt 2 of 3 failed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("attempt 3 of 3 failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("lakepack export: error: public.t: postgres (PG* variables): cannot "
+                       "connect"),
+            std::string::npos)
+      << r.err;
+  EXPECT_GE(secs, 0.6);
 }
 
 TEST(ExportUsage, ExitCodes) {

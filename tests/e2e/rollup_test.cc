@@ -259,6 +259,10 @@ TEST_P(Rollup, HiveLayoutAndTimeFromFileNames) {
             (std::vector<std::string>{"events/year=2024/month=06/events_20240630.parquet",
                                       "events/year=2024/month=07/events_20240701.parquet"}));
   EXPECT_EQ(lake_->Rows("events/year=2024/month=06/events_20240630.parquet"), 20);
+  // The hive directories name the period; they must not become columns of the rows.
+  auto cols = Lakepack(
+      {"inspect", lake_->Fetch("events/year=2024/month=06/events_20240630.parquet"), "--json"});
+  EXPECT_EQ(json::parse(cols.out)["columns"].size(), 16u) << cols.out;
   // Flat files whose names carry the minute: --pattern places them in time.
   lake_->Put("flat/ev_2025-03-04T05-06.parquet", one);
   lake_->Put("flat/ev_2025-03-04T05-07.parquet", one);
