@@ -11,6 +11,13 @@
 
 namespace lakepack::cli {
 
+EngineOptions EngineOptionsFrom(const GlobalOptions& global) {
+  EngineOptions eo;
+  eo.memory_limit = global.memory_limit;
+  eo.threads = global.threads;
+  return eo;
+}
+
 void PrintError(std::string_view command, const Status& status) {
   std::string msg = status.message();
   // Errors are one line: a multi-line message from a library is folded.

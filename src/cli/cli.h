@@ -8,6 +8,7 @@
 #include <string>
 
 #include "exec/spool.h"
+#include "lakepack/format.h"
 #include "lakepack/run.h"
 #include "lakepack/status.h"
 
@@ -26,6 +27,9 @@ struct GlobalOptions {
   std::string memory_limit = "2GB";
   int threads = 0;
 };
+
+//! The format engine's settings from the global flags.
+EngineOptions EngineOptionsFrom(const GlobalOptions& global);
 
 //! A registered command: the parsed flags live in captures of `run`.
 struct Command {

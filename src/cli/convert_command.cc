@@ -73,9 +73,7 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   }
   if (!local_in.ok()) return Fail(kCmd, local_in.status());
 
-  EngineOptions eo;
-  eo.memory_limit = g.memory_limit;
-  eo.threads = g.threads;
+  EngineOptions eo = EngineOptionsFrom(g);
   eo.temp_dir = (*spool)->path() + "/engine";
   auto engine = FormatEngine::Open(eo);
   if (!engine.ok()) return Fail(kCmd, engine.status());
@@ -89,12 +87,8 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   ws.row_group_rows = f.row_group_rows;
   ReadSpec rs{{*local_in}, in_format};
   auto rows = (*engine)->Copy(rs, ws);
-  if (!rows.ok()) {
-    // Name the user's input, not the spool copy.
-    std::string msg = rows.status().message();
-    if (msg.rfind(*local_in, 0) == 0) msg = f.in + msg.substr(local_in->size());
-    return Fail(kCmd, Status(rows.status().code(), msg));
-  }
+  // Errors name the user's input, not the spool copy.
+  if (!rows.ok()) return Fail(kCmd, ShowPathAs(rows.status(), *local_in, f.in));
   auto published = Publish(*dst->store, dst->key, ws.path);
   if (!published.ok()) return Fail(kCmd, published.status());
 

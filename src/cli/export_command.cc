@@ -60,8 +60,7 @@ int RunExport(ExportFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "export";
   ExportOptions& o = f.o;
   o.spool_dir = g.spool_dir;
-  o.engine.memory_limit = g.memory_limit;
-  o.engine.threads = g.threads;
+  o.engine = EngineOptionsFrom(g);
   std::vector<std::string> pos = f.positional;
   if (!pos.empty() &&
       (pos[0].rfind("postgres://", 0) == 0 || pos[0].rfind("postgresql://", 0) == 0)) {

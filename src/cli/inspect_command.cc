@@ -42,9 +42,7 @@ int RunInspect(const InspectFlags& f, const GlobalOptions& g) {
     return Fail(kCmd, src.status(), src.status().code() == StatusCode::kInvalidArgument);
   auto spool = Spool::Create(g.spool_dir);
   if (!spool.ok()) return Fail(kCmd, spool.status());
-  EngineOptions eo;
-  eo.memory_limit = g.memory_limit;
-  eo.threads = g.threads;
+  EngineOptions eo = EngineOptionsFrom(g);
   auto engine = FormatEngine::Open(eo);
   if (!engine.ok()) return Fail(kCmd, engine.status());
   auto stat = src->store->Stat(src->key);
@@ -62,11 +60,7 @@ int RunInspect(const InspectFlags& f, const GlobalOptions& g) {
     info = (*engine)->Inspect(*local, format);
     local_name = *local;
   }
-  if (!info.ok()) {
-    std::string msg = info.status().message();
-    if (msg.rfind(local_name, 0) == 0) msg = f.path + msg.substr(local_name.size());
-    return Fail(kCmd, Status(info.status().code(), msg));
-  }
+  if (!info.ok()) return Fail(kCmd, ShowPathAs(info.status(), local_name, f.path));
   if (g.json) {
     nlohmann::json j;
     j["path"] = f.path;

@@ -38,9 +38,9 @@ int main(int argc, char** argv) {
   app.footer("Run 'lakepack COMMAND --help' for a command's options and an example.");
 
   std::vector<Command> commands = {AddConvertCommand(app, global), AddInspectCommand(app, global),
-                                   AddSampleCommand(app, global), AddRollupCommand(app, global),
+                                   AddSampleCommand(app, global),  AddRollupCommand(app, global),
                                    AddRecoverCommand(app, global), AddPackCommand(app, global),
-                                   AddExportCommand(app, global), AddValidateCommand(app, global)};
+                                   AddExportCommand(app, global),  AddValidateCommand(app, global)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -21,8 +21,7 @@ struct PackFlags {
 int RunPack(PackFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "pack";
   f.o.spool_dir = g.spool_dir;
-  f.o.engine.memory_limit = g.memory_limit;
-  f.o.engine.threads = g.threads;
+  f.o.engine = EngineOptionsFrom(g);
   auto size = ParseByteSize(f.target_size);
   if (!size.ok())
     return Fail(kCmd, Status::InvalidArgument("--target-size: " + size.status().message()), true);

@@ -21,8 +21,7 @@ struct RollupFlags {
 int RunRollup(RollupFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "rollup";
   f.o.spool_dir = g.spool_dir;
-  f.o.engine.memory_limit = g.memory_limit;
-  f.o.engine.threads = g.threads;
+  f.o.engine = EngineOptionsFrom(g);
   if (!f.shard.empty()) {
     int i = 0, n = 0;
     char tail = 0;

@@ -61,9 +61,7 @@ int RunSample(const SampleFlags& f, const GlobalOptions& g) {
   if (!store.ok()) return Fail(kCmd, store.status());
   auto spool = Spool::Create(g.spool_dir);
   if (!spool.ok()) return Fail(kCmd, spool.status());
-  EngineOptions eo;
-  eo.memory_limit = g.memory_limit;
-  eo.threads = g.threads;
+  EngineOptions eo = EngineOptionsFrom(g);
   auto engine = FormatEngine::Open(eo);
   if (!engine.ok()) return Fail(kCmd, engine.status());
 

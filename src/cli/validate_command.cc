@@ -41,8 +41,7 @@ int RunValidate(ValidateFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "validate";
   ValidateOptions& o = f.o;
   o.spool_dir = g.spool_dir;
-  o.engine.memory_limit = g.memory_limit;
-  o.engine.threads = g.threads;
+  o.engine = EngineOptionsFrom(g);
   if (!f.files_list.empty()) {
     std::ifstream in(f.files_list);
     if (!in) return Fail(kCmd, Status::InvalidArgument(f.files_list + ": cannot read"), true);

@@ -1,6 +1,8 @@
 // Footer-only inspection of Parquet objects (see footer.h).
 #include "exec/footer.h"
 
+#include "exec/staging.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -53,11 +55,7 @@ Result<FileInfo> InspectParquetObject(ObjectStore& store, const ObjectInfo& obje
   }
   auto info = engine.Inspect(path, FileFormat::kParquet);
   ::unlink(path.c_str());
-  if (!info.ok()) {
-    std::string msg = info.status().message();
-    if (msg.rfind(path, 0) == 0) msg = uri + msg.substr(path.size());
-    return Status(info.status().code(), msg);
-  }
+  if (!info.ok()) return ShowPathAs(info.status(), path, uri);
   info->size_bytes = object.size;
   return info;
 }

@@ -17,6 +17,7 @@
 
 #include "commit/commit.h"
 #include "exec/parallel.h"
+#include "exec/recovery.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
 #include "lakepack/pack.h"
@@ -208,14 +209,7 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   summary.command = "pack";
 
   if (!o.dry_run) {
-    LP_ASSIGN_OR_RETURN(auto report, committer.Recover());
-    summary.recovered = report.rolled_back + report.rolled_forward;
-    if (summary.recovered > 0) {
-      progress.Log(
-          fmt::format("recovered {} unfinished task(s) from the journal: {} finished, {} "
-                      "rolled back",
-                      summary.recovered, report.rolled_forward, report.rolled_back));
-    }
+    LP_ASSIGN_OR_RETURN(summary.recovered, RecoverAndReport(committer, progress));
   }
 
   // Plan: the series in the output directory, the manifest, the new inputs.

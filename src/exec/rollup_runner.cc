@@ -13,6 +13,7 @@
 #include "commit/commit.h"
 #include "exec/footer.h"
 #include "exec/parallel.h"
+#include "exec/recovery.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
 #include "lakepack/rollup.h"
@@ -94,10 +95,7 @@ Status RunTask(Context& ctx, const RollupTask& task, size_t index) {
     auto info = engine->Inspect(local[i], FileFormat::kParquet);
     if (!info.ok()) {
       cleanup();
-      std::string msg = info.status().message();
-      if (msg.rfind(local[i], 0) == 0)
-        msg = store.UriOf(files[i].key) + msg.substr(local[i].size());
-      return Status(info.status().code(), msg);
+      return ShowPathAs(info.status(), local[i], store.UriOf(files[i].key));
     }
     expected_rows += info->rows;
     schemas.emplace_back(store.UriOf(files[i].key), info->columns);
@@ -189,20 +187,6 @@ Status DescribePlan(Context& ctx, const RollupPlan& plan, std::vector<PlannedOut
 
 }  // namespace
 
-Result<int> Recover(const std::string& uri, ProgressSink& progress) {
-  LP_ASSIGN_OR_RETURN(auto store, OpenStore(uri));
-  Committer committer(store, store);
-  LP_ASSIGN_OR_RETURN(auto report, committer.Recover());
-  int n = report.rolled_back + report.rolled_forward;
-  if (n > 0) {
-    progress.Log(
-        fmt::format("recovered {} unfinished task(s) from the journal: {} finished, {} "
-                    "rolled back",
-                    n, report.rolled_forward, report.rolled_back));
-  }
-  return n;
-}
-
 Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress) {
   auto t0 = std::chrono::steady_clock::now();
   // Usage first.
@@ -234,7 +218,7 @@ Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress
 
   // Whatever an earlier run left half done is finished or rolled back before planning.
   if (!options.dry_run) {
-    LP_ASSIGN_OR_RETURN(ctx.summary.recovered, Recover(options.src, progress));
+    LP_ASSIGN_OR_RETURN(ctx.summary.recovered, RecoverAndReport(ctx.committer, progress));
   }
 
   std::vector<Granularity> levels;

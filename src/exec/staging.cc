@@ -25,4 +25,10 @@ Result<ObjectInfo> Publish(ObjectStore& store, const std::string& key,
   return store.WriteFromFile(key, local_path, put);
 }
 
+Status ShowPathAs(const Status& status, std::string_view local, std::string_view shown) {
+  const std::string& msg = status.message();
+  if (status.ok() || local.empty() || msg.rfind(local, 0) != 0) return status;
+  return Status(status.code(), std::string(shown) + msg.substr(local.size()));
+}
+
 }  // namespace lakepack

@@ -71,18 +71,18 @@ Result<std::unique_ptr<FaultProxy>> FaultProxy::Start(const FaultProxyOptions& o
   const std::string log_file = dir + "/log";
 
   std::vector<std::string> args = {"python3",
-                                    "-u",
-                                    options.script.empty() ? DefaultScript() : options.script,
-                                    "--upstream",
-                                    "127.0.0.1:" + std::to_string(options.upstream_port),
-                                    "--port",
-                                    "0",
-                                    "--port-file",
-                                    port_file,
-                                    "--rate",
-                                    std::to_string(options.rate),
-                                    "--seed",
-                                    std::to_string(options.seed)};
+                                   "-u",
+                                   options.script.empty() ? DefaultScript() : options.script,
+                                   "--upstream",
+                                   "127.0.0.1:" + std::to_string(options.upstream_port),
+                                   "--port",
+                                   "0",
+                                   "--port-file",
+                                   port_file,
+                                   "--rate",
+                                   std::to_string(options.rate),
+                                   "--seed",
+                                   std::to_string(options.seed)};
   if (!options.kinds.empty()) args.insert(args.end(), {"--kinds", options.kinds});
   if (!options.match.empty()) args.insert(args.end(), {"--match", options.match});
   if (options.max_faults >= 0) {

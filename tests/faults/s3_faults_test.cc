@@ -104,7 +104,8 @@ class S3FaultsTest : public ::testing::Test {
 
   std::string WriteLocal(const std::string& name, const std::string& data) {
     std::string path = scratch_ + "/" + name;
-    std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(data.data(), static_cast<std::streamsize>(data.size()));
     return path;
   }
 
@@ -123,10 +124,9 @@ TEST_F(S3FaultsTest, TransfersFinishWithTheRightBytes) {
   faults.seed = 7;
   auto store = OpenThroughProxy(faults);
   ASSERT_NE(store, nullptr);
-  const size_t mb = std::strtoul(Env("LAKEPACK_TEST_S3_BIG_MB").empty()
-                                     ? "100"
-                                     : Env("LAKEPACK_TEST_S3_BIG_MB").c_str(),
-                                 nullptr, 10);
+  const size_t mb = std::strtoul(
+      Env("LAKEPACK_TEST_S3_BIG_MB").empty() ? "100" : Env("LAKEPACK_TEST_S3_BIG_MB").c_str(),
+      nullptr, 10);
   const std::string big = RandomBytes(mb * 1000 * 1000, 1);
   const std::string big_path = WriteLocal("big.bin", big);
   auto written = store->WriteFromFile("big.bin", big_path);
