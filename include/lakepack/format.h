@@ -31,13 +31,32 @@ std::string_view CompressionName(Compression c);
 //! Accepts snappy, zstd, gzip, uncompressed (and "none"). Others: InvalidArgument.
 Result<Compression> ParseCompression(std::string_view name);
 
-//! What to read: one or more local files of one format. Columns of many files are united by
-//! name (a column missing from a file reads as NULL there).
+//! Where unreadable CSV records and JSON lines go when the user opts in (`--rejects FILE`).
+//! Without one, such a record fails the read. Called from the engine's thread.
+class RejectSink {
+ public:
+  virtual ~RejectSink() = default;
+  //! `file` is the local path read, `line` the record's first line (1-based), `text` its bytes.
+  virtual void Reject(const std::string& file, int64_t line, std::string_view reason,
+                      std::string_view text) = 0;
+};
+
+//! What to read: one or more local files. Columns of many files are united by name (a column
+//! missing from a file reads as NULL there).
+//!
+//! CSV and JSON lines are read strictly (docs/formats.md): a CSV's first line is its header,
+//! no line is skipped, every record has the header's number of fields, every byte is UTF-8;
+//! a JSON-lines file holds one object per non-blank line. The rows the engine returns are
+//! checked against lakepack's own count of the file's records. A record that breaks a rule
+//! fails the read with "FILE: line N: reason", unless `rejects` takes it. An empty (0-byte)
+//! CSV has no columns and no rows.
 struct ReadSpec {
   std::vector<std::string> paths;
   FileFormat format = FileFormat::kUnknown;  // kUnknown: from each path's extension
-  //! CSV only: the field delimiter; empty means detect it (see FormatEngine::Copy).
+  //! CSV only: the field delimiter; empty means lakepack decides it from the header.
   std::string csv_delimiter;
+  //! Not owned; may be null.
+  RejectSink* rejects = nullptr;
 };
 
 struct WriteSpec {
@@ -45,6 +64,8 @@ struct WriteSpec {
   FileFormat format = FileFormat::kParquet;
   Compression compression = Compression::kSnappy;  // Parquet only
   int64_t row_group_rows = 0;                      // Parquet only; 0: the engine's default
+  //! Parquet only: key-value metadata for the file's footer (provenance, for one).
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 struct ColumnInfo {
@@ -62,6 +83,7 @@ struct FileInfo {
   int64_t row_groups = 0;
   std::vector<std::string> compressions;  // distinct codecs of the column chunks
   std::string created_by;
+  std::vector<std::pair<std::string, std::string>> metadata;  // the footer's key-value pairs
 };
 
 //! An order-independent digest of a multiset of rows: equal digests mean (with overwhelming
@@ -183,12 +205,21 @@ class FormatEngine {
   //! to `out`. Streams; row groups outside the range are skipped by their statistics.
   Result<int64_t> CopyRowRange(const std::string& parquet, int64_t first, int64_t count,
                                const WriteSpec& out);
+  //! Like CopyRowRange for several (first, count) ranges at once, in file order.
+  Result<int64_t> CopyRowRanges(const std::string& parquet,
+                                const std::vector<std::pair<int64_t, int64_t>>& ranges,
+                                const WriteSpec& out);
 
   //! Describes a file. For Parquet only the footer is read (rows, schema, row groups).
   Result<FileInfo> Inspect(const std::string& path, FileFormat format = FileFormat::kUnknown);
 
   //! The united schema of the inputs, as Copy would write it.
   Result<std::vector<ColumnInfo>> Schema(const ReadSpec& in);
+
+  //! The first non-NULL value of `column` that does not become `type` and then the same text
+  //! again ("007" as BIGINT is 7: it does not); nullopt when every value does.
+  Result<std::optional<std::string>> FirstMisfit(const ReadSpec& in, const std::string& column,
+                                                 const std::string& type);
 
   //! Row count and order-independent checksum of every row of the inputs.
   Result<RowDigest> Digest(const ReadSpec& in);

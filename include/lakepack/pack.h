@@ -29,6 +29,13 @@ struct PackOptions {
   std::string input_partition_name;       // inputs under T/NAME=value/ report their value
   std::string schema_file;                // JSON: {"col": "TYPE", ...} or [{"name","type"}]
   bool delete_inputs = false;
+  //! An input whose content changed since it was packed: without this the run stops; with it
+  //! the input's old rows are removed from the outputs that hold them and its new content is
+  //! packed.
+  bool replace_changed = false;
+  //! A local file for CSV / JSON-lines records that cannot be read; empty: such a record fails
+  //! the run.
+  std::string rejects_file;
   bool dry_run = false;
   std::string spool_dir;
   EngineOptions engine;
@@ -44,8 +51,12 @@ struct PackedOutput {
 
 struct PackResult {
   RunSummary summary;
-  std::vector<std::string> inputs;            // URIs of the inputs packed (or to pack)
-  std::vector<std::string> already_packed;    // URIs skipped: recorded in the manifest
+  std::vector<std::string> inputs;          // URIs of the inputs packed (or to pack)
+  std::vector<std::string> already_packed;  // URIs skipped: held by the outputs already
+  //! Inputs whose content changed since they were packed, one line each (URI and what changed).
+  std::vector<std::string> changed;
+  std::vector<std::string> rewritten;         // URIs of outputs rewritten without replaced rows
+  int64_t rejected = 0;                       // records diverted to the rejects file
   std::vector<std::string> partition_values;  // with input_partition_name
   std::string latest;                         // URI of the latest output before the run
   bool tops_up = false;

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "exec/rejects.h"
 #include "exec/staging.h"
 #include "lakepack/format.h"
 #include "lakepack/uri.h"
@@ -20,6 +21,7 @@ struct ConvertFlags {
   std::string input_format;
   std::string compression = "snappy";
   int64_t row_group_rows = 0;
+  std::string rejects;
 };
 
 int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
@@ -86,21 +88,36 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   ws.compression = *codec;
   ws.row_group_rows = f.row_group_rows;
   ReadSpec rs{{*local_in}, in_format};
+  std::unique_ptr<RejectsFile> rejects;
+  if (!f.rejects.empty()) {
+    auto r = RejectsFile::Create(f.rejects);
+    if (!r.ok()) return Fail(kCmd, r.status());
+    rejects = std::move(*r);
+    rejects->ShowAs(*local_in, f.in);
+    rs.rejects = rejects.get();
+  }
   auto rows = (*engine)->Copy(rs, ws);
   // Errors name the user's input, not the spool copy.
   if (!rows.ok()) return Fail(kCmd, ShowPathAs(rows.status(), *local_in, f.in));
+  if (rejects) {
+    Status synced = rejects->Sync();
+    if (!synced.ok()) return Fail(kCmd, synced);
+  }
   auto published = Publish(*dst->store, dst->key, ws.path);
   if (!published.ok()) return Fail(kCmd, published.status());
+  const int64_t rejected = rejects ? rejects->count() : 0;
+  std::string rejected_text =
+      rejects ? fmt::format("; {} record(s) rejected, in {}", rejected, f.rejects) : "";
 
   if (g.json) {
     std::cout
         << fmt::format(
-               R"({{"command":"convert","input":"{}","output":"{}","format":"{}","rows":{},"bytes":{}}})",
-               f.in, f.out, FormatName(out_format), *rows, published->size)
+               R"({{"command":"convert","input":"{}","output":"{}","format":"{}","rows":{},"bytes":{},"rejected":{}}})",
+               f.in, f.out, FormatName(out_format), *rows, published->size, rejected)
         << std::endl;
   } else if (!g.quiet) {
-    std::cout << fmt::format("converted {} -> {}: {} rows, {} bytes ({})", f.in, f.out, *rows,
-                             published->size, FormatName(out_format))
+    std::cout << fmt::format("converted {} -> {}: {} rows, {} bytes ({}){}", f.in, f.out, *rows,
+                             published->size, FormatName(out_format), rejected_text)
               << std::endl;
   }
   return kExitOk;
@@ -123,6 +140,10 @@ Command AddConvertCommand(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   sub->add_option("--row-group-rows", flags->row_group_rows,
                   "Rows per Parquet row group (default: the engine's, 122880)");
+  sub->add_option("--rejects", flags->rejects,
+                  "Divert CSV / JSON-lines records that cannot be read to this local file (JSON "
+                  "lines with file, line, reason, text) and convert the rest; without it a bad "
+                  "record fails the conversion");
   sub->footer(
       "Example:\n  lakepack convert events.csv events.parquet --compression zstd\n"
       "  lakepack convert s3://lake/raw/a.jsonl s3://lake/clean/a.parquet\n"

@@ -41,6 +41,8 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
                                   {"dry_run", true},
                                   {"inputs", res->inputs},
                                   {"already_packed", res->already_packed},
+                                  {"changed", res->changed},
+                                  {"rewritten", res->rewritten},
                                   {"partition_values", res->partition_values},
                                   {"latest", res->latest},
                                   {"tops_up", res->tops_up},
@@ -54,6 +56,15 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
                                res->latest.empty() ? "(none)" : res->latest,
                                res->tops_up ? " (under the target: topped up first)" : "");
       for (const auto& i : res->inputs) std::cout << "  input  " << i << "\n";
+      for (const auto& c : res->changed) {
+        std::cout << "  changed " << c
+                  << (f.o.replace_changed ? "  (old rows replaced)"
+                                          : "  (the run stops here without --replace-changed)")
+                  << "\n";
+      }
+      for (const auto& r : res->rewritten) {
+        std::cout << "  rewrite " << r << "  (without the changed inputs' old rows)\n";
+      }
       for (const auto& p : res->outputs) {
         std::cout << fmt::format("  output {}  ~{} bytes{}\n", p.output, p.bytes,
                                  p.tops_up ? "  (top-up)" : "");
@@ -84,6 +95,9 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
                                 {"seconds", s.seconds},
                                 {"recovered", s.recovered},
                                 {"already_packed", res->already_packed.size()},
+                                {"changed", res->changed},
+                                {"rewritten", res->rewritten},
+                                {"rejected", res->rejected},
                                 {"tops_up", res->tops_up},
                                 {"requests", s.requests},
                                 {"stray", s.stray},
@@ -94,6 +108,10 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
     return kExitOk;
   }
   PrintSummary(res->summary, false);
+  if (!f.o.rejects_file.empty() && !g.quiet) {
+    std::cout << fmt::format("{} record(s) rejected, in {}", res->rejected, f.o.rejects_file)
+              << std::endl;
+  }
   return kExitOk;
 }
 
@@ -126,13 +144,22 @@ Command AddPackCommand(CLI::App& app, const GlobalOptions& global) {
                   "cast to it");
   sub->add_flag("--delete-inputs", o.delete_inputs,
                 "Delete the inputs once their rows are committed in the outputs");
+  sub->add_flag("--replace-changed", o.replace_changed,
+                "An input changed since it was packed: remove its old rows from the outputs "
+                "that hold them and pack its new content (without this the run stops)");
+  sub->add_option("--rejects", o.rejects_file,
+                  "Divert CSV / JSON-lines records that cannot be read to this local file (JSON "
+                  "lines with file, line, reason, text) and pack the rest");
   sub->add_flag("--dry-run", o.dry_run, "Print the plan and stop");
   sub->footer(
       "Example:\n  lakepack pack s3://bucket/land s3://bucket/db --table table --target-size "
       "256MB\n"
       "The latest output (highest N) is topped up first, its own rows first; the rest fills new\n"
-      "files numbered on from it. Inputs already packed (by key and ETag, recorded in\n"
-      "OUTPUT_BASE/T/_lakepack/) are skipped, so a rerun adds nothing.");
+      "files numbered on from it. Each Parquet output records the inputs it holds (key, ETag,\n"
+      "size, rows) in its own metadata: inputs already packed are skipped, so a rerun adds\n"
+      "nothing, and an input changed since it was packed stops the run unless\n"
+      "--replace-changed. CSV records are checked against the header: a bad line stops the\n"
+      "run (exit 1, file and line named) unless --rejects takes it.");
   return {sub, [flags, &global] { return RunPack(*flags, global); }};
 }
 

@@ -16,13 +16,17 @@
 #include <sstream>
 
 #include "commit/commit.h"
+#include "common/strings.h"
+#include "exec/footer.h"
 #include "exec/parallel.h"
 #include "exec/recovery.h"
+#include "exec/rejects.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
 #include "lakepack/pack.h"
 #include "lakepack/uri.h"
 #include "plan/pack_plan.h"
+#include "plan/schema_union.h"
 
 namespace lakepack {
 
@@ -42,11 +46,6 @@ int64_t FileSize(const std::string& path) {
   std::error_code ec;
   auto n = fs::file_size(path, ec);
   return ec ? -1 : static_cast<int64_t>(n);
-}
-
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 Result<std::vector<ColumnInfo>> ReadSchemaFile(const std::string& path) {
@@ -96,10 +95,6 @@ Status NameObject(const Status& st, const std::string& local, const std::string&
   return Status(st.code(), msg);
 }
 
-std::string Hex64(const std::string& s) {
-  return fmt::format("{:016x}", std::hash<std::string>{}(s));
-}
-
 // A local path for the engine to read `key` from. Files used in place are linked into the
 // spool under a plain name: a path holding "key=value" directories would make the engine add
 // hive partition columns to the rows.
@@ -122,7 +117,79 @@ struct Cut {
   int64_t rows = 0;
   int64_t size = 0;
   bool tops_up = false;
+  Provenance provenance;
 };
+
+// An existing output of the series and what it holds.
+struct KnownOutput {
+  ObjectInfo object;
+  Provenance provenance;
+  //! With --replace-changed: the provenance without the replaced inputs' rows, and the row
+  //! ranges of the output that remain. Empty `kept_rows` and `affected` false: untouched.
+  bool affected = false;
+  Provenance kept;
+  std::vector<std::pair<int64_t, int64_t>> kept_rows;
+};
+
+// What each output of the series holds: from the manifest when its entry still matches the
+// output, else from the output's own footer (Parquet). CSV and JSON-lines outputs cannot carry
+// provenance: without a matching manifest entry nothing can tell which inputs they hold, and
+// packing anyway could pack inputs twice, so the run stops.
+Result<std::vector<KnownOutput>> LoadProvenance(ObjectStore& store, const PackSeries& series,
+                                                const PackManifest& manifest, bool parquet,
+                                                FormatEngine& engine, const std::string& spool) {
+  std::vector<KnownOutput> out;
+  for (const auto& o : series.all) {
+    KnownOutput k;
+    k.object = o;
+    if (const auto* cached = manifest.Find(o, !parquet)) {
+      k.provenance = cached->provenance;
+    } else if (!parquet) {
+      return Status::FailedPrecondition(fmt::format(
+          "{}: no record of the inputs this output holds (CSV and JSON-lines outputs keep it "
+          "only in {}_lakepack/, which is missing or stale): nothing was written, since inputs "
+          "could be packed twice",
+          store.UriOf(o.key), store.UriOf(o.key.substr(0, o.key.rfind('/') + 1))));
+    } else {
+      LP_ASSIGN_OR_RETURN(FileInfo info, InspectParquetObject(store, o, engine, spool));
+      auto kv = std::find_if(info.metadata.begin(), info.metadata.end(),
+                             [](const auto& p) { return p.first == kProvenanceKey; });
+      if (kv == info.metadata.end()) {
+        // Written before lakepack recorded provenance: rows of unknown origin.
+        k.provenance.push_back({"", "", 0, 0, info.rows, false});
+      } else {
+        auto p = ProvenanceFromJson(kv->second);
+        if (!p.ok()) return Status::Corruption(store.UriOf(o.key) + ": " + p.status().message());
+        k.provenance = std::move(*p);
+        if (ProvenanceRows(k.provenance) != info.rows) {
+          return Status::Corruption(
+              fmt::format("{}: its provenance accounts for {} rows, but it holds {}",
+                          store.UriOf(o.key), ProvenanceRows(k.provenance), info.rows));
+        }
+      }
+    }
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+std::string ChangedLine(const std::string& uri, const ObjectInfo& now, const InputVerdict& v,
+                        const ObjectStore& out_store) {
+  return fmt::format(
+      "{}: changed since it was packed into {} (ETag {} then, {} now; {} then, {} "
+      "bytes now)",
+      uri, v.output.empty() ? "this table" : out_store.UriOf(v.output), v.etag, now.etag,
+      v.size > 0 ? std::to_string(v.size) + " bytes" : "size unknown", now.size);
+}
+
+// The row ranges of a local Parquet file to keep, staged as a part file.
+Result<std::string> KeepRows(FormatEngine& engine, const std::string& local,
+                             const std::vector<std::pair<int64_t, int64_t>>& ranges,
+                             const std::string& path) {
+  WriteSpec ws{path, FileFormat::kParquet, Compression::kSnappy, 0};
+  LP_RETURN_IF_ERROR(engine.CopyRowRanges(local, ranges, ws).status());
+  return path;
+}
 
 }  // namespace
 
@@ -172,9 +239,10 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   if (ext != "parquet" && ext != "snappy.parquet" && ext != "csv" && ext != "jsonl") {
     return Status::InvalidArgument("--format: expected parquet, snappy.parquet, csv or jsonl");
   }
+  const bool parquet_out = out_format == FileFormat::kParquet;
   Compression compression = Compression::kSnappy;
   if (!o.compression.empty()) {
-    if (out_format != FileFormat::kParquet) {
+    if (!parquet_out) {
       return Status::InvalidArgument("--compression applies to Parquet outputs only");
     }
     LP_ASSIGN_OR_RETURN(compression, ParseCompression(o.compression));
@@ -211,8 +279,11 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   if (!o.dry_run) {
     LP_ASSIGN_OR_RETURN(summary.recovered, RecoverAndReport(committer, progress));
   }
+  EngineOptions eo = o.engine;
+  eo.temp_dir = spool->Sub("engine");
+  LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(eo));
 
-  // Plan: the series in the output directory, the manifest, the new inputs.
+  // Plan: the series in the output directory, what its outputs hold, the new inputs.
   const std::string table_dir = o.table + "/";
   const std::string out_dir = table_dir + (o.partition.empty() ? "" : o.partition + "/");
   LP_ASSIGN_OR_RETURN(auto out_listing, out_store->ListAll(table_dir));
@@ -226,8 +297,24 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   LP_ASSIGN_OR_RETURN(auto manifest_info, out_store->Stat(manifest_key));
   if (manifest_info) {
     LP_ASSIGN_OR_RETURN(std::string text, out_store->Read(manifest_key));
-    LP_ASSIGN_OR_RETURN(manifest, PackManifestFromJson(text));
+    auto m = PackManifestFromJson(text);
+    if (m.ok()) {
+      manifest = std::move(*m);
+    } else if (!parquet_out) {
+      return Status::Corruption(out_store->UriOf(manifest_key) + ": " + m.status().message());
+    } else {
+      // Only a cache for Parquet outputs: their footers say the same.
+      progress.Log(out_store->UriOf(manifest_key) + ": unreadable (" + m.status().message() +
+                   "); reading the outputs' footers instead");
+    }
   }
+  LP_ASSIGN_OR_RETURN(
+      std::vector<KnownOutput> known,
+      LoadProvenance(*out_store, series, manifest, parquet_out, *engine, spool->Sub("footers")));
+  PackedIndex index;
+  for (const auto& k : known) index.Add(k.object.key, k.provenance);
+  for (const auto& [uri, etag] : manifest.legacy) index.AddLegacy(uri, etag);
+
   LP_ASSIGN_OR_RETURN(auto in_listing, in_store->ListAll(table_dir));
   std::vector<std::string> unknown;
   std::vector<ObjectInfo> candidates =
@@ -238,6 +325,7 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   }
   const bool same_store = in_store->Uri() == out_store->Uri();
   std::vector<ObjectInfo> inputs;
+  std::vector<std::pair<std::string, std::string>> replaced;  // (uri, etag now) of changed inputs
   std::set<std::string> values;
   for (const auto& c : candidates) {
     // When inputs and outputs share a directory, the series' own files are not inputs.
@@ -246,9 +334,15 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
         ParsePackOutputName(c.key.substr(out_dir.size()), o.table, o.suffix)) {
       continue;
     }
-    if (manifest.Contains(in_store->UriOf(c.key), c.etag)) {
-      result.already_packed.push_back(in_store->UriOf(c.key));
+    std::string uri = in_store->UriOf(c.key);
+    InputVerdict v = index.Classify(uri, c.etag);
+    if (v.state == InputState::kPacked) {
+      result.already_packed.push_back(uri);
       continue;
+    }
+    if (v.state == InputState::kChanged) {
+      result.changed.push_back(ChangedLine(uri, c, v, *out_store));
+      replaced.emplace_back(uri, c.etag);
     }
     if (!o.input_partition_name.empty()) {
       std::string needle = "/" + o.input_partition_name + "=";
@@ -259,15 +353,54 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
       }
     }
     inputs.push_back(c);
-    result.inputs.push_back(in_store->UriOf(c.key));
+    result.inputs.push_back(uri);
   }
   result.partition_values.assign(values.begin(), values.end());
+  for (const auto& line : result.changed) progress.Log(line);
+  if (!result.changed.empty() && !o.replace_changed && !o.dry_run) {
+    return Status::FailedPrecondition(fmt::format(
+        "{}{}: nothing was written; rerun with --replace-changed to replace the old rows in the "
+        "outputs with the new content",
+        result.changed[0],
+        result.changed.size() > 1
+            ? fmt::format(" (and {} more changed input(s))", result.changed.size() - 1)
+            : ""));
+  }
+  // With --replace-changed: the outputs that hold old rows of a changed input lose them.
+  for (auto& k : known) {
+    Provenance p = k.provenance;
+    for (const auto& [uri, etag_now] : replaced) {
+      for (const auto& g : k.provenance) {
+        if (g.uri == uri && g.etag != etag_now && !g.consumed) {
+          p = RemoveInput(p, g.uri, g.etag, nullptr);
+        }
+      }
+    }
+    if (p.size() != k.provenance.size()) {
+      k.affected = true;
+      k.kept = p;
+      // The ranges that remain, in the output's rows.
+      int64_t pos = 0;
+      size_t j = 0;
+      for (const auto& g : k.provenance) {
+        if (j < p.size() && p[j] == g) {
+          if (!k.kept_rows.empty() && k.kept_rows.back().first + k.kept_rows.back().second == pos)
+            k.kept_rows.back().second += g.rows;
+          else if (g.rows > 0)
+            k.kept_rows.emplace_back(pos, g.rows);
+          j++;
+        }
+        pos += g.rows;
+      }
+    }
+  }
   if (series.latest) result.latest = out_store->UriOf(series.latest->key);
-  result.tops_up = series.latest && series.latest->size < o.target_bytes;
+  const bool latest_affected = !known.empty() && known.back().affected;
+  result.tops_up = series.latest && (series.latest->size < o.target_bytes || latest_affected);
   int64_t in_bytes = 0;
   for (const auto& i : inputs) in_bytes += i.size;
   if (!result.already_packed.empty()) {
-    progress.Log(fmt::format("{} input(s) already packed (in the manifest): skipped",
+    progress.Log(fmt::format("{} input(s) already packed (held by the outputs): skipped",
                              result.already_packed.size()));
   }
   if (inputs.empty()) {
@@ -278,6 +411,9 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   }
   const int64_t first_number =
       result.tops_up ? series.next_number - 1 : (series.latest ? series.next_number : 0);
+  for (size_t i = 0; i + 1 < known.size(); i++) {
+    if (known[i].affected) result.rewritten.push_back(out_store->UriOf(known[i].object.key));
+  }
 
   if (o.dry_run) {
     // Sizes from input bytes: a plan, not a promise (formats compress differently).
@@ -298,35 +434,69 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   }
 
   progress.Planned(1, static_cast<int64_t>(inputs.size()), in_bytes);
-  EngineOptions eo = o.engine;
-  eo.temp_dir = spool->Sub("engine");
-  LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(eo));
+  std::unique_ptr<RejectsFile> rejects;
+  if (!o.rejects_file.empty()) {
+    LP_ASSIGN_OR_RETURN(rejects, RejectsFile::Create(o.rejects_file));
+  }
 
-  // Sources in row order: the topped-up output's own rows first, then the inputs by key.
+  // Sources in row order: the topped-up output's own (kept) rows first, then the inputs by key.
   struct Source {
     std::shared_ptr<ObjectStore> store;
     ObjectInfo object;
+    const KnownOutput* output = nullptr;  // the topped-up output
   };
   std::vector<Source> sources;
-  if (result.tops_up) sources.push_back({out_store, *series.latest});
-  for (const auto& i : inputs) sources.push_back({in_store, i});
+  if (result.tops_up) sources.push_back({out_store, *series.latest, &known.back()});
+  for (const auto& i : inputs) sources.push_back({in_store, i, nullptr});
+  auto read_spec = [&](const std::string& local) {
+    ReadSpec rs{{local}};
+    rs.rejects = rejects.get();
+    return rs;
+  };
 
-  // Each source is staged, cast to the common columns and laid into a part file, one at a
-  // time, so that the spool holds one downloaded input at once besides the parts.
-  std::vector<std::string> parts;
-  int64_t total_rows = 0, old_rows = 0;
-  std::vector<ColumnInfo> columns = schema;
+  // Every source is staged and its columns read; one schema rule for every command: numbers
+  // and timestamps widen, anything else must match (a conflict names the column and both
+  // files). --schema casts on purpose instead.
   std::vector<std::string> locals;
-  if (columns.empty()) {
-    // The columns of all sources united by name: inspect each (footers for Parquet; CSV and
-    // JSON are sniffed), then ask the engine for the union over the local copies.
-    for (size_t i = 0; i < sources.size(); i++) {
-      std::string dir = spool->Sub("s" + std::to_string(i));
-      auto p = StageSource(*sources[i].store, sources[i].object.key, dir);
-      if (!p.ok()) return p.status();
-      locals.push_back(*p);
+  std::vector<InputColumns> schemas;
+  std::vector<size_t> schema_source;  // index into sources of each schemas entry
+  for (size_t i = 0; i < sources.size(); i++) {
+    const auto& src = sources[i];
+    std::string uri = src.store->UriOf(src.object.key);
+    auto p = StageSource(*src.store, src.object.key, spool->Sub("s" + std::to_string(i)));
+    if (!p.ok()) return p.status();
+    std::string local = *p;
+    if (src.output && src.output->affected) {
+      auto kept = KeepRows(*engine, local, src.output->kept_rows,
+                           spool->Sub("kept") + "/" + std::to_string(i) + ".parquet");
+      if (!kept.ok()) return NameObject(kept.status(), local, uri);
+      local = *kept;
     }
-    auto cols = engine->Schema(ReadSpec{locals});
+    if (rejects) rejects->ShowAs(local, uri);
+    locals.push_back(local);
+    if (schema.empty()) {
+      auto cols = engine->Schema(read_spec(local));
+      if (!cols.ok()) return NameObject(cols.status(), local, uri);
+      if (!cols->empty()) {  // a 0-byte CSV has no columns
+        FileFormat f = FormatFromPath(src.object.key);
+        schemas.push_back(
+            {uri, f == FileFormat::kCsv || f == FileFormat::kJsonLines, std::move(*cols)});
+        schema_source.push_back(i);
+      }
+    }
+  }
+  std::vector<ColumnInfo> columns = schema;
+  if (columns.empty()) {
+    auto fits = [&](size_t input, const std::string& column, const std::string& type) {
+      size_t i = schema_source[input];
+      auto bad = engine->FirstMisfit(read_spec(locals[i]), column, type);
+      if (!bad.ok())
+        return Result<std::optional<std::string>>(
+            NameObject(bad.status(), locals[i], sources[i].store->UriOf(sources[i].object.key)));
+      return bad;
+    };
+    LP_ASSIGN_OR_RETURN(auto read_as, UniteInputSchemas(schemas, fits));
+    auto cols = engine->Schema(ReadSpec{locals, FileFormat::kUnknown, "", rejects.get()});
     if (!cols.ok()) {
       Status st = cols.status();
       for (size_t i = 0; i < sources.size(); i++) {
@@ -335,33 +505,49 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
       return st;
     }
     columns = *cols;
+    for (auto& c : columns) {
+      if (auto it = read_as.find(c.name); it != read_as.end()) c.type = it->second;
+    }
   }
+  if (columns.empty()) {
+    progress.Log("nothing to pack: the new inputs hold no columns and no rows (empty files)");
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    summary.requests = out_store->Counters();
+    return result;
+  }
+
+  // Each source is cast to the common columns and laid into a part file; the stream's
+  // provenance records which rows of which input it holds, in order.
+  std::vector<std::string> parts;
+  Provenance stream;
+  int64_t total_rows = 0, old_rows = 0;
   std::string parts_dir = spool->Sub("parts");
   for (size_t i = 0; i < sources.size(); i++) {
     const auto& src = sources[i];
     std::string uri = src.store->UriOf(src.object.key);
-    std::string dir = spool->Sub("s" + std::to_string(i));
-    std::string local;
-    if (i < locals.size()) {
-      local = locals[i];
-    } else {
-      LP_ASSIGN_OR_RETURN(local, StageSource(*src.store, src.object.key, dir));
-    }
     WriteSpec ws;
     ws.path = fmt::format("{}/part_{:06}.parquet", parts_dir, i);
     ws.format = FileFormat::kParquet;
     ws.compression = Compression::kSnappy;
-    auto rows = engine->CopyAs(ReadSpec{{local}}, columns, ws);
-    if (!rows.ok()) return NameObject(rows.status(), local, uri);
-    if (i == 0 && result.tops_up) old_rows = *rows;
+    auto rows = engine->CopyAs(read_spec(locals[i]), columns, ws);
+    if (!rows.ok()) return NameObject(rows.status(), locals[i], uri);
+    if (src.output) {
+      old_rows = *rows;
+      const Provenance& held = src.output->affected ? src.output->kept : src.output->provenance;
+      if (ProvenanceRows(held) != *rows) {
+        return Status::Corruption(
+            fmt::format("{}: holds {} rows, its provenance {}", uri, *rows, ProvenanceRows(held)));
+      }
+      stream.insert(stream.end(), held.begin(), held.end());
+    } else {
+      stream.push_back({uri, src.object.etag, src.object.size, 0, *rows, o.delete_inputs});
+    }
     total_rows += *rows;
     parts.push_back(ws.path);
     std::error_code ec;
-    fs::remove_all(dir, ec);  // a download, or a link
+    fs::remove_all(spool->Sub("s" + std::to_string(i)), ec);  // a download, or a link
   }
-  if (total_rows == 0) {
-    progress.Log("the new inputs hold no rows");
-  }
+  if (total_rows == old_rows) progress.Log("the new inputs hold no rows");
   std::string all = parts[0];
   if (parts.size() > 1) {
     all = spool->path() + "/all.parquet";
@@ -381,6 +567,11 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   WriteSpec ws;
   ws.format = out_format;
   ws.compression = compression;
+  auto provenance_of = [&](int64_t start, int64_t n) {
+    Provenance p = SliceProvenance(stream, start, n);
+    if (parquet_out) ws.metadata = {{kProvenanceKey, ProvenanceToJson(p)}};
+    return p;
+  };
   const double target = static_cast<double>(o.target_bytes);
   double bpr = 0;
   {
@@ -390,6 +581,7 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
         std::min(total_rows, std::max(kMinProbeRows, RowsForBytes(o.target_bytes / 8, all_bpr)));
     if (probe > 0) {
       ws.path = out_local + "/probe." + ext;
+      provenance_of(0, probe);
       LP_ASSIGN_OR_RETURN(int64_t n, engine->CopyRowRange(all, 0, probe, ws));
       bpr = static_cast<double>(FileSize(ws.path)) / static_cast<double>(std::max<int64_t>(1, n));
       ::unlink(ws.path.c_str());
@@ -410,7 +602,9 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
         std::clamp(RowsForBytes(o.target_bytes, bpr), std::min(min_rows, remaining), remaining);
     // The closest attempt so far, by distance from the target.
     int64_t best_n = -1, best_size = 0;
+    std::error_code ec;
     for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+      provenance_of(start, n);
       LP_ASSIGN_OR_RETURN(int64_t wrote, engine->CopyRowRange(all, start, n, ws));
       if (wrote != n) {
         return Status::Corruption(
@@ -419,13 +613,14 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
       int64_t size = FileSize(ws.path);
       if (n == remaining && size <= target * (1 + kPackSizeTolerance)) {
         best_n = n, best_size = size;  // the last output: any size up to the limit
-        fs::rename(ws.path, ws.path + ".best");
+        fs::rename(ws.path, ws.path + ".best", ec);
         break;
       }
       if (best_n < 0 || std::abs(size - target) < std::abs(best_size - target)) {
         best_n = n, best_size = size;
-        fs::rename(ws.path, ws.path + ".best");
+        fs::rename(ws.path, ws.path + ".best", ec);
       }
+      if (ec) return Status::IOError(fmt::format("{}: {}", ws.path, ec.message()));
       bpr = static_cast<double>(size) / static_cast<double>(n);
       if (std::abs(size - target) <= target * kAimTolerance) break;
       int64_t next =
@@ -433,34 +628,85 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
       if (next == n) break;
       n = next;
     }
-    fs::rename(ws.path + ".best", ws.path);  // the closest attempt is kept aside
+    fs::rename(ws.path + ".best", ws.path, ec);  // the closest attempt is kept aside
+    if (ec) return Status::IOError(fmt::format("{}: {}", ws.path, ec.message()));
     cut.rows = best_n;
     cut.size = best_size;
+    cut.provenance = SliceProvenance(stream, start, best_n);
     start += best_n;
     number++;
     cuts.push_back(cut);
   } while (start < total_rows);
 
+  // The other outputs that held replaced rows are rewritten without them, in place.
+  // (An affected latest output is always topped up: its kept rows lead the stream.)
+  const size_t stream_cuts = cuts.size();
+  for (size_t i = 0; i + 1 < known.size(); i++) {
+    const KnownOutput& k = known[i];
+    if (!k.affected) continue;
+    std::string uri = out_store->UriOf(k.object.key);
+    LP_ASSIGN_OR_RETURN(std::string local,
+                        StageSource(*out_store, k.object.key, spool->Sub("r" + std::to_string(i))));
+    LP_ASSIGN_OR_RETURN(std::string kept,
+                        KeepRows(*engine, local, k.kept_rows,
+                                 spool->Sub("kept") + "/r" + std::to_string(i) + ".parquet"));
+    Cut cut;
+    cut.key = k.object.key;
+    cut.local = out_local + "/" + BaseName(k.object.key);
+    ws.path = cut.local;
+    ws.metadata = {{kProvenanceKey, ProvenanceToJson(k.kept)}};
+    auto rows = engine->Copy(ReadSpec{{kept}, FileFormat::kParquet}, ws);
+    if (!rows.ok()) return NameObject(rows.status(), local, uri);
+    cut.rows = *rows;
+    cut.size = FileSize(cut.local);
+    cut.provenance = k.kept;
+    cut.tops_up = false;
+    if (cut.rows != ProvenanceRows(k.kept)) {
+      return Status::Corruption(fmt::format("{}: rewritten with {} rows, expected {}", uri,
+                                            cut.rows, ProvenanceRows(k.kept)));
+    }
+    cuts.push_back(cut);
+  }
+
   // Verify before anything becomes visible: every row is in exactly one output.
   int64_t cut_rows = 0;
-  for (const auto& c : cuts) {
-    if (out_format == FileFormat::kParquet) {
+  for (size_t i = 0; i < cuts.size(); i++) {
+    const Cut& c = cuts[i];
+    if (parquet_out) {
       LP_ASSIGN_OR_RETURN(FileInfo info, engine->Inspect(c.local, FileFormat::kParquet));
       if (info.rows != c.rows) {
         return Status::Corruption(fmt::format("{}: written file has {} rows, expected {}",
                                               out_store->UriOf(c.key), info.rows, c.rows));
       }
     }
-    cut_rows += c.rows;
+    if (i < stream_cuts) cut_rows += c.rows;
   }
   if (cut_rows != total_rows) {
     return Status::Corruption(
         fmt::format("outputs hold {} rows, the sources {}", cut_rows, total_rows));
   }
+  if (rejects) {
+    LP_RETURN_IF_ERROR(rejects->Sync());  // durable before any input can be deleted
+    result.rejected = rejects->count();
+    if (result.rejected > 0) {
+      progress.Log(fmt::format("{} record(s) could not be read: diverted to {}", result.rejected,
+                               rejects->path()));
+    }
+  }
 
-  // The manifest: every input packed so far, this run's after the earlier ones.
-  PackManifest next = manifest;
-  for (const auto& i : inputs) next.packed.emplace_back(in_store->UriOf(i.key), i.etag);
+  // The manifest: a cache of what every output of the series holds (for CSV and JSON-lines
+  // outputs, the record itself). New outputs' ETags are not known before they are published.
+  PackManifest next;
+  next.legacy = manifest.legacy;
+  for (const auto& k : known) {
+    bool rewritten =
+        std::any_of(cuts.begin(), cuts.end(), [&](const Cut& c) { return c.key == k.object.key; });
+    if (!rewritten)
+      next.outputs.push_back({k.object.key, k.object.etag, k.object.size, k.provenance});
+  }
+  for (const auto& c : cuts) next.outputs.push_back({c.key, "", c.size, c.provenance});
+  std::sort(next.outputs.begin(), next.outputs.end(),
+            [](const auto& a, const auto& b) { return a.key < b.key; });
   std::string manifest_local = spool->path() + "/manifest.json";
   {
     std::ofstream mf(manifest_local, std::ios::binary);
@@ -471,7 +717,10 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   CommitRecord rec;
   std::string plan_text = out_store->Uri() + "|" + out_dir + "|" + o.suffix + "|" + ext;
   for (const auto& i : inputs) plan_text += "|" + i.key + "@" + i.etag;
-  rec.task_id = "pack-" + Hex64(plan_text);
+  for (const auto& k : known) {
+    if (k.affected) plan_text += "|rewrite " + k.object.key + "@" + k.object.etag;
+  }
+  rec.task_id = fmt::format("pack-{:016x}", Fnv1a(plan_text));
   rec.command = "pack";
   rec.input_root = in_store->Uri();
   if (o.delete_inputs) {
@@ -481,7 +730,9 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
     CommitOutput co;
     co.final_key = c.key;
     co.rows = c.rows;
-    if (c.tops_up) co.replaces = {series.latest->key, series.latest->size, series.latest->etag};
+    for (const auto& k : known) {
+      if (k.object.key == c.key) co.replaces = {k.object.key, k.object.size, k.object.etag};
+    }
     rec.outputs.push_back(co);
   }
   {
@@ -503,6 +754,20 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   LP_RETURN_IF_ERROR(committer.Publish(rec));
   progress.TaskDone(true, static_cast<int64_t>(inputs.size()), in_bytes, total_rows - old_rows);
 
+  // Refresh the cache with the published outputs' ETags (best effort: without it the next run
+  // reads their footers, or for CSV and JSON lines matches them by size).
+  bool refreshed = true;
+  for (auto& e : next.outputs) {
+    if (!e.etag.empty()) continue;
+    auto info = out_store->Stat(e.key);
+    if (!info.ok() || !*info) {
+      refreshed = false;
+      break;
+    }
+    e.etag = (*info)->etag;
+  }
+  if (refreshed) (void)out_store->Write(manifest_key, PackManifestToJson(next));
+
   for (size_t i = 0; i < cuts.size(); i++) {
     const auto& c = cuts[i];
     PackedOutput p;
@@ -511,8 +776,12 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
     p.rows = c.rows;
     p.bytes = rec.outputs[i].size;
     result.outputs.push_back(p);
+    bool rewritten = std::find(result.rewritten.begin(), result.rewritten.end(), p.output) !=
+                     result.rewritten.end();
     progress.Log(fmt::format("{}: {} rows, {} bytes{}", p.output, p.rows, p.bytes,
-                             p.tops_up ? " (topped up)" : ""));
+                             p.tops_up   ? " (topped up)"
+                             : rewritten ? " (rewritten without the replaced rows)"
+                                         : ""));
     summary.bytes_out += p.bytes;
   }
   summary.tasks = 1;

@@ -10,11 +10,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "format/sql.h"
+#include "format/text_scan.h"
 #include "lakepack/format.h"
 
 namespace lakepack {
@@ -122,11 +124,15 @@ Status TranslateError(duckdb_error_type type, std::string_view raw, std::string_
 class FormatEngine::Impl {
  public:
   ~Impl() {
+    for (auto& [key, sc] : scanned_) {
+      if (!sc.clean.empty()) ::unlink(sc.clean.c_str());
+    }
     if (con_) duckdb_disconnect(&con_);
     if (db_) duckdb_close(&db_);
   }
 
   Status Init(const EngineOptions& options) {
+    temp_dir_ = options.temp_dir;
     duckdb_config config;
     if (duckdb_create_config(&config) == DuckDBError) {
       return Status::IOError("format engine: cannot create DuckDB configuration");
@@ -192,40 +198,128 @@ class FormatEngine::Impl {
     return t;
   }
 
-  // DuckDB's sniffer, given a CSV whose rows have a varying number of fields, falls back to
-  // reading each line as one column: every row "parses" and nothing is reported. A file whose
-  // header holds commas but sniffs as one column is comma-separated, so then the delimiter is
-  // fixed to ',' and strict parsing reports the ragged line instead of mangling the data.
-  Result<ReadSpec> ResolveCsvDialect(const ReadSpec& in) {
-    ReadSpec out = in;
-    if (!in.csv_delimiter.empty()) return out;
-    for (const auto& p : in.paths) {
-      FileFormat f = in.format != FileFormat::kUnknown ? in.format : FormatFromPath(p);
-      if (f != FileFormat::kCsv) continue;
-      LP_ASSIGN_OR_RETURN(
-          Table t,
-          Query(fmt::format("SELECT Delimiter, len(Columns) FROM sniff_csv({})", sql::Quote(p)),
-                p));
-      if (t.rows.empty()) continue;
-      std::string delim = t.rows[0][0].value_or("");
-      int64_t cols = std::stoll(t.rows[0][1].value_or("0"));
-      std::FILE* fp = std::fopen(p.c_str(), "rb");
-      std::string head(4096, '\0');
-      size_t n = fp ? std::fread(head.data(), 1, head.size(), fp) : 0;
-      if (fp) std::fclose(fp);
-      head.resize(n);
-      head = head.substr(0, head.find('\n'));
-      if (cols <= 1 && delim != "," && head.find(',') != std::string::npos) {
-        out.csv_delimiter = ",";
-        return out;
+  //! The files of a read as DuckDB gets them, after lakepack's own pass over each CSV and
+  //! JSON-lines file (text_scan.h).
+  struct Prepared {
+    std::vector<sql::ReadFile> files;  // 0-byte CSVs left out: they have no columns
+    int64_t text_rows = 0;             // records lakepack counted in the text files
+    bool all_text = true;              // every file is CSV or JSON lines: text_rows is the total
+    std::string first_empty;           // a 0-byte CSV among the inputs, for messages
+    std::vector<std::pair<std::string, std::string>> cleaned;  // (cleaned copy, original)
+  };
+
+  Result<Prepared> Prepare(const ReadSpec& in) {
+    Prepared p;
+    for (const auto& path : in.paths) {
+      FileFormat f = in.format != FileFormat::kUnknown ? in.format : FormatFromPath(path);
+      if (f != FileFormat::kCsv && f != FileFormat::kJsonLines) {
+        p.all_text = false;
+        p.files.push_back({path, f, ','});
+        continue;
+      }
+      LP_ASSIGN_OR_RETURN(const Scanned* sc, Scan(path, f, in));
+      if (f == FileFormat::kCsv && sc->scan.header_fields == 0) {
+        if (p.first_empty.empty()) p.first_empty = path;
+        continue;
+      }
+      p.text_rows += sc->scan.rows;
+      if (!sc->clean.empty()) {
+        p.files.push_back({sc->clean, f, sc->scan.delimiter});
+        p.cleaned.emplace_back(sc->clean, path);
+      } else {
+        p.files.push_back({path, f, sc->scan.delimiter});
       }
     }
-    return out;
+    return p;
   }
+
+  //! A message about a cleaned copy names the file the user gave.
+  static Status Original(Status st, const Prepared& p) {
+    if (st.ok() || p.cleaned.empty()) return st;
+    std::string msg = st.message();
+    for (const auto& [clean, orig] : p.cleaned) {
+      for (size_t pos; (pos = msg.find(clean)) != std::string::npos;) {
+        msg.replace(pos, clean.size(), orig);
+      }
+    }
+    return Status(st.code(), msg);
+  }
+
+  //! The engine must return exactly the rows lakepack counted: anything else means rows were
+  //! dropped or invented on the way, and the read fails instead.
+  static Status CheckRows(const Prepared& p, int64_t rows, std::string_view what) {
+    if (!p.all_text || rows == p.text_rows) return Status::OK();
+    return Status::Corruption(
+        fmt::format("{}: the engine read {} rows, but the file holds {} records: nothing was "
+                    "written",
+                    what, rows, p.text_rows));
+  }
+
+  //! The united columns of a prepared read (none when only 0-byte CSVs are read).
+  Result<std::vector<ColumnInfo>> SchemaOf(const Prepared& p, std::string_view what);
 
   duckdb_connection connection() const { return con_; }
 
  private:
+  struct Scanned {
+    int64_t size = -1;
+    int64_t mtime_ns = -1;
+    TextScan scan;
+    std::string clean;  // the cleaned copy read instead (with rejects), else empty
+  };
+
+  // Scans a text file once per engine, and again only when it changed (size or mtime).
+  Result<const Scanned*> Scan(const std::string& path, FileFormat f, const ReadSpec& in) {
+    struct stat sb;
+    if (::stat(path.c_str(), &sb) != 0) return PosixError(path, errno);
+    int64_t mtime = static_cast<int64_t>(sb.st_mtim.tv_sec) * 1000000000 + sb.st_mtim.tv_nsec;
+    std::string key = path + (in.rejects ? "|rejects" : "") + "|" + in.csv_delimiter;
+    auto it = scanned_.find(key);
+    if (it != scanned_.end() && it->second.size == sb.st_size && it->second.mtime_ns == mtime) {
+      return &it->second;
+    }
+    Scanned sc;
+    sc.size = sb.st_size;
+    sc.mtime_ns = mtime;
+    char delim = in.csv_delimiter.empty() ? 0 : in.csv_delimiter[0];
+    if (!in.csv_delimiter.empty() && in.csv_delimiter.size() != 1) {
+      return Status::InvalidArgument("CSV delimiter must be one character, got '" +
+                                     in.csv_delimiter + "'");
+    }
+    RejectFn on_reject;
+    if (in.rejects) {
+      sc.clean = CleanPath(f);
+      RejectSink* sink = in.rejects;
+      on_reject = [sink, &path](const BadRecord& r) {
+        sink->Reject(path, r.line, r.reason, r.text);
+      };
+    }
+    auto scan = ScanTextFile(path, f, delim, on_reject, sc.clean);
+    if (!scan.ok()) {
+      if (!sc.clean.empty()) ::unlink(sc.clean.c_str());
+      return scan.status();
+    }
+    sc.scan = *scan;
+    if (sc.scan.rejected == 0 && !sc.clean.empty()) {
+      ::unlink(sc.clean.c_str());  // nothing was taken out: read the file itself
+      sc.clean.clear();
+    }
+    auto& slot = scanned_[key];
+    if (!slot.clean.empty()) ::unlink(slot.clean.c_str());
+    slot = std::move(sc);
+    return &slot;
+  }
+
+  std::string CleanPath(FileFormat f) {
+    std::string dir = temp_dir_.empty() ? "/tmp" : temp_dir_;
+    ::mkdir(dir.c_str(), 0700);
+    return fmt::format("{}/lakepack-clean-{}-{}.{}", dir, ::getpid(), clean_counter_++,
+                       f == FileFormat::kCsv ? "csv" : "jsonl");
+  }
+
+  std::map<std::string, Scanned> scanned_;
+  std::string temp_dir_;
+  int64_t clean_counter_ = 0;
   duckdb_database db_ = nullptr;
   duckdb_connection con_ = nullptr;
 };
@@ -270,10 +364,47 @@ Result<std::unique_ptr<FormatEngine>> FormatEngine::Open(const EngineOptions& op
 
 std::string FormatEngine::LibraryVersion() { return duckdb_library_version(); }
 
-Result<int64_t> FormatEngine::Copy(const ReadSpec& in_spec, const WriteSpec& out) {
-  LP_RETURN_IF_ERROR(CheckInputsExist(in_spec));
-  LP_ASSIGN_OR_RETURN(ReadSpec in, impl_->ResolveCsvDialect(in_spec));
-  std::string source = sql::ReadExpression(in);
+namespace {
+
+// The rows a COPY statement reports.
+Result<int64_t> CopiedRows(const Result<Table>& res) {
+  if (res->rows.empty() || !res->rows[0][0]) return Status::IOError("COPY returned no row count");
+  return static_cast<int64_t>(std::stoll(*res->rows[0][0]));
+}
+
+// The rows a COPY of a prepared read wrote, checked against lakepack's count; on a mismatch the
+// output is removed.
+Result<int64_t> CheckedRows(const Result<Table>& res, const FormatEngine::Impl::Prepared& p,
+                            const std::string& what, const std::string& out_path) {
+  LP_ASSIGN_OR_RETURN(int64_t n, CopiedRows(res));
+  Status rows = FormatEngine::Impl::CheckRows(p, n, what);
+  if (!rows.ok()) ::unlink(out_path.c_str());
+  LP_RETURN_IF_ERROR(rows);
+  return n;
+}
+
+// A read whose every input is a 0-byte CSV has nothing to write, not even columns.
+Status NoColumns(const std::string& path) {
+  return Status::Corruption(path + ": empty file (0 bytes): no header, so no columns to write");
+}
+
+}  // namespace
+
+Result<std::vector<ColumnInfo>> FormatEngine::Impl::SchemaOf(const Prepared& p,
+                                                             std::string_view what) {
+  std::vector<ColumnInfo> cols;
+  if (p.files.empty()) return cols;
+  auto t = Query("DESCRIBE " + sql::ReadExpression(p.files), what);
+  if (!t.ok()) return Original(t.status(), p);
+  for (auto& r : t->rows) cols.push_back({r[0].value_or(""), r[1].value_or("")});
+  return cols;
+}
+
+Result<int64_t> FormatEngine::Copy(const ReadSpec& in, const WriteSpec& out) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(in));
+  LP_ASSIGN_OR_RETURN(Impl::Prepared p, impl_->Prepare(in));
+  if (p.files.empty()) return NoColumns(p.first_empty);
+  std::string source = sql::ReadExpression(p.files);
   std::string sql =
       fmt::format("COPY ({}) TO {} ({})", source, sql::Quote(out.path), sql::WriteOptions(out));
   auto res = impl_->Query(sql, Describe(in));
@@ -287,18 +418,17 @@ Result<int64_t> FormatEngine::Copy(const ReadSpec& in_spec, const WriteSpec& out
       return Status::IOError(fmt::format("{}: cannot write output ({})", out.path,
                                          FirstLine(m.substr(m.find(": ") + 2))));
     }
-    return res.status();
+    return Impl::Original(res.status(), p);
   }
-  if (res->rows.empty() || !res->rows[0][0]) return Status::IOError("COPY returned no row count");
-  return static_cast<int64_t>(std::stoll(*res->rows[0][0]));
+  return CheckedRows(res, p, Describe(in), out.path);
 }
 
-Result<int64_t> FormatEngine::CopyAs(const ReadSpec& in_spec,
-                                     const std::vector<ColumnInfo>& columns, const WriteSpec& out) {
-  LP_RETURN_IF_ERROR(CheckInputsExist(in_spec));
+Result<int64_t> FormatEngine::CopyAs(const ReadSpec& in, const std::vector<ColumnInfo>& columns,
+                                     const WriteSpec& out) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(in));
   if (columns.empty()) return Status::InvalidArgument("CopyAs: no columns");
-  LP_ASSIGN_OR_RETURN(ReadSpec in, impl_->ResolveCsvDialect(in_spec));
-  LP_ASSIGN_OR_RETURN(std::vector<ColumnInfo> have, Schema(in));
+  LP_ASSIGN_OR_RETURN(Impl::Prepared p, impl_->Prepare(in));
+  LP_ASSIGN_OR_RETURN(std::vector<ColumnInfo> have, impl_->SchemaOf(p, Describe(in)));
   std::string select;
   for (const auto& c : columns) {
     bool present = std::any_of(have.begin(), have.end(),
@@ -308,7 +438,8 @@ Result<int64_t> FormatEngine::CopyAs(const ReadSpec& in_spec,
                           present ? sql::QuoteIdentifier(c.name) : std::string("NULL"), c.type,
                           sql::QuoteIdentifier(c.name));
   }
-  std::string source = sql::ReadExpression(in);
+  // Only 0-byte CSVs: no rows, but the file still gets the columns asked for.
+  std::string source = p.files.empty() ? "(SELECT 1 WHERE false)" : sql::ReadExpression(p.files);
   std::string q = fmt::format("COPY (SELECT {} FROM {} _lp_in) TO {} ({})", select, source,
                               sql::Quote(out.path), sql::WriteOptions(out));
   auto res = impl_->Query(q, Describe(in));
@@ -331,36 +462,60 @@ Result<int64_t> FormatEngine::CopyAs(const ReadSpec& in_spec,
                                               c.type));
       }
     }
-    return res.status();
+    return Impl::Original(res.status(), p);
   }
-  if (res->rows.empty() || !res->rows[0][0]) return Status::IOError("COPY returned no row count");
-  return static_cast<int64_t>(std::stoll(*res->rows[0][0]));
+  return CheckedRows(res, p, Describe(in), out.path);
 }
 
 Result<int64_t> FormatEngine::CopyRowRange(const std::string& parquet, int64_t first, int64_t count,
                                            const WriteSpec& out) {
+  return CopyRowRanges(parquet, {{first, count}}, out);
+}
+
+Result<int64_t> FormatEngine::CopyRowRanges(const std::string& parquet,
+                                            const std::vector<std::pair<int64_t, int64_t>>& ranges,
+                                            const WriteSpec& out) {
   LP_RETURN_IF_ERROR(CheckInputsExist(ReadSpec{{parquet}, FileFormat::kParquet}));
+  std::string where;
+  for (const auto& [first, count] : ranges) {
+    if (!where.empty()) where += " OR ";
+    where += fmt::format("(file_row_number >= {} AND file_row_number < {})", first, first + count);
+  }
+  if (where.empty()) where = "false";
   std::string q = fmt::format(
       "COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet({}, file_row_number = true, "
-      "hive_partitioning = false) "
-      "WHERE file_row_number >= {} AND file_row_number < {}) TO {} ({})",
-      sql::Quote(parquet), first, first + count, sql::Quote(out.path), sql::WriteOptions(out));
+      "hive_partitioning = false) WHERE {}) TO {} ({})",
+      sql::Quote(parquet), where, sql::Quote(out.path), sql::WriteOptions(out));
   auto res = impl_->Query(q, parquet);
   if (!res.ok()) {
     ::unlink(out.path.c_str());
     return res.status();
   }
-  if (res->rows.empty() || !res->rows[0][0]) return Status::IOError("COPY returned no row count");
-  return static_cast<int64_t>(std::stoll(*res->rows[0][0]));
+  return CopiedRows(res);
 }
 
-Result<std::vector<ColumnInfo>> FormatEngine::Schema(const ReadSpec& in_spec) {
-  LP_RETURN_IF_ERROR(CheckInputsExist(in_spec));
-  LP_ASSIGN_OR_RETURN(ReadSpec in, impl_->ResolveCsvDialect(in_spec));
-  LP_ASSIGN_OR_RETURN(Table t, impl_->Query("DESCRIBE " + sql::ReadExpression(in), Describe(in)));
-  std::vector<ColumnInfo> cols;
-  for (auto& r : t.rows) cols.push_back({r[0].value_or(""), r[1].value_or("")});
-  return cols;
+Result<std::vector<ColumnInfo>> FormatEngine::Schema(const ReadSpec& in) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(in));
+  LP_ASSIGN_OR_RETURN(Impl::Prepared p, impl_->Prepare(in));
+  return impl_->SchemaOf(p, Describe(in));
+}
+
+Result<std::optional<std::string>> FormatEngine::FirstMisfit(const ReadSpec& in,
+                                                             const std::string& column,
+                                                             const std::string& type) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(in));
+  LP_ASSIGN_OR_RETURN(Impl::Prepared p, impl_->Prepare(in));
+  if (p.files.empty()) return std::optional<std::string>();
+  std::string col = sql::QuoteIdentifier(column);
+  auto t = impl_->Query(
+      fmt::format("SELECT {0}::VARCHAR FROM {1} _lp_in WHERE {0} IS NOT NULL AND "
+                  "(TRY_CAST({0} AS {2}) IS NULL OR TRY_CAST({0} AS {2})::VARCHAR <> {0}::VARCHAR) "
+                  "LIMIT 1",
+                  col, sql::ReadExpression(p.files), type),
+      Describe(in));
+  if (!t.ok()) return Impl::Original(t.status(), p);
+  if (t->rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(t->rows[0][0].value_or(""));
 }
 
 Result<FileInfo> FormatEngine::Inspect(const std::string& path, FileFormat format) {
@@ -371,7 +526,8 @@ Result<FileInfo> FormatEngine::Inspect(const std::string& path, FileFormat forma
   struct stat sb;
   if (::stat(path.c_str(), &sb) != 0) return PosixError(path, errno);
   info.size_bytes = sb.st_size;
-  LP_ASSIGN_OR_RETURN(info.columns, Schema(in));
+  LP_ASSIGN_OR_RETURN(Impl::Prepared p, impl_->Prepare(in));
+  LP_ASSIGN_OR_RETURN(info.columns, impl_->SchemaOf(p, path));
   if (info.format == FileFormat::kParquet) {
     // Footer only: parquet_file_metadata and parquet_metadata read no data pages.
     LP_ASSIGN_OR_RETURN(Table meta,
@@ -389,11 +545,12 @@ Result<FileInfo> FormatEngine::Inspect(const std::string& path, FileFormat forma
                                  sql::Quote(path)),
                      path));
     for (auto& r : codecs.rows) info.compressions.push_back(r[0].value_or(""));
-  } else {
-    LP_ASSIGN_OR_RETURN(ReadSpec resolved, impl_->ResolveCsvDialect(in));
-    LP_ASSIGN_OR_RETURN(
-        Table t, impl_->Query("SELECT count(*) FROM " + sql::ReadExpression(resolved), path));
-    info.rows = std::stoll(t.rows[0][0].value_or("0"));
+    LP_ASSIGN_OR_RETURN(info.metadata, ParquetMetadata(path));
+  } else if (!p.files.empty()) {
+    auto t = impl_->Query("SELECT count(*) FROM " + sql::ReadExpression(p.files), path);
+    if (!t.ok()) return Impl::Original(t.status(), p);
+    info.rows = std::stoll(t->rows[0][0].value_or("0"));
+    LP_RETURN_IF_ERROR(Impl::CheckRows(p, info.rows, path));
   }
   return info;
 }
@@ -411,13 +568,18 @@ Result<int64_t> FormatEngine::WriteSample(const SampleSpec& sample, const WriteS
   return static_cast<int64_t>(std::stoll(res->rows[0][0].value_or("0")));
 }
 
-Result<RowDigest> FormatEngine::Digest(const ReadSpec& in_spec) {
-  LP_RETURN_IF_ERROR(CheckInputsExist(in_spec));
-  LP_ASSIGN_OR_RETURN(ReadSpec in, impl_->ResolveCsvDialect(in_spec));
+Result<RowDigest> FormatEngine::Digest(const ReadSpec& in) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(in));
+  LP_ASSIGN_OR_RETURN(Impl::Prepared p, impl_->Prepare(in));
+  RowDigest d;
+  if (p.files.empty()) {
+    d.checksum = "0";
+    return d;
+  }
   // hash() over the columns in name order, so that files whose columns come in another order
   // digest alike; summing the 64-bit row hashes in 128 bits gives a digest that does not depend
   // on row order but does on multiplicity.
-  LP_ASSIGN_OR_RETURN(std::vector<ColumnInfo> cols, Schema(in));
+  LP_ASSIGN_OR_RETURN(std::vector<ColumnInfo> cols, impl_->SchemaOf(p, Describe(in)));
   std::sort(cols.begin(), cols.end(),
             [](const ColumnInfo& a, const ColumnInfo& b) { return a.name < b.name; });
   std::string args;
@@ -426,14 +588,14 @@ Result<RowDigest> FormatEngine::Digest(const ReadSpec& in_spec) {
     args += sql::QuoteIdentifier(c.name);
   }
   if (args.empty()) args = "NULL";
-  LP_ASSIGN_OR_RETURN(
-      Table t, impl_->Query(fmt::format("SELECT count(*), coalesce(sum(hash({})::HUGEINT), 0) "
-                                        "FROM {} _lp_rows",
-                                        args, sql::ReadExpression(in)),
-                            Describe(in)));
-  RowDigest d;
-  d.rows = std::stoll(t.rows[0][0].value_or("0"));
-  d.checksum = t.rows[0][1].value_or("0");
+  auto t = impl_->Query(fmt::format("SELECT count(*), coalesce(sum(hash({})::HUGEINT), 0) "
+                                    "FROM {} _lp_rows",
+                                    args, sql::ReadExpression(p.files)),
+                        Describe(in));
+  if (!t.ok()) return Impl::Original(t.status(), p);
+  d.rows = std::stoll(t->rows[0][0].value_or("0"));
+  d.checksum = t->rows[0][1].value_or("0");
+  LP_RETURN_IF_ERROR(Impl::CheckRows(p, d.rows, Describe(in)));
   return d;
 }
 
@@ -663,14 +825,9 @@ class DuckRowBuffer final : public RowBuffer {
   Result<int64_t> Flush(const WriteSpec& out,
                         const std::vector<std::pair<std::string, std::string>>& metadata) override {
     if (duckdb_appender_flush(app_) == DuckDBError) return AppenderError();
-    std::string opts = sql::WriteOptions(out);
-    if (!metadata.empty()) {
-      std::string kv;
-      for (const auto& [k, v] : metadata) {
-        kv += (kv.empty() ? "" : ", ") + sql::Quote(k) + ": " + sql::Quote(v);
-      }
-      opts += ", KV_METADATA {" + kv + "}";
-    }
+    WriteSpec with_metadata = out;
+    with_metadata.metadata.insert(with_metadata.metadata.end(), metadata.begin(), metadata.end());
+    std::string opts = sql::WriteOptions(with_metadata);
     auto res = impl_->Query(fmt::format("COPY {} TO {} ({})", table_, sql::Quote(out.path), opts),
                             out.path);
     if (!res.ok()) {

@@ -43,8 +43,9 @@ TEST(Sql, QuoteDoublesSingleQuotes) {
 }
 
 TEST(Sql, ReadExpressionUnitesFormatsByName) {
-  ReadSpec in{{"/a.csv", "/b.parquet", "/c.csv"}, FileFormat::kUnknown};
-  std::string s = sql::ReadExpression(in);
+  std::string s = sql::ReadExpression({{"/a.csv", FileFormat::kCsv, ','},
+                                       {"/b.parquet", FileFormat::kParquet, ','},
+                                       {"/c.csv", FileFormat::kCsv, ','}});
   EXPECT_NE(s.find("read_csv(['/a.csv', '/c.csv']"), std::string::npos) << s;
   EXPECT_NE(s.find("UNION ALL BY NAME"), std::string::npos) << s;
   EXPECT_NE(s.find("read_parquet(['/b.parquet'], union_by_name = true, hive_partitioning = false)"),

@@ -1,6 +1,8 @@
 // SQL text for the format engine (see sql.h).
 #include "format/sql.h"
 
+#include "format/text_scan.h"
+
 #include <fmt/format.h>
 
 #include <map>
@@ -39,8 +41,7 @@ std::string PathList(const std::vector<std::string>& paths) {
   return out + "]";
 }
 
-std::string ReadOneFormat(FileFormat f, const std::vector<std::string>& paths,
-                          const std::string& delim) {
+std::string ReadGroup(FileFormat f, char delim, const std::vector<std::string>& paths) {
   std::string list = PathList(paths);
   switch (f) {
     case FileFormat::kParquet:
@@ -49,18 +50,19 @@ std::string ReadOneFormat(FileFormat f, const std::vector<std::string>& paths,
       return fmt::format(
           "SELECT * FROM read_parquet({}, union_by_name = true, hive_partitioning = false)", list);
     case FileFormat::kCsv:
-      // Sniff dialect and types over the whole file set; a file that does not parse fails the
-      // read rather than being skipped, so no row is lost silently.
+      // The dialect is lakepack's, never the sniffer's guess: DuckDB would otherwise pick lines
+      // to skip, a missing header or comment lines per file, and rows would vanish without an
+      // error. Only the column types are detected. A record that does not parse fails the read.
       return fmt::format(
           "SELECT * FROM read_csv({}, union_by_name = true, hive_partitioning = false, "
-          "header = true, "
-          "sample_size = 20480, strict_mode = true{})",
-          list, delim.empty() ? "" : ", delim = " + Quote(delim));
+          "header = true, skip = 0, delim = {}, quote = '\"', escape = '\"', comment = '', "
+          "strict_mode = true, null_padding = false, max_line_size = {}, sample_size = 20480)",
+          list, Quote(std::string(1, delim)), kMaxRecordBytes + 4096);
     case FileFormat::kJsonLines:
       return fmt::format(
           "SELECT * FROM read_json({}, format = 'newline_delimited', union_by_name = true, "
-          "hive_partitioning = false)",
-          list);
+          "hive_partitioning = false, maximum_object_size = {})",
+          list, kMaxRecordBytes + 4096);
     case FileFormat::kUnknown:
       break;
   }
@@ -69,22 +71,24 @@ std::string ReadOneFormat(FileFormat f, const std::vector<std::string>& paths,
 
 }  // namespace
 
-std::string ReadExpression(const ReadSpec& in) {
-  // Group paths by format, keeping the order of first appearance, then unite the groups by
-  // column name.
-  std::vector<FileFormat> order;
-  std::map<FileFormat, std::vector<std::string>> groups;
-  for (const auto& p : in.paths) {
-    FileFormat f = in.format != FileFormat::kUnknown ? in.format : FormatFromPath(p);
-    if (!groups.count(f)) order.push_back(f);
-    groups[f].push_back(p);
+std::string ReadExpression(const std::vector<ReadFile>& files) {
+  // Group paths by format (and CSV delimiter), keeping the order of first appearance, then
+  // unite the groups by column name.
+  using Group = std::pair<FileFormat, char>;
+  std::vector<Group> order;
+  std::map<Group, std::vector<std::string>> groups;
+  for (const auto& f : files) {
+    Group g{f.format, f.format == FileFormat::kCsv ? f.delimiter : '\0'};
+    if (!groups.count(g)) order.push_back(g);
+    groups[g].push_back(f.path);
   }
-  if (order.size() == 1)
-    return fmt::format("({})", ReadOneFormat(order[0], groups[order[0]], in.csv_delimiter));
+  if (order.size() == 1) {
+    return fmt::format("({})", ReadGroup(order[0].first, order[0].second, groups[order[0]]));
+  }
   std::string out = "(";
   for (size_t i = 0; i < order.size(); i++) {
     if (i) out += " UNION ALL BY NAME ";
-    out += "(" + ReadOneFormat(order[i], groups[order[i]], in.csv_delimiter) + ")";
+    out += "(" + ReadGroup(order[i].first, order[i].second, groups[order[i]]) + ")";
   }
   return out + ")";
 }
@@ -95,6 +99,13 @@ std::string WriteOptions(const WriteSpec& out) {
       std::string s =
           fmt::format("FORMAT parquet, COMPRESSION {}", CompressionName(out.compression));
       if (out.row_group_rows > 0) s += fmt::format(", ROW_GROUP_SIZE {}", out.row_group_rows);
+      if (!out.metadata.empty()) {
+        std::string kv;
+        for (const auto& [k, v] : out.metadata) {
+          kv += (kv.empty() ? "" : ", ") + Quote(k) + ": " + Quote(v);
+        }
+        s += ", KV_METADATA {" + kv + "}";
+      }
       return s;
     }
     case FileFormat::kCsv:

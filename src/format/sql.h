@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lakepack/format.h"
 
@@ -15,8 +16,17 @@ std::string Quote(std::string_view s);
 //! A double-quoted SQL identifier ("my ""col""").
 std::string QuoteIdentifier(std::string_view s);
 
-//! A SELECT over the inputs with columns united by name across files and formats.
-std::string ReadExpression(const ReadSpec& in);
+//! One input file as the engine reads it: its format and, for CSV, the delimiter lakepack
+//! decided (see text_scan.h).
+struct ReadFile {
+  std::string path;
+  FileFormat format = FileFormat::kParquet;
+  char delimiter = ',';
+};
+
+//! A SELECT over the inputs with columns united by name across files and formats. CSV is read
+//! with lakepack's dialect: a header line, no skipped lines, RFC 4180 quotes, no comments.
+std::string ReadExpression(const std::vector<ReadFile>& files);
 
 //! The option list of COPY ... TO for `out` ("FORMAT parquet, COMPRESSION zstd").
 std::string WriteOptions(const WriteSpec& out);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "common/strings.h"
 #include "lakepack/format.h"
 
 namespace lakepack {
@@ -15,11 +16,6 @@ namespace {
 
 bool EndsWith(const std::string& s, const std::string& t) {
   return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
-}
-
-std::string BaseName(const std::string& key) {
-  auto slash = key.rfind('/');
-  return slash == std::string::npos ? key : key.substr(slash + 1);
 }
 
 }  // namespace
@@ -62,11 +58,16 @@ Result<PackSeries> FindPackSeries(const std::vector<ObjectInfo>& listing, const 
                       o.key, id->ext, ext, id->ext));
     }
     s.outputs++;
+    s.all.push_back(o);
     if (!s.latest || id->number >= s.next_number) {
       s.latest = o;
       s.next_number = id->number + 1;
     }
   }
+  std::sort(s.all.begin(), s.all.end(), [&](const ObjectInfo& a, const ObjectInfo& b) {
+    return ParsePackOutputName(a.key.substr(dir.size()), table, suffix)->number <
+           ParsePackOutputName(b.key.substr(dir.size()), table, suffix)->number;
+  });
   return s;
 }
 
@@ -98,28 +99,179 @@ std::string PackManifestKey(const std::string& table, const std::string& partiti
   return dir + "_lakepack/pack-" + table + (suffix.empty() ? "" : "_" + suffix) + ".manifest.json";
 }
 
-bool PackManifest::Contains(const std::string& uri, const std::string& etag) const {
-  return std::any_of(packed.begin(), packed.end(),
-                     [&](const auto& p) { return p.first == uri && p.second == etag; });
+namespace {
+
+nlohmann::json SegmentsToJson(const Provenance& p) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& g : p) {
+    nlohmann::json j = {
+        {"uri", g.uri}, {"etag", g.etag}, {"size", g.size}, {"first", g.first}, {"rows", g.rows}};
+    if (g.consumed) j["consumed"] = true;
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
+Provenance SegmentsFromJson(const nlohmann::json& arr) {
+  Provenance p;
+  for (const auto& e : arr) {
+    ProvenanceSegment g;
+    g.uri = e.at("uri").get<std::string>();
+    g.etag = e.at("etag").get<std::string>();
+    g.size = e.at("size").get<int64_t>();
+    g.first = e.at("first").get<int64_t>();
+    g.rows = e.at("rows").get<int64_t>();
+    g.consumed = e.value("consumed", false);
+    if (g.rows < 0 || g.first < 0) throw std::out_of_range("negative row count");
+    p.push_back(std::move(g));
+  }
+  return p;
+}
+
+}  // namespace
+
+std::string ProvenanceToJson(const Provenance& p) {
+  return nlohmann::json{{"version", 1}, {"inputs", SegmentsToJson(p)}}.dump();
+}
+
+Result<Provenance> ProvenanceFromJson(std::string_view json) {
+  try {
+    return SegmentsFromJson(nlohmann::json::parse(json).at("inputs"));
+  } catch (const std::exception& e) {
+    return Status::Corruption(std::string("provenance: ") + e.what());
+  }
+}
+
+int64_t ProvenanceRows(const Provenance& p) {
+  int64_t n = 0;
+  for (const auto& g : p) n += g.rows;
+  return n;
+}
+
+Provenance SliceProvenance(const Provenance& stream, int64_t start, int64_t n) {
+  Provenance out;
+  int64_t pos = 0;
+  const int64_t end = start + n;
+  for (const auto& g : stream) {
+    int64_t a = std::max(pos, start), b = std::min(pos + g.rows, end);
+    if (a < b) {
+      ProvenanceSegment cut = g;
+      cut.first = g.first + (a - pos);
+      cut.rows = b - a;
+      out.push_back(std::move(cut));
+    }
+    pos += g.rows;
+    if (pos >= end) break;
+  }
+  return out;
+}
+
+Provenance RemoveInput(const Provenance& p, const std::string& uri, const std::string& etag,
+                       std::vector<std::pair<int64_t, int64_t>>* kept) {
+  Provenance out;
+  int64_t pos = 0;
+  for (const auto& g : p) {
+    if (g.uri == uri && g.etag == etag) {
+      pos += g.rows;
+      continue;
+    }
+    if (kept) {
+      if (!kept->empty() && kept->back().first + kept->back().second == pos) {
+        kept->back().second += g.rows;
+      } else if (g.rows > 0) {
+        kept->emplace_back(pos, g.rows);
+      }
+    }
+    out.push_back(g);
+    pos += g.rows;
+  }
+  return out;
+}
+
+const PackManifest::Output* PackManifest::Find(const ObjectInfo& object, bool by_size) const {
+  for (const auto& o : outputs) {
+    if (o.key != object.key) continue;
+    if (by_size ? o.size == object.size : (!o.etag.empty() && o.etag == object.etag)) return &o;
+  }
+  return nullptr;
 }
 
 std::string PackManifestToJson(const PackManifest& m) {
-  nlohmann::json arr = nlohmann::json::array();
-  for (const auto& [uri, etag] : m.packed) arr.push_back({{"uri", uri}, {"etag", etag}});
-  return nlohmann::json{{"version", 1}, {"packed", arr}}.dump(1);
+  nlohmann::json outs = nlohmann::json::array();
+  for (const auto& o : m.outputs) {
+    outs.push_back({{"key", o.key},
+                    {"etag", o.etag},
+                    {"size", o.size},
+                    {"inputs", SegmentsToJson(o.provenance)}});
+  }
+  nlohmann::json j = {{"version", 2}, {"outputs", outs}};
+  if (!m.legacy.empty()) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& [uri, etag] : m.legacy) arr.push_back({{"uri", uri}, {"etag", etag}});
+    j["packed"] = arr;
+  }
+  return j.dump(1);
 }
 
 Result<PackManifest> PackManifestFromJson(const std::string& json) {
   PackManifest m;
   try {
     auto j = nlohmann::json::parse(json);
-    for (const auto& e : j.at("packed")) {
-      m.packed.emplace_back(e.at("uri").get<std::string>(), e.at("etag").get<std::string>());
+    if (j.contains("packed")) {
+      for (const auto& e : j.at("packed")) {
+        m.legacy.emplace_back(e.at("uri").get<std::string>(), e.at("etag").get<std::string>());
+      }
+    }
+    if (j.contains("outputs")) {
+      for (const auto& e : j.at("outputs")) {
+        m.outputs.push_back({e.at("key").get<std::string>(), e.at("etag").get<std::string>(),
+                             e.at("size").get<int64_t>(), SegmentsFromJson(e.at("inputs"))});
+      }
     }
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("pack manifest: ") + e.what());
   }
   return m;
+}
+
+void PackedIndex::Add(const std::string& output_key, const Provenance& p) {
+  for (const auto& g : p) {
+    if (g.uri.empty()) continue;
+    auto& v = held_[g.uri];
+    bool seen = std::any_of(v.begin(), v.end(), [&](const Held& h) {
+      return h.etag == g.etag && h.output == output_key;
+    });
+    if (!seen) v.push_back({g.etag, g.size, g.consumed, output_key});
+  }
+}
+
+void PackedIndex::AddLegacy(const std::string& uri, const std::string& etag) {
+  // Version 1 did not say whether the input was deleted: a later version at the same key is
+  // taken as a change, the safe reading.
+  held_[uri].push_back({etag, 0, false, ""});
+}
+
+InputVerdict PackedIndex::Classify(const std::string& uri, const std::string& etag) const {
+  InputVerdict v;
+  auto it = held_.find(uri);
+  if (it == held_.end()) return v;
+  for (const auto& h : it->second) {
+    if (h.etag == etag) {
+      v.state = InputState::kPacked;
+      v.output = h.output;
+      return v;
+    }
+  }
+  for (const auto& h : it->second) {
+    if (!h.consumed) {
+      v.state = InputState::kChanged;
+      v.output = h.output;
+      v.etag = h.etag;
+      v.size = h.size;
+      return v;
+    }
+  }
+  return v;
 }
 
 int64_t RowsForBytes(int64_t target, double bytes_per_row) {

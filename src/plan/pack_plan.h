@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lakepack/object_store.h"
@@ -30,6 +32,7 @@ struct PackSeries {
   std::optional<ObjectInfo> latest;  // the highest number
   int64_t next_number = 0;           // the number of the next new output
   int64_t outputs = 0;
+  std::vector<ObjectInfo> all;  // every output of the series, by number
 };
 
 //! Looks at the objects directly inside `dir` (a key prefix ending in '/'). A file of the
@@ -51,13 +54,81 @@ std::vector<ObjectInfo> SelectPackInputs(const std::vector<ObjectInfo>& listing,
 std::string PackManifestKey(const std::string& table, const std::string& partition,
                             const std::string& suffix, const std::string& ext);
 
-//! The manifest: the inputs already packed into the series, by URI and ETag.
+//! One run of rows of one input inside an output: rows [first, first + rows) of the input, in
+//! the input's own order. An output's provenance lists its segments in its row order, so the
+//! segments' rows add up to the output's rows.
+struct ProvenanceSegment {
+  std::string uri;  // the input; empty for rows of unknown origin (written before provenance)
+  std::string etag;
+  int64_t size = 0;  // the input's bytes when it was packed
+  int64_t first = 0;
+  int64_t rows = 0;
+  //! Packed with --delete-inputs: the input is deleted once the outputs are committed, so a
+  //! later object at the same key is a new input, not a changed one.
+  bool consumed = false;
+  bool operator==(const ProvenanceSegment&) const = default;
+};
+using Provenance = std::vector<ProvenanceSegment>;
+
+//! The key of the provenance in a Parquet output's key-value metadata.
+inline constexpr const char* kProvenanceKey = "lakepack.provenance";
+
+std::string ProvenanceToJson(const Provenance& p);
+Result<Provenance> ProvenanceFromJson(std::string_view json);
+int64_t ProvenanceRows(const Provenance& p);
+//! The segments (cut where needed) that rows [start, start + n) of `stream` hold.
+Provenance SliceProvenance(const Provenance& stream, int64_t start, int64_t n);
+//! `p` without the rows of `uri` at `etag`; `kept` gets the output's row ranges that remain,
+//! as (first row, count) in the output.
+Provenance RemoveInput(const Provenance& p, const std::string& uri, const std::string& etag,
+                       std::vector<std::pair<int64_t, int64_t>>* kept);
+
+//! The manifest of a series: a cache of each output's provenance, keyed by the output's key and
+//! ETag. The outputs themselves are the truth (their footers); an entry whose ETag no longer
+//! matches is ignored. Version 1 manifests (a list of packed inputs) are still read.
 struct PackManifest {
-  std::vector<std::pair<std::string, std::string>> packed;  // (uri, etag), in packing order
-  bool Contains(const std::string& uri, const std::string& etag) const;
+  struct Output {
+    std::string key, etag;  // etag empty: not known when the manifest was committed
+    int64_t size = 0;
+    Provenance provenance;
+  };
+  std::vector<Output> outputs;
+  std::vector<std::pair<std::string, std::string>> legacy;  // version 1: (uri, etag) packed
+  //! The entry for `object`: same key and ETag; or, with `by_size` (CSV and JSON-lines
+  //! outputs, which cannot carry their own provenance), same key and size.
+  const Output* Find(const ObjectInfo& object, bool by_size) const;
 };
 std::string PackManifestToJson(const PackManifest& m);
 Result<PackManifest> PackManifestFromJson(const std::string& json);
+
+//! What the outputs of a series say about one input.
+enum class InputState { kNew, kPacked, kChanged };
+struct InputVerdict {
+  InputState state = InputState::kNew;
+  // kChanged: what was packed then.
+  std::string output;  // key of an output holding the old rows
+  std::string etag;
+  int64_t size = 0;
+};
+
+//! Every input the outputs of a series hold, from their provenance.
+class PackedIndex {
+ public:
+  void Add(const std::string& output_key, const Provenance& p);
+  void AddLegacy(const std::string& uri, const std::string& etag);
+  //! kPacked when an output holds `uri` at `etag`; kChanged when outputs hold another version
+  //! of it that was not consumed; else kNew.
+  InputVerdict Classify(const std::string& uri, const std::string& etag) const;
+
+ private:
+  struct Held {
+    std::string etag;
+    int64_t size = 0;
+    bool consumed = false;
+    std::string output;
+  };
+  std::map<std::string, std::vector<Held>> held_;
+};
 
 //! Rows for an output to reach `target` bytes at `bytes_per_row`, at least 1.
 int64_t RowsForBytes(int64_t target, double bytes_per_row);

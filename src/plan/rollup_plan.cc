@@ -1,6 +1,8 @@
 // The roll-up planner (see rollup_plan.h).
 #include "plan/rollup_plan.h"
 
+#include "common/strings.h"
+
 #include <fmt/format.h>
 
 #include <map>
@@ -9,20 +11,6 @@
 #include "commit/commit.h"
 
 namespace lakepack {
-
-namespace {
-
-// FNV-1a: a stable hash for task ids (std::hash may differ between builds).
-uint64_t Fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-}  // namespace
 
 RollupPlan PlanRollup(const std::vector<ObjectInfo>& listing, const Layout& layout,
                       const RollupPlanOptions& options) {

@@ -3,6 +3,7 @@
 // outputs end to end as canonical CSV (each file converted by lakepack, header dropped): the
 // outputs in number order must hold exactly the old rows of a topped-up file, then the inputs'
 // rows in key order, once.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -296,6 +297,190 @@ TEST_P(Pack, BadUsageIsExitTwo) {
   EXPECT_EQ(p_->Pack({"--partition", "novalue"}).exit_code, 2);
   EXPECT_EQ(p_->Pack({"--format", "csv", "--compression", "zstd"}).exit_code, 2);
   EXPECT_EQ(Lakepack({"pack", p_->land()}).exit_code, 2);
+}
+
+// Issue 9: no row lost or doubled on bad or changed input.
+
+// The input-side keys and their bytes, to prove that a failed run left every input as it was.
+std::map<std::string, std::string> InputBytes(PackLake& p) {
+  std::map<std::string, std::string> out;
+  for (const auto& k : p.lake().Keys()) {
+    if (k.rfind("land/", 0) == 0) out[k] = ReadFile(p.Fetch(k));
+  }
+  return out;
+}
+
+std::string CsvOf(int first, int rows, const std::string& extra_last = "") {
+  std::string csv = "id,name,amount\n";
+  for (int i = first; i < first + rows; i++) csv += fmt::format("{},n{},{}.5\n", i, i, i);
+  return csv + extra_last;
+}
+
+// Sorted canonical rows: a multiset, to compare whatever the order.
+std::vector<std::string> SortedLines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    lines.push_back(text.substr(pos, nl - pos));
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+TEST_P(Pack, MalformedCsvStopsTheRunAndDeletesNoInput) {
+  std::string good = p_->lake().scratch() / "good.csv";
+  WriteFile(good, CsvOf(0, 500));
+  p_->lake().Put("land/table/good.csv", good);
+  std::string bad = p_->lake().scratch() / "bad.csv";
+  WriteFile(bad, CsvOf(1000, 999, "1999,n1999,1.5,EXTRA\n"));
+  p_->lake().Put("land/table/bad.csv", bad);
+  auto before = InputBytes(*p_);
+  auto r = p_->Pack({"--delete-inputs"});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_NE(r.err.find("land/table/bad.csv: line 1001: 4 fields, but the header has 3"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(InputBytes(*p_), before);
+  EXPECT_TRUE(p_->Outputs("db/table/", "snappy.parquet").empty());
+
+  // With --rejects: every readable row is packed, the bad line is in the rejects file.
+  std::string rejects = p_->lake().scratch() / "rejects.jsonl";
+  std::string readable = p_->lake().scratch() / "readable.csv";
+  WriteFile(readable, CsvOf(1000, 999));
+  auto ok = p_->Pack({"--delete-inputs", "--rejects", rejects, "--json"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.All();
+  EXPECT_EQ(nlohmann::json::parse(ok.out)["rejected"], 1);
+  EXPECT_EQ(nlohmann::json::parse(ok.out)["rows"], 500 + 999);
+  auto outs = p_->Outputs("db/table/", "snappy.parquet");
+  EXPECT_EQ(SortedLines(p_->CanonKeys(outs)), SortedLines(p_->Canon(good) + p_->Canon(readable)))
+      << "every readable row once";
+  auto rej = nlohmann::json::parse(ReadFile(rejects));
+  EXPECT_NE(rej["file"].get<std::string>().find("land/table/bad.csv"), std::string::npos);
+  EXPECT_EQ(rej["line"], 1001);
+  EXPECT_EQ(rej["text"], "1999,n1999,1.5,EXTRA");
+  for (const auto& k : p_->lake().Keys()) EXPECT_NE(k.rfind("land/", 0), 0u) << k;
+}
+
+TEST_P(Pack, TypeConflictNamesTheColumnAndBothFiles) {
+  std::string dir = p_->lake().scratch().path();
+  WriteFile(dir + "/n.csv", "id\n1\n2\n");
+  WriteFile(dir + "/s.csv", "id\nx\ny\n");
+  ASSERT_EQ(Lakepack({"convert", dir + "/n.csv", dir + "/n.parquet"}).exit_code, 0);
+  ASSERT_EQ(Lakepack({"convert", dir + "/s.csv", dir + "/s.parquet"}).exit_code, 0);
+  p_->lake().Put("land/table/a.parquet", dir + "/n.parquet");
+  p_->lake().Put("land/table/b.parquet", dir + "/s.parquet");
+  auto keys = p_->lake().Keys();
+  auto r = p_->Pack({});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_TRUE(std::regex_search(
+      r.err, std::regex("column 'id' has type BIGINT in \\S*land/table/a\\.parquet but VARCHAR "
+                        "in \\S*land/table/b\\.parquet")))
+      << r.err;
+  EXPECT_EQ(p_->lake().Keys(), keys);
+  // --schema casts on purpose.
+  WriteFile(dir + "/schema.json", R"({"id": "VARCHAR"})");
+  auto cast = p_->Pack({"--schema", dir + "/schema.json", "--json"});
+  ASSERT_EQ(cast.exit_code, 0) << cast.All();
+  EXPECT_EQ(nlohmann::json::parse(cast.out)["rows"], 4);
+}
+
+TEST_P(Pack, EmptyCsvAddsNoColumnAndNoRow) {
+  std::string good = p_->lake().scratch() / "good.csv";
+  WriteFile(good, CsvOf(0, 10));
+  std::string empty = p_->lake().scratch() / "empty.csv";
+  WriteFile(empty, "");
+  p_->lake().Put("land/table/a.csv", good);
+  p_->lake().Put("land/table/b.csv", empty);
+  auto r = p_->Pack({"--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(nlohmann::json::parse(r.out)["rows"], 10);
+  auto outs = p_->Outputs("db/table/", "snappy.parquet");
+  ASSERT_EQ(outs.size(), 1u);
+  auto info = nlohmann::json::parse(Lakepack({"inspect", p_->Fetch(outs[0]), "--json"}).out);
+  ASSERT_EQ(info["columns"].size(), 3u) << info.dump();
+  EXPECT_EQ(info["columns"][0]["name"], "id");
+}
+
+TEST_P(Pack, ChangedInputStopsTheRunUnlessReplaced) {
+  std::string a = p_->lake().scratch() / "a.csv";
+  WriteFile(a, CsvOf(0, 100));
+  p_->lake().Put("land/table/a.csv", a);
+  ASSERT_EQ(p_->Pack({"--quiet"}).exit_code, 0);
+  WriteFile(a, CsvOf(0, 101));  // one line appended
+  p_->lake().Put("land/table/a.csv", a);
+  auto keys = p_->lake().Keys();
+  auto r = p_->Pack({});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_TRUE(std::regex_search(
+      r.err, std::regex("land/table/a\\.csv: changed since it was packed into "
+                        "\\S*db/table/table_0\\.snappy\\.parquet .*--replace-changed")))
+      << r.err;
+  EXPECT_EQ(p_->lake().Keys(), keys);
+  auto plan = p_->Pack({"--dry-run"});
+  EXPECT_NE(plan.out.find("changed "), std::string::npos) << plan.out;
+
+  auto re = p_->Pack({"--replace-changed", "--json"});
+  ASSERT_EQ(re.exit_code, 0) << re.All();
+  auto outs = p_->Outputs("db/table/", "snappy.parquet");
+  EXPECT_EQ(SortedLines(p_->CanonKeys(outs)), SortedLines(p_->Canon(a)))
+      << "the outputs mirror the input: 101 rows, each once";
+  auto again = p_->Pack({"--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.All();
+  EXPECT_EQ(nlohmann::json::parse(again.out)["files_out"], 0);
+}
+
+TEST_P(Pack, ReplacedRowsLeaveAnEarlierOutputToo) {
+  std::vector<std::string> locals;
+  for (int i = 0; i < 4; i++) {
+    locals.push_back(p_->AddInput(fmt::format("in{}.csv", i), "csv", 1500, i + 1));
+  }
+  ASSERT_EQ(p_->Pack({"--target-size", "300KB", "--quiet"}).exit_code, 0);
+  auto outs = p_->Outputs("db/table/", "snappy.parquet");
+  ASSERT_GE(outs.size(), 3u);
+  // in0's rows sit in table_0; it gets new content.
+  locals[0] = p_->AddInput("in0.csv", "csv", 700, 99);
+  auto r = p_->Pack({"--target-size", "300KB", "--replace-changed", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_GE(nlohmann::json::parse(r.out)["rewritten"].size(), 1u) << r.out;
+  std::string want;
+  for (const auto& l : locals) want += p_->Canon(l);
+  EXPECT_EQ(SortedLines(p_->CanonKeys(p_->Outputs("db/table/", "snappy.parquet"))),
+            SortedLines(want));
+}
+
+TEST_P(Pack, LosingTheManifestRepacksNothing) {
+  p_->AddInput("a.csv", "csv", 800, 1);
+  p_->AddInput("b.parquet", "parquet", 800, 2);
+  ASSERT_EQ(p_->Pack({"--quiet"}).exit_code, 0);
+  std::vector<std::string> cache;
+  for (const auto& k : p_->lake().Keys()) {
+    if (k.find("_lakepack/") != std::string::npos) cache.push_back(k);
+  }
+  ASSERT_FALSE(cache.empty());
+  ASSERT_TRUE(p_->lake().store().Delete(cache).ok());
+  auto data = p_->lake().DataKeys();
+  auto r = p_->Pack({"--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(nlohmann::json::parse(r.out)["already_packed"], 2);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["files_out"], 0);
+  EXPECT_EQ(p_->lake().DataKeys(), data);
+}
+
+TEST_P(Pack, DeletedInputArrivingAgainIsNew) {
+  std::string a = p_->lake().scratch() / "a.csv";
+  WriteFile(a, CsvOf(0, 50));
+  p_->lake().Put("land/table/a.csv", a);
+  ASSERT_EQ(p_->Pack({"--delete-inputs", "--quiet"}).exit_code, 0);
+  std::string again = p_->lake().scratch() / "a2.csv";
+  WriteFile(again, CsvOf(50, 30));
+  p_->lake().Put("land/table/a.csv", again);
+  auto r = p_->Pack({"--delete-inputs", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(nlohmann::json::parse(r.out)["rows"], 30);
+  EXPECT_EQ(SortedLines(p_->CanonKeys(p_->Outputs("db/table/", "snappy.parquet"))),
+            SortedLines(p_->Canon(a) + p_->Canon(again)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, Pack, ::testing::Values("local", "moto", "s3rver"),

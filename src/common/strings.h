@@ -1,0 +1,20 @@
+// Small string helpers shared across the library (LevelDB's util/ in spirit).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace lakepack {
+
+//! ASCII lower case.
+std::string Lower(std::string_view s);
+
+//! The last segment of a key or path ("a/b/c.csv" -> "c.csv").
+std::string BaseName(std::string_view key);
+
+//! FNV-1a, 64 bits: a hash that is the same in every build (std::hash is not), for ids that
+//! are stored (task ids in the journal) and compared by later runs.
+uint64_t Fnv1a(std::string_view s);
+
+}  // namespace lakepack
