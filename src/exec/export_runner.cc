@@ -10,7 +10,9 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -35,11 +37,20 @@ std::string CompactTimestamp(int64_t micros) {
   return buf;
 }
 
+namespace {
+
+// "{prefix}_{schema}.{table}": what every file name of this table starts with.
+std::string SourceOf(const std::string& prefix, const std::string& table) {
+  auto [schema, name] = pg::SplitTable(table);
+  return prefix + "_" + schema + "." + name;
+}
+
+}  // namespace
+
 std::string ExportFileName(const std::string& prefix, const std::string& table, int64_t first_ts_us,
                            const std::string& first_id, int64_t last_ts_us,
                            const std::string& last_id, int64_t rows) {
-  auto [schema, name] = pg::SplitTable(table);
-  return fmt::format("{}_{}.{}_{}_{}-{}_{}_rows-{}.parquet", prefix, schema, name,
+  return fmt::format("{}_{}_{}-{}_{}_rows-{}.parquet", SourceOf(prefix, table),
                      CompactTimestamp(first_ts_us), first_id.substr(0, 8),
                      CompactTimestamp(last_ts_us), last_id.substr(0, 8), rows);
 }
@@ -67,12 +78,15 @@ std::string BaseName(const std::string& key) {
   return slash == std::string::npos ? key : key.substr(slash + 1);
 }
 
+// The by-partition folder of a table.
+std::string PartitionDir(const std::string& table) {
+  auto [schema, name] = pg::SplitTable(table);
+  return schema + "." + name + "/";
+}
+
 std::string LayoutDir(const ExportOptions& o, const std::string& table, int64_t first_ts_us) {
   if (o.layout == "flat") return "";
-  if (o.layout == "by-partition") {
-    auto [schema, name] = pg::SplitTable(table);
-    return schema + "." + name + "/";
-  }
+  if (o.layout == "by-partition") return PartitionDir(table);
   std::string ts = CompactTimestamp(first_ts_us);  // YYYYMMDDT...
   int day = std::stoi(ts.substr(6, 2));
   return fmt::format("year={}/month={}/half={}/", ts.substr(0, 4), ts.substr(4, 2),
@@ -83,6 +97,43 @@ std::string LayoutDir(const ExportOptions& o, const std::string& table, int64_t 
 std::string HalfOf(int64_t us) {
   std::string ts = CompactTimestamp(us);
   return ts.substr(0, 6) + (std::stoi(ts.substr(6, 2)) <= 15 ? "a" : "b");
+}
+
+// The layout whose folder a key of `table` sits in, or "" when no layout puts it there (a
+// folder of some other table, or of the user's making).
+std::string LayoutOfKey(const std::string& key, const std::string& table) {
+  static const std::regex hive(R"(^year=\d{4}/month=\d\d/half=0[12]/$)");
+  auto slash = key.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : key.substr(0, slash + 1);
+  if (dir.empty()) return "flat";
+  if (dir == PartitionDir(table)) return "by-partition";
+  if (std::regex_match(dir, hive)) return "hive-date";
+  return "";
+}
+
+// One table's files in the destination by the layout they sit in, each list in key order.
+using TableFiles = std::map<std::string, std::vector<std::string>>;
+
+// Every table's files, from one listing of the whole destination (all pages): resume must see
+// the files a run under another layout left, and N tables must not cost N listings.
+Result<std::map<std::string, TableFiles>> ListTableFiles(ObjectStore& store,
+                                                         const std::string& prefix,
+                                                         const std::vector<std::string>& tables) {
+  std::map<std::string, std::string> table_of;  // source -> table
+  for (const auto& t : tables) table_of.emplace(SourceOf(prefix, t), t);
+  LP_ASSIGN_OR_RETURN(auto objects, store.ListAll(""));
+  std::map<std::string, TableFiles> files;
+  for (const auto& t : tables) files[t];
+  for (const auto& obj : objects) {
+    if (obj.key.rfind("_lakepack/", 0) == 0) continue;
+    ExportName n = ParseExportFileName(BaseName(obj.key));
+    if (!n.ok) continue;
+    // The whole source must match: "archive_perm_items_public.t" is not perm_items' public.t.
+    auto it = table_of.find(n.source);
+    if (it == table_of.end()) continue;
+    files[it->second][LayoutOfKey(obj.key, it->second)].push_back(obj.key);
+  }
+  return files;
 }
 
 struct TableStats {
@@ -96,7 +147,15 @@ class TableExport {
               ProgressSink& progress)
       : o_(o), table_(table), store_(store), progress_(progress) {}
 
-  Status Run(TableStats& stats) {
+  // `listed`: this table's files from the run's listing of the destination; std::nullopt to
+  // list again (a retry, after an attempt that may have published files).
+  Status Run(std::optional<TableFiles> listed, TableStats& stats) {
+    if (!listed) {
+      LP_ASSIGN_OR_RETURN(auto all, ListTableFiles(store_, o_.prefix, {table_}));
+      listed = std::move(all[table_]);
+    }
+    files_ = std::move(*listed);
+    LP_RETURN_IF_ERROR(CheckLayout());
     LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(o_.spool_dir));
     EngineOptions eo = o_.engine;
     eo.temp_dir = spool->path() + "/engine";
@@ -180,26 +239,54 @@ class TableExport {
     return Status::OK();
   }
 
+  // Resume continues after the files present only if they all sit in the layout asked for.
+  // Files elsewhere hold rows too: resuming without them would write those rows again, and
+  // which of two layouts to continue in is the user's call, so the run refuses, writing
+  // nothing, and says how to go on.
+  Status CheckLayout() const {
+    if (files_.empty() || (files_.size() == 1 && files_.count(o_.layout))) return Status::OK();
+    auto place = [](const std::string& layout) {
+      return layout.empty() ? std::string("no layout's folder") : "layout " + layout;
+    };
+    if (files_.size() > 1) {
+      std::string found;
+      for (const auto& [layout, keys] : files_) {
+        found += fmt::format("{}{} (e.g. {})", found.empty() ? "" : " and ", place(layout),
+                             keys.front());
+      }
+      return Status::FailedPrecondition(fmt::format(
+          "{}: this table's files are in {} places, {}; resume cannot tell which to continue: "
+          "keep them in one layout and rerun with it; nothing was written",
+          store_.Uri(), files_.size(), found));
+    }
+    const auto& [layout, keys] = *files_.begin();
+    if (layout.empty()) {
+      return Status::FailedPrecondition(fmt::format(
+          "{}: {} file(s) of this table are in no layout's folder (e.g. {}); move them to "
+          "where --layout {} puts them, or out of the destination; nothing was written",
+          store_.Uri(), keys.size(), keys.front(), o_.layout));
+    }
+    return Status::FailedPrecondition(
+        fmt::format("{}: {} file(s) of this table are in layout {}, not {} (e.g. {}); rerun with "
+                    "--layout {} to resume there; nothing was written",
+                    store_.Uri(), keys.size(), layout, o_.layout, keys.front(), layout));
+  }
+
   // The last key already written: the largest (ts, id) over this table's files in the
   // destination. Names carry timestamps to the second only, so every file sharing the
   // latest end second is read.
   Result<std::optional<pg::Key>> FindResumeKey(const std::string& spool) {
-    auto [schema, name] = pg::SplitTable(table_);
-    std::string source = o_.prefix + "_" + schema + "." + name;
-    std::string list_prefix = o_.layout == "by-partition" ? schema + "." + name + "/" : "";
-    LP_ASSIGN_OR_RETURN(auto objects, store_.ListAll(list_prefix));
     std::string best_end;
     std::vector<std::string> candidates;
-    for (const auto& obj : objects) {
-      if (obj.key.rfind("_lakepack/", 0) == 0) continue;
-      if (o_.layout == "flat" && obj.key.find('/') != std::string::npos) continue;
-      ExportName n = ParseExportFileName(BaseName(obj.key));
-      if (!n.ok || n.source != source) continue;
+    auto mine = files_.find(o_.layout);
+    if (mine == files_.end()) return std::optional<pg::Key>();
+    for (const auto& key : mine->second) {
+      ExportName n = ParseExportFileName(BaseName(key));
       if (n.end_ts > best_end) {
         best_end = n.end_ts;
         candidates.clear();
       }
-      if (n.end_ts == best_end) candidates.push_back(obj.key);
+      if (n.end_ts == best_end) candidates.push_back(key);
     }
     if (candidates.empty()) return std::optional<pg::Key>();
     std::optional<KeyRange> best;
@@ -219,7 +306,7 @@ class TableExport {
     }
     LP_ASSIGN_OR_RETURN(std::string tsb, pg::EncodeTimestamp(cols_[ts_], best->last_ts_us));
     progress_.Log(fmt::format("{}: resuming after {} ({} file(s) already in the destination)",
-                              table_, CompactTimestamp(best->last_ts_us), objects.size()));
+                              table_, CompactTimestamp(best->last_ts_us), mine->second.size()));
     return std::optional<pg::Key>(pg::Key{tsb, best_id_bytes});
   }
 
@@ -260,6 +347,7 @@ class TableExport {
   std::string table_;
   ObjectStore& store_;
   ProgressSink& progress_;
+  TableFiles files_;
   std::unique_ptr<FormatEngine> engine_;
   std::unique_ptr<pg::Connection> conn_;
   std::vector<pg::PgColumn> cols_;
@@ -303,6 +391,8 @@ Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
   summary.command = "export";
   summary.tasks = static_cast<int64_t>(o.tables.size());
   progress.Planned(summary.tasks, 0, 0);
+  // A failed listing is not fatal here: each table then lists for itself, with its retries.
+  auto listed = ListTableFiles(*store, o.prefix, o.tables);
   std::mutex mu;
   ParallelForAll(o.tables.size(), std::max(1, o.parallel), [&](size_t i) -> Status {
     const std::string& table = o.tables[i];
@@ -312,7 +402,9 @@ Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
     for (int attempt = 1; attempt <= attempts; attempt++) {
       TableStats stats;
       TableExport job(o, table, *store, progress);
-      st = job.Run(stats);
+      std::optional<TableFiles> files;
+      if (attempt == 1 && listed.ok()) files = listed->at(table);
+      st = job.Run(std::move(files), stats);
       total.files += stats.files;
       total.rows += stats.rows;
       total.bytes += stats.bytes;

@@ -250,6 +250,258 @@ TEST_P(ExportCrash, KillThenRerunGivesEveryRowOnce) {
 INSTANTIATE_TEST_SUITE_P(Stores, ExportCrash, ::testing::Values("local", "moto"),
                          [](const auto& info) { return info.param; });
 
+// Resume across layouts (issue 9): a table's files are found wherever they sit in the
+// destination, and a run under another layout than theirs refuses instead of writing the
+// table again.
+class ExportLayoutChange : public ::testing::TestWithParam<std::string> {
+ protected:
+  // ROWS rows, of which the last `held_back` by (ts, id) wait in TABLE_later, so that the
+  // table can grow after the last key as it does in production.
+  void SeedHeldBack(const std::string& table, int64_t rows, int64_t held_back) {
+    SeedTable(table, rows, 100);
+    RunPsql(fmt::format(
+        "DROP TABLE IF EXISTS {0}_later; CREATE TABLE {0}_later AS SELECT * FROM {0} ORDER BY "
+        "uploaded_date DESC, data_item_id DESC LIMIT {1}; DELETE FROM {0} WHERE (uploaded_date, "
+        "data_item_id) IN (SELECT uploaded_date, data_item_id FROM {0}_later);",
+        table, held_back));
+  }
+  void Grow(const std::string& table) {
+    RunPsql(fmt::format("INSERT INTO {0} SELECT * FROM {0}_later", table));
+  }
+
+  // The destination holds the table's rows, each exactly once: same count, same row
+  // checksum, and the same multiset of ids read back from the files.
+  void ExpectEveryRowOnce(TestLake& lake, const std::string& table, const std::string& tag) {
+    SCOPED_TRACE(tag);
+    std::string local = lake.scratch() / ("rows-" + tag);
+    FetchAll(lake, local);
+    Checksum want = PgChecksum(table), got = FilesChecksum(local);
+    EXPECT_EQ(got.rows, want.rows);
+    EXPECT_EQ(got.sum, want.sum);
+    auto lines = [](const std::string& text) {
+      std::vector<std::string> v;
+      std::istringstream in(text);
+      for (std::string l; std::getline(in, l);) v.push_back(l);
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    auto pg_ids = lines(RunPsql("SELECT encode(data_item_id,'hex') FROM " + table));
+    auto file_ids = lines(NodeQuery("SELECT lower(hex(data_item_id)) FROM read_parquet('" + local +
+                                    "/**/*.parquet', hive_partitioning=false)"));
+    EXPECT_EQ(file_ids.size(), pg_ids.size());
+    EXPECT_TRUE(file_ids == pg_ids) << "the ids in the files differ from the table's";
+    EXPECT_EQ(std::adjacent_find(file_ids.begin(), file_ids.end()), file_ids.end())
+        << "an id is in the destination twice";
+  }
+
+  // The summary's error for a table refused because its files are in layout `found`; stderr
+  // shows it after "lakepack export: error: ", --json in "errors".
+  std::string Refusal(TestLake& lake, const std::string& table, size_t files,
+                      const std::string& found, const std::string& asked,
+                      const std::string& example) {
+    return fmt::format(
+        "{}: {}: {} file(s) of this table are in layout {}, not {} (e.g. {}); rerun with "
+        "--layout {} to resume there; nothing was written",
+        table, lake.store().Uri(), files, found, asked, example, found);
+  }
+
+  std::map<std::string, std::string> With(const std::map<std::string, std::string>& extra) {
+    auto env = PgEnv();
+    for (const auto& [k, v] : extra) env[k] = v;
+    return env;
+  }
+};
+
+// The issue's repro: hive-date, then the same command with S3_LAYOUT=flat. It wrote the table
+// a second time (1,000 rows became 2,000); now it refuses, and the found layout resumes.
+TEST_P(ExportLayoutChange, AnotherLayoutIsRefusedAndTheFoundOneResumes) {
+  REQUIRE_PG();
+  const std::string table = "public.pdi_relayout_" + GetParam();
+  SeedHeldBack(table, 1250, 250);
+  ASSERT_EQ(PgChecksum(table).rows, 1000);
+  auto lake = TestLake::Open(GetParam(), "export-relayout");
+  std::vector<std::string> args = {"export", PgUri(), table, lake->uri(), "--flush-rows", "300"};
+  auto first = lake->Run(args, PgEnv());
+  ASSERT_EQ(first.exit_code, 0) << first.All();
+  auto keys = lake->DataKeys();
+  ASSERT_EQ(keys.size(), 4u);
+  ExpectLayout(keys, "hive-date", table);
+
+  auto via_env = lake->Run(args, With({{"S3_LAYOUT", "flat"}}));
+  EXPECT_EQ(via_env.exit_code, 1) << via_env.All();
+  EXPECT_NE(via_env.err.find("lakepack export: error: " +
+                             Refusal(*lake, table, 4, "hive-date", "flat", keys.front()) + "\n"),
+            std::string::npos)
+      << via_env.err;
+  auto args_flat = args;
+  args_flat.insert(args_flat.end(), {"--layout", "flat", "--json"});
+  auto via_flag = lake->Run(args_flat, PgEnv());
+  EXPECT_EQ(via_flag.exit_code, 1) << via_flag.All();
+  auto refused = nlohmann::json::parse(via_flag.out);
+  EXPECT_EQ(refused["rows"], 0);
+  EXPECT_EQ(refused["errors"],
+            nlohmann::json::array({Refusal(*lake, table, 4, "hive-date", "flat", keys.front())}));
+  EXPECT_EQ(lake->DataKeys(), keys);  // no object written, none removed
+  ExpectEveryRowOnce(*lake, table, "refused");
+
+  // The way on that the message gives: --layout overrides S3_LAYOUT and finds it all written.
+  auto args_found = args;
+  args_found.insert(args_found.end(), {"--layout", "hive-date", "--json"});
+  auto resumed = lake->Run(args_found, With({{"S3_LAYOUT", "flat"}}));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.All();
+  EXPECT_EQ(nlohmann::json::parse(resumed.out)["rows"], 0);
+  EXPECT_EQ(lake->DataKeys(), keys);
+
+  // The table grows: the wrong layout still refuses, the found one writes the new rows only.
+  Grow(table);
+  auto grown_flat = lake->Run(args_flat, PgEnv());
+  EXPECT_EQ(grown_flat.exit_code, 1) << grown_flat.All();
+  EXPECT_EQ(lake->DataKeys(), keys);
+  auto grown = lake->Run(args_found, PgEnv());
+  ASSERT_EQ(grown.exit_code, 0) << grown.All();
+  EXPECT_EQ(nlohmann::json::parse(grown.out)["rows"], 250);
+  auto after = lake->DataKeys();
+  EXPECT_GT(after.size(), keys.size());
+  ExpectLayout(after, "hive-date", table);
+  ExpectEveryRowOnce(*lake, table, "grown");
+}
+
+// by-partition and hive-date, each way round: refused, then resumed in the found layout.
+TEST_P(ExportLayoutChange, ByPartitionAndHiveDateRefuseEachOther) {
+  REQUIRE_PG();
+  const std::string table = "public.pdi_bp_hive_" + GetParam();
+  SeedTable(table, 1000, 100);
+  for (auto [found, asked] : {std::pair<std::string, std::string>{"by-partition", "hive-date"},
+                              {"hive-date", "by-partition"}}) {
+    SCOPED_TRACE(found + " then " + asked);
+    auto lake = TestLake::Open(GetParam(), "export-" + found);
+    auto run = [&](const std::string& layout) {
+      return lake->Run({"export", PgUri(), table, lake->uri(), "--flush-rows", "300", "--layout",
+                        layout, "--json"},
+                       PgEnv());
+    };
+    auto first = run(found);
+    ASSERT_EQ(first.exit_code, 0) << first.All();
+    auto keys = lake->DataKeys();
+    ExpectLayout(keys, found, table);
+    auto refused = run(asked);
+    EXPECT_EQ(refused.exit_code, 1) << refused.All();
+    EXPECT_EQ(
+        nlohmann::json::parse(refused.out)["errors"],
+        nlohmann::json::array({Refusal(*lake, table, keys.size(), found, asked, keys.front())}))
+        << refused.out;
+    EXPECT_EQ(lake->DataKeys(), keys);
+    auto again = run(found);
+    ASSERT_EQ(again.exit_code, 0) << again.All();
+    EXPECT_EQ(nlohmann::json::parse(again.out)["rows"], 0);
+    EXPECT_EQ(lake->DataKeys(), keys);
+    ExpectEveryRowOnce(*lake, table, found);
+  }
+}
+
+// Files of the table in two layouts at once: no layout can resume without writing some rows
+// again, so every layout refuses and names both.
+TEST_P(ExportLayoutChange, FilesInTwoLayoutsAreAnError) {
+  REQUIRE_PG();
+  const std::string table = "public.pdi_two_layouts_" + GetParam();
+  SeedTable(table, 1000, 100);
+  auto lake = TestLake::Open(GetParam(), "export-two-layouts");
+  auto first = lake->Run(
+      {"export", PgUri(), table, lake->uri(), "--flush-rows", "300", "--layout", "flat"}, PgEnv());
+  ASSERT_EQ(first.exit_code, 0) << first.All();
+  auto flat = lake->DataKeys();
+  ASSERT_EQ(flat.size(), 4u);
+  // A copy of the first file where hive-date would have put it.
+  std::string hive = "year=2024/month=01/half=01/" + flat.front();
+  lake->Put(hive, lake->Fetch(flat.front()));
+  auto keys = lake->DataKeys();
+  for (const auto& layout : kLayouts) {
+    SCOPED_TRACE(layout);
+    auto r = lake->Run({"export", PgUri(), table, lake->uri(), "--layout", layout}, PgEnv());
+    EXPECT_EQ(r.exit_code, 1) << r.All();
+    EXPECT_NE(r.err.find(fmt::format(
+                  "lakepack export: error: {}: {}: this table's files are in 2 places, layout "
+                  "flat (e.g. {}) and layout hive-date (e.g. {}); resume cannot tell which to "
+                  "continue: keep them in one layout and rerun with it; nothing was written\n",
+                  table, lake->store().Uri(), flat.front(), hive)),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(lake->DataKeys(), keys);
+  }
+  // A file in a folder no layout of this table uses holds rows all the same.
+  ASSERT_TRUE(lake->store().Delete({hive}).ok());
+  lake->Put("public.other/" + flat.front(), lake->Fetch(flat.front()));
+  ASSERT_TRUE(lake->store().Delete(flat).ok());
+  auto stray = lake->Run({"export", PgUri(), table, lake->uri(), "--layout", "flat"}, PgEnv());
+  EXPECT_EQ(stray.exit_code, 1) << stray.All();
+  EXPECT_NE(stray.err.find(fmt::format(
+                "lakepack export: error: {}: {}: 1 file(s) of this table are in no layout's "
+                "folder (e.g. public.other/{}); move them to where --layout flat puts them, or out "
+                "of the destination; nothing was written\n",
+                table, lake->store().Uri(), flat.front())),
+            std::string::npos)
+      << stray.err;
+  EXPECT_EQ(lake->DataKeys(), std::vector<std::string>{"public.other/" + flat.front()});
+}
+
+// The prefix is part of the name: another prefix's files of the same table are not ours,
+// even one that ends in ours. Two tables cost one listing of the destination.
+TEST_P(ExportLayoutChange, AnotherPrefixIsNotOursAndOneListingServesEveryTable) {
+  REQUIRE_PG();
+  const std::string a = "public.pdi_prefix_a_" + GetParam(),
+                    b = "public.pdi_prefix_b_" + GetParam();
+  SeedTable(a, 1000, 100);
+  SeedTable(b, 500, 100);
+  auto lake = TestLake::Open(GetParam(), "export-prefix");
+  auto other = lake->Run(
+      {"export", PgUri(), a, lake->uri(), "--prefix", "archive_perm_items", "--layout", "flat"},
+      PgEnv());
+  ASSERT_EQ(other.exit_code, 0) << other.All();
+  auto theirs = lake->DataKeys();
+  ASSERT_EQ(theirs.size(), 1u);
+  auto ours = lake->Run({"export", PgUri(), a, b, lake->uri(), "--json"}, PgEnv());
+  ASSERT_EQ(ours.exit_code, 0) << ours.All();
+  auto s = nlohmann::json::parse(ours.out);
+  EXPECT_EQ(s["rows"], 1500);
+  EXPECT_EQ(s["requests"]["LIST"], 1);
+  auto keys = lake->DataKeys();
+  EXPECT_EQ(keys.size(), 3u);
+  EXPECT_NE(std::find(keys.begin(), keys.end(), theirs.front()), keys.end());
+  auto again = lake->Run({"export", PgUri(), a, b, lake->uri(), "--json"}, PgEnv());
+  ASSERT_EQ(again.exit_code, 0) << again.All();
+  EXPECT_EQ(nlohmann::json::parse(again.out)["rows"], 0);
+  EXPECT_EQ(nlohmann::json::parse(again.out)["requests"]["LIST"], 1);
+  EXPECT_EQ(lake->DataKeys(), keys);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, ExportLayoutChange, ::testing::Values("local", "moto"),
+                         [](const auto& info) { return info.param; });
+
+// The listing is paginated: a table's files on the second page of a destination with 1,005
+// other objects are still found, in one listing of two pages.
+TEST(ExportLayoutChangeLocal, FilesOnALaterListingPageAreFound) {
+  REQUIRE_PG();
+  const std::string table = "public.pdi_pages";
+  SeedTable(table, 1000, 100);
+  auto lake = TestLake::Open("local", "export-pages");
+  std::string junk = lake->scratch() / "junk.txt";
+  WriteFile(junk, "x");
+  for (int i = 0; i < 1005; i++) lake->Put(fmt::format("junk/{:04}.txt", i), junk);
+  auto first = lake->Run({"export", PgUri(), table, lake->uri(), "--layout", "flat"}, PgEnv());
+  ASSERT_EQ(first.exit_code, 0) << first.All();
+  auto keys = lake->DataKeys();
+  auto hive = lake->Run({"export", PgUri(), table, lake->uri(), "--json"}, PgEnv());
+  EXPECT_EQ(hive.exit_code, 1) << hive.All();
+  auto s = nlohmann::json::parse(hive.out);
+  ASSERT_EQ(s["errors"].size(), 1u) << hive.out;
+  EXPECT_NE(s["errors"][0].get<std::string>().find("are in layout flat, not hive-date"),
+            std::string::npos)
+      << hive.out;
+  EXPECT_EQ(s["rows"], 0);
+  EXPECT_EQ(s["requests"]["LIST"], 2);
+  EXPECT_EQ(lake->DataKeys(), keys);
+}
+
 // Types beyond the Data Schema map faithfully; NULLs stay NULL.
 TEST(ExportTypes, MapFaithfully) {
   REQUIRE_PG();
