@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "commit/crash_point.h"
+
 namespace lakepack {
 
 namespace {
@@ -429,6 +431,7 @@ Result<FileDescriptor> LocalStore::OpenForRead(std::string_view key, const std::
 }
 
 Result<std::optional<ObjectInfo>> LocalStore::Stat(std::string_view key) {
+  CrashPoint(kStoreRequestStep);
   LP_RETURN_IF_ERROR(CheckKey(key));
   Count(kHead);
   std::string path = PathOf(key);
@@ -443,6 +446,7 @@ Result<std::optional<ObjectInfo>> LocalStore::Stat(std::string_view key) {
 }
 
 Result<std::string> LocalStore::Read(std::string_view key, ByteRange range) {
+  CrashPoint(kStoreRequestStep);
   std::string path = PathOf(key);
   struct stat st;
   LP_ASSIGN_OR_RETURN(FileDescriptor file, OpenForRead(key, path, &st));
@@ -469,6 +473,7 @@ Result<std::string> LocalStore::Read(std::string_view key, ByteRange range) {
 
 Status LocalStore::ReadToFile(std::string_view key, const std::string& local_path,
                               ByteRange range) {
+  CrashPoint(kStoreRequestStep);
   std::string path = PathOf(key);
   struct stat st;
   // The source is opened and the range checked before the target is touched, so a missing
@@ -574,6 +579,7 @@ Result<ObjectInfo> LocalStore::WriteAtomically(std::string_view key, bool if_non
 
 Result<ObjectInfo> LocalStore::Write(std::string_view key, std::string_view data,
                                      const PutOptions& options) {
+  CrashPoint(kStoreRequestStep);
   LP_RETURN_IF_ERROR(CheckKey(key));
   return CountPut(WriteAtomically(key, options.if_none_match, [&](int fd, const std::string& tmp) {
     return WriteAll(fd, data.data(), data.size(), tmp);
@@ -626,6 +632,7 @@ Result<std::optional<ObjectInfo>> LocalStore::MoveIntoPlace(std::string_view key
 
 Result<ObjectInfo> LocalStore::WriteFromFile(std::string_view key, const std::string& local_path,
                                              const PutOptions& options) {
+  CrashPoint(kStoreRequestStep);
   LP_RETURN_IF_ERROR(CheckKey(key));
   if (options.consume_source) {
     LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> moved,
@@ -648,6 +655,7 @@ Result<ObjectInfo> LocalStore::WriteFromFile(std::string_view key, const std::st
 }
 
 Status LocalStore::Copy(std::string_view from_key, std::string_view to_key) {
+  CrashPoint(kStoreRequestStep);
   LP_RETURN_IF_ERROR(CheckKey(from_key));
   LP_RETURN_IF_ERROR(CheckKey(to_key));
   std::string from_path = PathOf(from_key);
@@ -676,7 +684,9 @@ void LocalStore::PruneEmptyParents(std::string_view key) const {
 Status LocalStore::Delete(const std::vector<std::string>& keys) {
   // Reject the whole batch before deleting anything when one key is malformed.
   for (const std::string& key : keys) LP_RETURN_IF_ERROR(CheckKey(key));
-  if (!keys.empty()) Count(kDelete);
+  if (keys.empty()) return Status::OK();
+  CrashPoint(kStoreRequestStep);
+  Count(kDelete);
   for (const std::string& key : keys) {
     std::string path = PathOf(key);
     if (::unlink(path.c_str()) != 0) {
@@ -851,6 +861,7 @@ Result<ListPage> LocalStore::List(const ListOptions& options) {
     return Status::InvalidArgument(Uri() + ": max_keys must be at least 1, not " +
                                    std::to_string(options.max_keys));
   }
+  CrashPoint(kStoreRequestStep);
   Count(kList);
   ListPage page;
   const std::string& prefix = options.prefix;

@@ -214,7 +214,7 @@ TEST_P(Export, EveryLayoutValidatesAndHoldsTheTablesRows) {
 INSTANTIATE_TEST_SUITE_P(Stores, Export, ::testing::Values("local", "moto"),
                          [](const auto& info) { return info.param; });
 
-// SIGKILL at moments spread over the run, then reruns: rows equal the table's, once each,
+// SIGKILL at random operations of the run, then reruns: rows equal the table's, once each,
 // also where 30,000 rows (more than one file) share one timestamp.
 class ExportCrash : public ::testing::TestWithParam<std::string> {};
 
@@ -224,16 +224,19 @@ TEST_P(ExportCrash, KillThenRerunGivesEveryRowOnce) {
   SeedTable(table, 200000, 30000);
   Checksum want = PgChecksum(table);
   auto lake = TestLake::Open(GetParam(), "export-crash");
-  std::vector<std::string> args = {"export",       PgUri(),     table,          lake->uri(),
-                                   "--flush-rows", "7000",      "--chunk-rows", "3000",
-                                   "--layout",     "hive-date", "--quiet"};
-  int kills = 0;
-  for (int delay : {300, 700, 1100, 1500, 1900, 2600}) {
-    auto r = lake->Run(args, PgEnv(), delay);
-    if (r.exit_code == 137) kills++;
+  auto args = [&](const TestLake& on) -> std::vector<std::string> {
+    return {"export",       PgUri(), table,      on.uri(),    "--flush-rows", "7000",
+            "--chunk-rows", "3000",  "--layout", "hive-date", "--quiet"};
+  };
+  // Each kill at a random store request of the run it interrupts (the second kills the
+  // resumed run), never after a number of milliseconds: see KillAtRandomOp.
+  std::mt19937 rng(7);
+  for (int kill = 1; kill <= 2; kill++) {
+    auto k = KillAtRandomOp(*lake, args, PgEnv(), rng);
+    std::cout << GetParam() << ": kill " << kill << " at " << k.Where() << std::endl;
+    ASSERT_EQ(k.run.exit_code, 137) << "expected SIGKILL at " << k.Where() << "\n" << k.run.All();
   }
-  EXPECT_GE(kills, 2) << "the export finished before it could be killed";
-  auto r = lake->Run(args, PgEnv());
+  auto r = lake->Run(args(*lake), PgEnv());
   ASSERT_EQ(r.exit_code, 0) << r.All();
   // Every file passes, and the files hold the table's count.
   std::string res = lake->scratch() / "res.txt";

@@ -7,9 +7,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <signal.h>
-
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -21,8 +18,7 @@ namespace lakepack::e2e {
 
 namespace fs = std::filesystem;
 
-RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-              int kill_after_ms) {
+RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
   RunResult r;
   char out_tmpl[] = "/tmp/lp-e2e-out-XXXXXX";
   char err_tmpl[] = "/tmp/lp-e2e-err-XXXXXX";
@@ -51,19 +47,7 @@ RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, 
   posix_spawn_file_actions_destroy(&fa);
   if (rc == 0) {
     int status = 0;
-    if (kill_after_ms >= 0) {
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kill_after_ms);
-      while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() >= deadline) {
-          kill(pid, SIGKILL);
-          waitpid(pid, &status, 0);
-          break;
-        }
-        usleep(2000);
-      }
-    } else {
-      waitpid(pid, &status, 0);
-    }
+    waitpid(pid, &status, 0);
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   } else {
     r.err = "spawn failed: " + argv[0];
@@ -78,10 +62,10 @@ RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, 
 }
 
 RunResult Lakepack(const std::vector<std::string>& args,
-                   const std::map<std::string, std::string>& env, int kill_after_ms) {
+                   const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {LAKEPACK_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
-  return Run(argv, env, kill_after_ms);
+  return Run(argv, env);
 }
 
 ScratchDir::ScratchDir() {

@@ -18,13 +18,15 @@ struct RunResult {
 };
 
 //! Runs the lakepack binary with `args` and optional extra environment variables.
+//! To kill it part-way, use a crash point (LAKEPACK_CRASH_AT, see src/commit/crash_point.h
+//! and KillAtRandomOp in lake.h), never a timer: a kill keyed to the run's own progress lands
+//! inside the run on a fast machine and a loaded one alike.
 RunResult Lakepack(const std::vector<std::string>& args,
-                   const std::map<std::string, std::string>& env = {}, int kill_after_ms = -1);
+                   const std::map<std::string, std::string>& env = {});
 
-//! Runs any program (argv[0] looked up in PATH). With kill_after_ms >= 0 the program gets
-//! SIGKILL after that many milliseconds if it is still running (exit_code 137 then).
+//! Runs any program (argv[0] looked up in PATH) to its end.
 RunResult Run(const std::vector<std::string>& argv,
-              const std::map<std::string, std::string>& env = {}, int kill_after_ms = -1);
+              const std::map<std::string, std::string>& env = {});
 
 //! A fresh directory, removed with its contents at the end of the test.
 class ScratchDir {

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 
+#include "commit/commit.h"
 #include "lakepack/uri.h"
 #include "servers/servers_env.h"
 
@@ -19,6 +21,7 @@ std::string Env(const char* name) {
 
 std::unique_ptr<TestLake> TestLake::Open(const std::string& backend, const std::string& name) {
   auto lake = std::make_unique<TestLake>();
+  lake->backend_ = backend;
   if (backend == "local") {
     lake->uri_ = lake->scratch_ / "lake";
     auto st = OpenStore(lake->uri_, {.create_local_root = true});
@@ -61,10 +64,30 @@ TestLake::~TestLake() {
 }
 
 RunResult TestLake::Run(const std::vector<std::string>& args,
-                        const std::map<std::string, std::string>& extra, int kill_after_ms) {
+                        const std::map<std::string, std::string>& extra) {
   auto env = env_;
   for (auto& [k, v] : extra) env[k] = v;
-  return Lakepack(args, env, kill_after_ms);
+  return Lakepack(args, env);
+}
+
+std::unique_ptr<TestLake> TestLake::Clone(const std::string& name) {
+  auto twin = Open(backend_, name);
+  const std::string from = store_->Uri(), to = twin->store_->Uri();
+  for (const std::string& key : Keys()) {
+    std::string path = Fetch(key);
+    // A journal record names the store its inputs are in (input_root): recovery on the copy
+    // must act on the copy's inputs, never on this lake's.
+    if (key.rfind(kJournalPrefix, 0) == 0) {
+      std::string record = ReadFile(path);
+      for (size_t at = record.find(from); at != std::string::npos; at = record.find(from, at)) {
+        record.replace(at, from.size(), to);
+        at += to.size();
+      }
+      WriteFile(path, record);
+    }
+    twin->Put(key, path);
+  }
+  return twin;
 }
 
 std::vector<std::string> TestLake::Keys() {
@@ -113,6 +136,33 @@ int64_t TestLake::Rows(const std::string& key) {
 void TestLake::Put(const std::string& key, const std::string& local_path) {
   auto r = store_->WriteFromFile(key, local_path);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
+}
+
+std::string RandomKill::Where() const {
+  return "op " + std::to_string(op) + " of " + std::to_string(ops);
+}
+
+RandomKill KillAtRandomOp(TestLake& lake, const LakeArgs& args,
+                          const std::map<std::string, std::string>& extra, std::mt19937& rng) {
+  RandomKill kill;
+  {
+    auto twin = lake.Clone("count");
+    std::string count_file = twin->scratch() / "ops.txt";
+    auto env = extra;
+    env["LAKEPACK_COUNT_OPS"] = count_file;
+    auto counted = twin->Run(args(*twin), env);
+    EXPECT_EQ(counted.exit_code, 0) << "the counting run failed:\n" << counted.All();
+    kill.ops = std::atoll(ReadFile(count_file).c_str());
+  }
+  if (kill.ops < 1) {
+    ADD_FAILURE() << "the run reaches no crash point to kill it at";
+    return kill;
+  }
+  kill.op = std::uniform_int_distribution<int64_t>(1, kill.ops)(rng);
+  auto env = extra;
+  env["LAKEPACK_CRASH_AT"] = "op:" + std::to_string(kill.op);
+  kill.run = lake.Run(args(lake), env);
+  return kill;
 }
 
 }  // namespace lakepack::e2e

@@ -2,8 +2,10 @@
 // test needs to look at it from outside the binary (keys, row digests, files).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -27,7 +29,14 @@ class TestLake {
 
   //! Runs lakepack with the lake's environment (and `extra`).
   RunResult Run(const std::vector<std::string>& args,
-                const std::map<std::string, std::string>& extra = {}, int kill_after_ms = -1);
+                const std::map<std::string, std::string>& extra = {});
+
+  //! A fresh lake on the same backend holding a copy of every object of this one, lakepack's
+  //! journal and staging objects included (journal records renamed to point at the copy), so
+  //! that a run there does what the same run would do here. Exact on S3, where a (single-part)
+  //! object's ETag is the MD5 of its content; a local copy has new ETags, which matters only
+  //! to a journal that names them.
+  std::unique_ptr<TestLake> Clone(const std::string& name);
 
   //! Every key, sorted (lakepack's own _lakepack/ objects included).
   std::vector<std::string> Keys();
@@ -45,6 +54,7 @@ class TestLake {
   ScratchDir& scratch() { return scratch_; }
 
  private:
+  std::string backend_;
   std::string uri_;
   std::map<std::string, std::string> env_;
   std::shared_ptr<ObjectStore> store_;
@@ -52,5 +62,23 @@ class TestLake {
   std::unique_ptr<FormatEngine> engine_;
   int fetched_ = 0;
 };
+
+//! A run of lakepack killed (SIGKILL, via LAKEPACK_CRASH_AT=op:<n>) at a random operation.
+struct RandomKill {
+  RunResult run;              // exit_code 137 when the kill came
+  int64_t op = 0;             // the operation it was to die at
+  int64_t ops = 0;            // operations an uninterrupted run from the same state reached
+  std::string Where() const;  // "op 37 of 131", for messages
+};
+
+//! The arguments of a command on a given lake (they name its URI).
+using LakeArgs = std::function<std::vector<std::string>(const TestLake&)>;
+
+//! Runs `args(lake)` and kills it at an operation drawn uniformly from those an uninterrupted
+//! run from the lake's current state reaches. That number is counted first by the same run on
+//! a Clone (LAKEPACK_COUNT_OPS), so the kill lands inside the run, on any machine, however
+//! fast or loaded: the verdict never depends on timing.
+RandomKill KillAtRandomOp(TestLake& lake, const LakeArgs& args,
+                          const std::map<std::string, std::string>& extra, std::mt19937& rng);
 
 }  // namespace lakepack::e2e

@@ -52,7 +52,7 @@ EP=$("$HERE/start.sh" "$W" "$LP_PORT" --rate 0 --stall-seconds 2) || exit 1
 # moto stores chunked uploads as empty objects and never answers chunked, so chunked bodies are
 # checked against an echo server behind a second proxy.
 lp_spawn "$W/pids/echo.pid" "$W/logs/echo.log" python3 "$HERE/echo_upstream.py" "$W/echo.port"
-for _ in $(seq 100); do [[ -s $W/echo.port ]] && break; sleep 0.05; done
+lp_wait_file "$W/echo.port" "$W/pids/echo.pid" "$W/logs/echo.log" || exit 1
 EEP=$("$HERE/start.sh" "$W/echo" "$(cat "$W/echo.port")" --rate 0) || exit 1
 echo "moto $MOTO, proxy $EP; echo server behind proxy $EEP"
 
@@ -141,7 +141,8 @@ check "503 SlowDown" t_status slowdown 503 SlowDown
 t_curl_exit() {  # t_curl_exit KIND EXPECTED_CURL_EXIT_CODES_REGEX
   configure "{\"rate\": 1, \"kinds\": [\"$1\"]}" || return 1
   local rc
-  curl -s -o "$W/got" --max-time 10 "$EP/bkt/small"
+  # A cap well above --stall-seconds: a stall must end by the proxy closing, even when loaded.
+  curl -s -o "$W/got" --max-time 60 "$EP/bkt/small"
   rc=$?
   echo "curl exit code $rc, got $(stat -c %s "$W/got" 2>/dev/null || echo 0) bytes"
   [[ $rc =~ ^($2)$ ]]

@@ -24,18 +24,15 @@ rm -f "$DIR/fault_proxy.port"
 lp_spawn "$DIR/pids/fault-proxy.pid" "$DIR/logs/fault-proxy.log" \
   python3 -u "$HERE/fault_proxy.py" --upstream "$LP_HOST:$UPSTREAM" --port 0 \
   --port-file "$DIR/fault_proxy.port" "$@"
-for _ in $(seq 100); do
-  [[ -s $DIR/fault_proxy.port ]] && break
-  if ! lp_alive "$DIR/pids/fault-proxy.pid"; then
-    echo "fault proxy did not start: $(tail -n 20 "$DIR/logs/fault-proxy.log")" >&2
-    rm -f "$DIR/pids/fault-proxy.pid"
-    exit 1
-  fi
-  sleep 0.05
-done
+if ! lp_wait_file "$DIR/fault_proxy.port" "$DIR/pids/fault-proxy.pid" \
+  "$DIR/logs/fault-proxy.log"; then
+  echo "fault proxy did not start" >&2
+  lp_stop "$DIR/pids/fault-proxy.pid"
+  exit 1
+fi
 read -r PORT <"$DIR/fault_proxy.port" || { echo "fault proxy did not start" >&2; exit 1; }
 lp_wait_http "http://$LP_HOST:$PORT/__fault_proxy/stats" "$DIR/pids/fault-proxy.pid" \
-  "$DIR/logs/fault-proxy.log" 10
+  "$DIR/logs/fault-proxy.log"
 printf "export LAKEPACK_FAULT_PROXY_ENDPOINT='http://%s:%s'\n" "$LP_HOST" "$PORT" \
   >"$DIR/fault_proxy.env"
 echo "http://$LP_HOST:$PORT"

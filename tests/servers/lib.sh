@@ -72,24 +72,48 @@ lp_stop() {
   rm -f "$pidfile"
 }
 
-# lp_wait_http URL PIDFILE LOG [SECONDS]: polls URL until an HTTP answer comes (any status),
-# failing early with the log's tail when the process has died.
-lp_wait_http() {
-  local url=$1 pidfile=$2 log=$3 secs=${4:-30} code
-  local deadline=$((SECONDS + secs))
+# Readiness polls end as soon as their condition holds; their cap is generous because a loaded
+# machine (CI, parallel builds) can take many seconds to start a Python or Node server, and a
+# server that died is noticed at once anyway.
+LP_WAIT_SECONDS=${LP_WAIT_SECONDS:-120}
+
+# lp_wait_until PIDFILE LOG WHAT CMD...: runs CMD until it succeeds, at most LP_WAIT_SECONDS,
+# failing early (with LOG's tail and WHAT it waited for) when the process in PIDFILE has died.
+lp_wait_until() {
+  local pidfile=$1 log=$2 what=$3
+  shift 3
+  local deadline=$((SECONDS + LP_WAIT_SECONDS))
   while ((SECONDS < deadline)); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" 2>/dev/null) || code=000
-    [[ $code != 000 ]] && return 0
+    "$@" && return 0
     if ! lp_alive "$pidfile"; then
-      echo "server for $url exited; last lines of $log:" >&2
+      "$@" && return 0  # it did its part, then exited
+      echo "the server exited before $what; last lines of $log:" >&2
       tail -n 20 "$log" >&2
       return 1
     fi
-    sleep 0.1
+    sleep 0.05
   done
-  echo "server for $url did not answer within ${secs}s; last lines of $log:" >&2
+  echo "no $what within ${LP_WAIT_SECONDS}s; last lines of $log:" >&2
   tail -n 20 "$log" >&2
   return 1
+}
+
+# lp_wait_file FILE PIDFILE LOG: waits until FILE is not empty (a server writes its port there
+# once it listens).
+lp_wait_file() {
+  lp_wait_until "$2" "$3" "$1 written" test -s "$1"
+}
+
+# True when URL gives an HTTP answer, whatever its status.
+lp_http_answers() {
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null) || code=000
+  [[ $code != 000 ]]
+}
+
+# lp_wait_http URL PIDFILE LOG: waits until URL gives an HTTP answer.
+lp_wait_http() {
+  lp_wait_until "$2" "$3" "answer from $1" lp_http_answers "$1"
 }
 
 # lp_start_moto NAME DIR [ENV=VALUE...]: starts moto_server on a free port, retrying on a lost
@@ -104,7 +128,7 @@ lp_start_moto() {
       env "$@" moto_server -H "$LP_HOST" -p "$port"
     # /moto-api/config answers without counting as an (unauthenticated) S3 or IAM action.
     if lp_wait_http "http://$LP_HOST:$port/moto-api/config" "$dir/pids/$name.pid" \
-      "$dir/logs/$name.log" 30 2>"$dir/logs/$name.wait"; then
+      "$dir/logs/$name.log" 2>"$dir/logs/$name.wait"; then
       # shellcheck disable=SC2034  # read by the caller
       LP_PORT=$port
       rm -f "$dir/logs/$name.wait"

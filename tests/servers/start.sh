@@ -86,15 +86,14 @@ start_s3rver() {
   lp_spawn "$DIR/pids/s3rver.pid" "$DIR/logs/s3rver.log" \
     node --openssl-legacy-provider "$bin" --directory "$DIR/s3rver-data" \
     --address "$LP_HOST" --port 0 --no-vhost-buckets --configure-bucket "$S3RVER_BUCKET"
-  for _ in $(seq 300); do
+  # shellcheck disable=SC2317  # called through lp_wait_until
+  s3rver_port() {
     port=$(sed -n 's/.*S3rver listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
       "$DIR/logs/s3rver.log" | head -n 1)
-    [[ -n $port ]] && break
-    lp_alive "$DIR/pids/s3rver.pid" || break
-    sleep 0.1
-  done
-  if [[ -z $port ]]; then
-    echo "s3rver did not start: $(tail -n 20 "$DIR/logs/s3rver.log")" >&2
+    [[ -n $port ]]
+  }
+  if ! lp_wait_until "$DIR/pids/s3rver.pid" "$DIR/logs/s3rver.log" "s3rver listening" s3rver_port; then
+    echo "s3rver did not start" >&2
     return 1
   fi
   lp_wait_http "http://$LP_HOST:$port/" "$DIR/pids/s3rver.pid" "$DIR/logs/s3rver.log" || return 1

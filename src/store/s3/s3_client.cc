@@ -8,6 +8,7 @@
 #include <ctime>
 #include <thread>
 
+#include "commit/crash_point.h"
 #include "store/s3/crypto.h"
 #include "store/s3/errors.h"
 
@@ -203,6 +204,8 @@ Result<HttpResponse> S3Client::Attempt(const S3Request& request, const Target& t
 }
 
 Result<HttpResponse> S3Client::Execute(const S3Request& request) {
+  // One operation for the crash tests however many attempts it takes (crash_point.h).
+  CrashPoint(kStoreRequestStep);
   const Target target = TargetFor(request);
   std::string payload_hash = request.payload_hash;
   if (payload_hash.empty()) {

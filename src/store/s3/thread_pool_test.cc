@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <vector>
 
 namespace lakepack::s3 {
@@ -26,12 +28,21 @@ TEST(ThreadPoolTest, RunsEveryIndexOnce) {
 TEST(ThreadPoolTest, ConcurrencyIsBoundedByPoolPlusCaller) {
   ThreadPool pool(3);
   std::atomic<int> running{0}, peak{0};
+  // Each item holds its slot until a second item runs beside it (or a generous minute has
+  // passed), so that "two at once" does not depend on a helper starting within a 2 ms sleep:
+  // on a loaded machine the caller used to finish all 40 items alone.
+  std::mutex mu;
+  std::condition_variable cv;
   ASSERT_TRUE(ParallelFor(&pool, 40, [&](size_t) {
                 int now = ++running;
                 int seen = peak.load();
                 while (now > seen && !peak.compare_exchange_weak(seen, now)) {
                 }
-                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                {
+                  std::unique_lock<std::mutex> lock(mu);
+                  cv.notify_all();
+                  cv.wait_for(lock, std::chrono::seconds(60), [&] { return peak.load() >= 2; });
+                }
                 --running;
                 return Status::OK();
               }).ok());
