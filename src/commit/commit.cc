@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "commit/crash_point.h"
+#include "common/crash_point.h"
 #include "lakepack/uri.h"
 
 namespace lakepack {

@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "commit/crash_point.h"
+#include "common/crash_point.h"
 
 namespace lakepack {
 

@@ -18,7 +18,7 @@ struct RunResult {
 };
 
 //! Runs the lakepack binary with `args` and optional extra environment variables.
-//! To kill it part-way, use a crash point (LAKEPACK_CRASH_AT, see src/commit/crash_point.h
+//! To kill it part-way, use a crash point (LAKEPACK_CRASH_AT, see src/common/crash_point.h
 //! and KillAtRandomOp in lake.h), never a timer: a kill keyed to the run's own progress lands
 //! inside the run on a fast machine and a loaded one alike.
 RunResult Lakepack(const std::vector<std::string>& args,

@@ -8,7 +8,7 @@
 #include <ctime>
 #include <thread>
 
-#include "commit/crash_point.h"
+#include "common/crash_point.h"
 #include "store/s3/crypto.h"
 #include "store/s3/errors.h"
 

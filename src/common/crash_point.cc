@@ -1,5 +1,5 @@
 // Crash points for the crash tests (see crash_point.h).
-#include "commit/crash_point.h"
+#include "common/crash_point.h"
 
 #include <signal.h>
 #include <unistd.h>
