@@ -254,13 +254,13 @@ struct UsageCase {
 
 const std::string kNeedsEngine = "needs src/format/duckdb_engine.cc: ";
 
-// A cut footer makes DuckDB's Thrift reader say only "don't know what type: "; the engine's
-// error translation should call it a broken footer.
+// A cut footer makes DuckDB's Thrift reader say only what it tripped on; the engine's error
+// translation should call it a broken footer.
 std::string FooterCutSkip(const std::string& breakage) {
   if (breakage != "FooterCut") return "";
   return kNeedsEngine +
-         "a cut footer is reported as \"don't know what type: \" (DuckDB's Thrift error), not as "
-         "\"not a Parquet file or truncated\"";
+         "a cut footer is reported in DuckDB's Thrift words (\"don't know what type: \", "
+         "\"TProtocolException: Invalid data\"), not as \"not a Parquet file or truncated\"";
 }
 
 std::string Fill(std::string s, World& w);
