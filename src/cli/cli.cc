@@ -1,6 +1,7 @@
 // Error printing and spool directories for the command-line front end.
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #include <fmt/format.h>
@@ -9,13 +10,44 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "lakepack/uri.h"
+
 namespace lakepack::cli {
+
+namespace {
+CLI::Validator WholeNumberAtLeast(long long min, const std::string& what) {
+  return CLI::Validator(
+      [min, what](std::string& value) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        long long v = std::strtoll(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0' || errno == ERANGE || v < min) {
+          return "must be " + what + ", got '" + value + "'";
+        }
+        return "";
+      },
+      "");
+}
+}  // namespace
+
+const CLI::Validator kPositive = WholeNumberAtLeast(1, "a whole number of at least 1");
+const CLI::Validator kNonNegative = WholeNumberAtLeast(0, "a whole number of at least 0");
 
 EngineOptions EngineOptionsFrom(const GlobalOptions& global) {
   EngineOptions eo;
   eo.memory_limit = global.memory_limit;
   eo.threads = global.threads;
   return eo;
+}
+
+Status NoSuchInput(const std::string& uri) {
+  auto loc = ParseLocation(uri);
+  std::error_code ec;
+  if (loc.ok() && loc->kind == StoreKind::kLocal &&
+      std::filesystem::is_directory("/" + loc->path, ec)) {
+    return Status::FailedPrecondition(uri + ": is a directory, not a file");
+  }
+  return Status::NotFound(uri + ": no such file or object");
 }
 
 void PrintError(std::string_view command, const Status& status) {

@@ -19,6 +19,10 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;  // some work failed
 inline constexpr int kExitUsage = 2;   // bad usage: flags, arguments
 
+//! Flag validators: a whole number > 0, or >= 0. The error names the flag and the value.
+extern const CLI::Validator kPositive;
+extern const CLI::Validator kNonNegative;
+
 //! Options every command takes.
 struct GlobalOptions {
   bool json = false;
@@ -36,6 +40,10 @@ struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;
 };
+
+//! The error for an input object that is not there: "no such file or object", or, for a local
+//! directory (which an object store does not see as an object), "is a directory, not a file".
+Status NoSuchInput(const std::string& uri);
 
 //! Prints "lakepack <cmd>: error: <message>" on stderr, one line.
 void PrintError(std::string_view command, const Status& status);

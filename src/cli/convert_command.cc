@@ -57,7 +57,7 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
 
   auto src = OpenObject(f.in);
   if (!src.ok() && src.status().IsNotFound()) {
-    return Fail(kCmd, Status::NotFound(f.in + ": no such file or object"));
+    return Fail(kCmd, NoSuchInput(f.in));
   }
   if (!src.ok())
     return Fail(kCmd, src.status(), src.status().code() == StatusCode::kInvalidArgument);
@@ -71,7 +71,7 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   if (!spool.ok()) return Fail(kCmd, spool.status());
   auto local_in = StageForReading(*src->store, src->key, (*spool)->path());
   if (!local_in.ok() && local_in.status().IsNotFound()) {
-    return Fail(kCmd, Status::NotFound(f.in + ": no such file or object"));
+    return Fail(kCmd, NoSuchInput(f.in));
   }
   if (!local_in.ok()) return Fail(kCmd, local_in.status());
 
@@ -98,7 +98,9 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   }
   auto rows = (*engine)->Copy(rs, ws);
   // Errors name the user's input, not the spool copy.
-  if (!rows.ok()) return Fail(kCmd, ShowPathAs(rows.status(), *local_in, f.in));
+  if (!rows.ok()) {
+    return Fail(kCmd, ShowPathAs(ShowPathAs(rows.status(), *local_in, f.in), ws.path, f.out));
+  }
   if (rejects) {
     Status synced = rejects->Sync();
     if (!synced.ok()) return Fail(kCmd, synced);
@@ -139,7 +141,8 @@ Command AddConvertCommand(CLI::App& app, const GlobalOptions& global) {
                   "Parquet codec: snappy, zstd, gzip, uncompressed")
       ->capture_default_str();
   sub->add_option("--row-group-rows", flags->row_group_rows,
-                  "Rows per Parquet row group (default: the engine's, 122880)");
+                  "Rows per Parquet row group (default: the engine's, 122880)")
+      ->check(kPositive);
   sub->add_option("--rejects", flags->rejects,
                   "Divert CSV / JSON-lines records that cannot be read to this local file (JSON "
                   "lines with file, line, reason, text) and convert the rest; without it a bad "

@@ -121,9 +121,11 @@ Command AddExportCommand(CLI::App& app, const GlobalOptions& global) {
       ->required();
   sub->add_option("--chunk-rows", o.chunk_rows, "Rows per pull from PostgreSQL")
       ->envname("CHUNK_SIZE")
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--flush-rows", o.flush_rows, "Rows per Parquet file")
       ->envname("FLUSH_THRESHOLD")
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--order-by", flags->order_by, "Key columns TS_COL,ID_COL (unique together)")
       ->capture_default_str();
@@ -134,9 +136,12 @@ Command AddExportCommand(CLI::App& app, const GlobalOptions& global) {
       ->envname("S3_LAYOUT")
       ->capture_default_str();
   sub->add_option("--compression", o.compression, "Parquet codec")->capture_default_str();
-  sub->add_option("--parallel", o.parallel, "Tables at once")->capture_default_str();
+  sub->add_option("--parallel", o.parallel, "Tables at once")
+      ->check(kPositive)
+      ->capture_default_str();
   sub->add_option("--retries", o.retries, "Attempts per table")
       ->envname("RETRIES")
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--retry-backoff", flags->backoff, "Wait between attempts (5s, 500ms)")
       ->envname("RETRY_BACKOFF_SEC")

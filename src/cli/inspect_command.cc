@@ -36,7 +36,7 @@ int RunInspect(const InspectFlags& f, const GlobalOptions& g) {
   }
   auto src = OpenObject(f.path);
   if (!src.ok() && src.status().IsNotFound()) {
-    return Fail(kCmd, Status::NotFound(f.path + ": no such file or object"));
+    return Fail(kCmd, NoSuchInput(f.path));
   }
   if (!src.ok())
     return Fail(kCmd, src.status(), src.status().code() == StatusCode::kInvalidArgument);
@@ -47,7 +47,7 @@ int RunInspect(const InspectFlags& f, const GlobalOptions& g) {
   if (!engine.ok()) return Fail(kCmd, engine.status());
   auto stat = src->store->Stat(src->key);
   if (!stat.ok()) return Fail(kCmd, stat.status());
-  if (!*stat) return Fail(kCmd, Status::NotFound(f.path + ": no such file or object"));
+  if (!*stat) return Fail(kCmd, NoSuchInput(f.path));
   Result<FileInfo> info = Status::IOError("not inspected");
   std::string local_name;
   if (format == FileFormat::kParquet) {

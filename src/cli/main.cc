@@ -1,6 +1,7 @@
 // lakepack's entry point: global flags, the subcommands, and the exit code.
 #include <fmt/format.h>
 
+#include <signal.h>
 #include <stdlib.h>
 
 #include <iostream>
@@ -29,13 +30,24 @@ int main(int argc, char** argv) {
                  "Directory for staged downloads and outputs (default: $TMPDIR or /tmp)");
   app.add_option("--memory-limit", global.memory_limit, "Format engine memory limit")
       ->capture_default_str();
-  app.add_option("--threads", global.threads, "Format engine threads (0: one per core)");
+  app.add_option("--threads", global.threads, "Format engine threads (0: one per core)")
+      ->check(kNonNegative);
   int concurrency = 0;
   app.add_option("--concurrency", concurrency,
-                 "Concurrent S3 requests per store (default 16; LAKEPACK_S3_CONCURRENCY)");
+                 "Concurrent S3 requests per store (default 16; LAKEPACK_S3_CONCURRENCY)")
+      ->check(kPositive);
   // Global flags are accepted after the subcommand too ("lakepack inspect x --json").
   app.fallthrough();
   app.footer("Run 'lakepack COMMAND --help' for a command's options and an example.");
+  // Usage errors look like every other error: one line naming the command and the flag.
+  app.failure_message([](const CLI::App* a, const CLI::Error& e) {
+    auto parsed = a->get_subcommands();
+    std::string cmd = parsed.empty() ? "" : " " + parsed.front()->get_name();
+    return fmt::format("lakepack{}: error: {} (see 'lakepack{} --help')\n", cmd, e.what(), cmd);
+  });
+  // Past a file size limit (ulimit -f) a write fails with EFBIG and is reported like a full
+  // disk; by default SIGXFSZ would kill the process without a word.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   std::vector<Command> commands = {AddConvertCommand(app, global), AddInspectCommand(app, global),
                                    AddSampleCommand(app, global),  AddRollupCommand(app, global),

@@ -87,7 +87,9 @@ Command AddRollupCommand(CLI::App& app, const GlobalOptions& global) {
                   "Regex over file names with named groups (?<yyyy>..)(?<MM>..)(?<dd>..)"
                   "(?<HH>..)(?<mm>..) for time the path does not carry");
   sub->add_flag("--dry-run", o.dry_run, "Print the plan (outputs, inputs, bytes, rows) and stop");
-  sub->add_option("--parallel", o.parallel, "Tasks at once")->capture_default_str();
+  sub->add_option("--parallel", o.parallel, "Tasks at once")
+      ->check(kPositive)
+      ->capture_default_str();
   sub->add_option("--compression", o.compression, "Codec of merged files")->capture_default_str();
   sub->add_option("--shard", flags->shard, "Run only shard i of N of the plan (i/N)");
   sub->footer(

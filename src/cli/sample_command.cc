@@ -111,8 +111,11 @@ Command AddSampleCommand(CLI::App& app, const GlobalOptions& global) {
   CLI::App* sub = app.add_subcommand(
       "sample", "Make a sample lake of minute files (the seeds' Data Schema) to try lakepack on");
   sub->add_option("DST", flags->dst, "Where to write: a directory or s3:// URI")->required();
-  sub->add_option("--minutes", flags->minutes, "How many minute files")->capture_default_str();
+  sub->add_option("--minutes", flags->minutes, "How many minute files")
+      ->check(kPositive)
+      ->capture_default_str();
   sub->add_option("--rows-per-file", flags->rows_per_file, "Rows in each file")
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--start", flags->start, "First minute, UTC (YYYY-MM-DD[THH:MM])")
       ->capture_default_str();
@@ -122,6 +125,7 @@ Command AddSampleCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--table", flags->table, "Table name (third path level)")->capture_default_str();
   sub->add_option("--seed", flags->seed, "Seed for the row values")->capture_default_str();
   sub->add_option("--every", flags->every, "Minutes from one file to the next")
+      ->check(kPositive)
       ->capture_default_str();
   sub->footer(
       "Example:\n  lakepack sample ./lake --minutes 120 --rows-per-file 1000\n"

@@ -101,6 +101,7 @@ Command AddValidateCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("PATH_OR_PREFIX", o.inputs, "Files or prefixes, local or s3://");
   sub->add_option("--parallel", o.parallel, "Files at once")
       ->envname("MAX_PARALLEL")
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--results", o.results_file,
                   "Where PASS|path / FAIL|path|reason lines go (default: a new "

@@ -27,8 +27,47 @@ json InputToJson(const CommitInput& in) {
   return {{"key", in.key}, {"size", in.size}, {"etag", in.etag}};
 }
 
-CommitInput InputFromJson(const json& j) {
-  return {j.value("key", ""), j.value("size", int64_t{0}), j.value("etag", "")};
+// A record is read strictly: recovery deletes what a record names, so a record edited by hand
+// or cut short must be refused (naming the field), never read with guessed values.
+Status Field(const json& j, const char* name, std::string& out, bool required) {
+  if (!j.contains(name)) {
+    return required ? Status::Corruption(fmt::format("journal record lacks '{}'", name))
+                    : Status::OK();
+  }
+  if (!j[name].is_string()) {
+    return Status::Corruption(fmt::format("journal record field '{}' is not a string", name));
+  }
+  out = j[name].get<std::string>();
+  if (required && out.empty()) {
+    return Status::Corruption(fmt::format("journal record field '{}' is empty", name));
+  }
+  return Status::OK();
+}
+
+Status Field(const json& j, const char* name, int64_t& out) {
+  if (!j.contains(name)) return Status::OK();
+  if (!j[name].is_number_integer()) {
+    return Status::Corruption(fmt::format("journal record field '{}' is not a whole number", name));
+  }
+  out = j[name].get<int64_t>();
+  return Status::OK();
+}
+
+Result<CommitInput> InputFromJson(const json& j, bool required) {
+  CommitInput in;
+  if (!j.is_object())
+    return Status::Corruption("journal record holds an input that is not an object");
+  LP_RETURN_IF_ERROR(Field(j, "key", in.key, required));
+  LP_RETURN_IF_ERROR(Field(j, "size", in.size));
+  LP_RETURN_IF_ERROR(Field(j, "etag", in.etag, false));
+  return in;
+}
+
+Result<const json*> ArrayField(const json& j, const char* name) {
+  if (!j.contains(name) || !j[name].is_array()) {
+    return Status::Corruption(fmt::format("journal record field '{}' is not a list", name));
+  }
+  return &j[name];
 }
 
 }  // namespace
@@ -58,24 +97,43 @@ std::string Committer::ToJson(const CommitRecord& r) {
 
 Result<CommitRecord> Committer::FromJson(const std::string& text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::Corruption("journal record is not JSON");
+  if (j.is_discarded()) return Status::Corruption("journal record is not JSON");
+  if (!j.is_object()) return Status::Corruption("journal record is not a JSON object");
   CommitRecord r;
-  r.task_id = j.value("task_id", "");
-  r.command = j.value("command", "");
-  r.input_root = j.value("input_root", "");
-  r.state = j.value("state", "");
-  if (r.task_id.empty() || (r.state != "intent" && r.state != "committed")) {
-    return Status::Corruption("journal record lacks task_id or state");
+  LP_RETURN_IF_ERROR(Field(j, "task_id", r.task_id, true));
+  LP_RETURN_IF_ERROR(Field(j, "command", r.command, false));
+  LP_RETURN_IF_ERROR(Field(j, "input_root", r.input_root, false));
+  LP_RETURN_IF_ERROR(Field(j, "state", r.state, true));
+  if (r.state != "intent" && r.state != "committed") {
+    return Status::Corruption(
+        fmt::format("journal record state '{}' is neither 'intent' nor 'committed'", r.state));
   }
-  for (auto& in : j.value("inputs", json::array())) r.inputs.push_back(InputFromJson(in));
-  for (auto& o : j.value("outputs", json::array())) {
+  LP_ASSIGN_OR_RETURN(const json* inputs, ArrayField(j, "inputs"));
+  for (auto& in : *inputs) {
+    LP_ASSIGN_OR_RETURN(CommitInput input, InputFromJson(in, true));
+    r.inputs.push_back(std::move(input));
+  }
+  LP_ASSIGN_OR_RETURN(const json* outputs, ArrayField(j, "outputs"));
+  // Every task writes at least one output: a record without one would only delete inputs.
+  if (outputs->empty()) return Status::Corruption("journal record lists no outputs");
+  const std::string staging = std::string(kStagingPrefix) + r.task_id + "/";
+  for (auto& o : *outputs) {
+    if (!o.is_object()) {
+      return Status::Corruption("journal record holds an output that is not an object");
+    }
     CommitOutput out;
-    out.final_key = o.value("final_key", "");
-    out.staging_key = o.value("staging_key", "");
-    out.rows = o.value("rows", int64_t{0});
-    out.size = o.value("size", int64_t{0});
-    out.etag = o.value("etag", "");
-    if (o.contains("replaces")) out.replaces = InputFromJson(o["replaces"]);
+    LP_RETURN_IF_ERROR(Field(o, "final_key", out.final_key, true));
+    LP_RETURN_IF_ERROR(Field(o, "staging_key", out.staging_key, true));
+    if (out.staging_key.rfind(staging, 0) != 0) {
+      return Status::Corruption(fmt::format(
+          "journal record output staging_key '{}' is not under {}", out.staging_key, staging));
+    }
+    LP_RETURN_IF_ERROR(Field(o, "rows", out.rows));
+    LP_RETURN_IF_ERROR(Field(o, "size", out.size));
+    LP_RETURN_IF_ERROR(Field(o, "etag", out.etag, false));
+    if (o.contains("replaces")) {
+      LP_ASSIGN_OR_RETURN(out.replaces, InputFromJson(o["replaces"], false));
+    }
     r.outputs.push_back(std::move(out));
   }
   return r;
@@ -195,17 +253,27 @@ Result<std::shared_ptr<ObjectStore>> Committer::InputStoreFor(const CommitRecord
 
 Result<RecoveryReport> Committer::Recover() {
   RecoveryReport report;
-  LP_ASSIGN_OR_RETURN(auto records, dst_->ListAll(kJournalPrefix));
-  for (const auto& obj : records) {
+  LP_ASSIGN_OR_RETURN(auto objects, dst_->ListAll(kJournalPrefix));
+  // Every record is read and checked before any is acted on: one that cannot be trusted stops
+  // recovery with nothing deleted.
+  std::vector<std::pair<std::string, CommitRecord>> records;
+  for (const auto& obj : objects) {
     if (obj.key.size() < 5 || obj.key.compare(obj.key.size() - 5, 5, ".json") != 0) continue;
     LP_ASSIGN_OR_RETURN(std::string text, dst_->Read(obj.key));
     auto record = FromJson(text);
     if (!record.ok()) return record.status().WithContext(dst_->UriOf(obj.key));
-    if (record->state == "committed") {
-      LP_RETURN_IF_ERROR(Publish(*record).WithContext("recovering " + dst_->UriOf(obj.key)));
+    if (RecordKey(record->task_id) != obj.key) {
+      return Status::Corruption(fmt::format("{}: journal record is for task '{}', not this name",
+                                            dst_->UriOf(obj.key), record->task_id));
+    }
+    records.emplace_back(obj.key, std::move(*record));
+  }
+  for (const auto& [key, record] : records) {
+    if (record.state == "committed") {
+      LP_RETURN_IF_ERROR(Publish(record).WithContext("recovering " + dst_->UriOf(key)));
       report.rolled_forward++;
     } else {
-      LP_RETURN_IF_ERROR(Abort(*record).WithContext("rolling back " + dst_->UriOf(obj.key)));
+      LP_RETURN_IF_ERROR(Abort(record).WithContext("rolling back " + dst_->UriOf(key)));
       report.rolled_back++;
     }
   }

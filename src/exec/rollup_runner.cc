@@ -190,12 +190,18 @@ Status DescribePlan(Context& ctx, const RollupPlan& plan, std::vector<PlannedOut
 Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress) {
   auto t0 = std::chrono::steady_clock::now();
   // Usage first.
-  LP_ASSIGN_OR_RETURN(Granularity grouping, ParseGranularity(options.grouping));
+  // Each usage error names its flag.
+  auto parsed_grouping = ParseGranularity(options.grouping);
+  if (!parsed_grouping.ok()) return parsed_grouping.status().WithContext("--grouping");
+  Granularity grouping = *parsed_grouping;
   if (grouping == Granularity::kMinute) {
     return Status::InvalidArgument("--grouping minute: nothing is finer than a minute");
   }
-  LP_ASSIGN_OR_RETURN(Period start, ParseDay(options.start));
-  LP_ASSIGN_OR_RETURN(Period end, ParseDay(options.end));
+  auto parsed_start = ParseDay(options.start);
+  if (!parsed_start.ok()) return parsed_start.status().WithContext("--start");
+  auto parsed_end = ParseDay(options.end);
+  if (!parsed_end.ok()) return parsed_end.status().WithContext("--end");
+  Period start = *parsed_start, end = *parsed_end;
   if (end < start) {
     return Status::InvalidArgument(
         fmt::format("--end {} is before --start {}", options.end, options.start));

@@ -927,9 +927,9 @@ Result<std::shared_ptr<ObjectStore>> OpenLocalStore(const std::string& root_dir,
   struct stat st;
   if (::stat(root.c_str(), &st) != 0) {
     int err = errno;
-    if (err != ENOENT || !create_root) return PosixError("open store root " + root, err);
+    if (err != ENOENT || !create_root) return PosixError(root, err);
     LP_RETURN_IF_ERROR(MakeDirectories(root, "/"));
-    if (::stat(root.c_str(), &st) != 0) return PosixError("open store root " + root, errno);
+    if (::stat(root.c_str(), &st) != 0) return PosixError(root, errno);
   }
   if (!S_ISDIR(st.st_mode)) {
     return Status::FailedPrecondition(root + ": store root is not a directory");

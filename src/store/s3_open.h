@@ -10,6 +10,13 @@
 
 namespace lakepack {
 
+//! S3's limit on a key: 1,024 bytes of UTF-8. Longer keys are refused before any request.
+inline constexpr size_t kMaxS3KeyBytes = 1024;
+
+//! InvalidArgument naming `uri` when `full_key` (the key as sent, prefix included) is longer
+//! than kMaxS3KeyBytes.
+Status CheckS3KeyLength(std::string_view uri, std::string_view full_key);
+
 //! Opens the S3 store for `loc` (kind kS3: root is the bucket, path the key prefix, possibly
 //! empty or ending in '/'). Endpoint, region and credentials come from the environment.
 Result<std::shared_ptr<ObjectStore>> OpenS3Store(const Location& loc, const StoreOptions& options);

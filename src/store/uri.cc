@@ -85,6 +85,7 @@ Result<Location> ParseS3(std::string_view uri, std::string_view rest) {
   } else if (!loc.path.empty()) {
     return Status::InvalidArgument(std::string(uri) + ": the path must not start with '/'");
   }
+  LP_RETURN_IF_ERROR(CheckS3KeyLength(uri, as_key));
   return loc;
 }
 
@@ -101,6 +102,13 @@ Result<Location> ParseLocal(std::string_view uri, std::string_view path) {
 }
 
 }  // namespace
+
+Status CheckS3KeyLength(std::string_view uri, std::string_view full_key) {
+  if (full_key.size() <= kMaxS3KeyBytes) return Status::OK();
+  return Status::InvalidArgument(
+      std::string(uri) + ": the key is " + std::to_string(full_key.size()) +
+      " bytes long; S3 allows at most " + std::to_string(kMaxS3KeyBytes));
+}
 
 Result<Location> ParseLocation(std::string_view uri) {
   if (uri.empty())

@@ -52,6 +52,10 @@ TEST(ParseLocationTest, S3Errors) {
   ExpectInvalid("s3://b/a//c", "empty segment");
   ExpectInvalid("s3://b//c", "s3://b//c");
   ExpectInvalid("s3:bucket/x", "unsupported location scheme 's3'");
+  // S3 keys stop at 1,024 bytes; a longer one is refused here, before any request.
+  ExpectInvalid("s3://b/" + std::string(1025, 'k'),
+                "the key is 1025 bytes long; S3 allows at most 1024");
+  EXPECT_TRUE(ParseLocation("s3://b/" + std::string(1024, 'k')).ok());
 }
 
 TEST(ParseLocationTest, UnknownSchemesAreRejected) {

@@ -198,6 +198,15 @@ Status S3Failure(const RequestContext& ctx, const HttpResponse& response, const 
     }
     return Status::Unauthenticated(refused + hint);
   }
+  if (status == 400 && ctx.op == "HEAD" && error.code.empty() && !ctx.anonymous) {
+    // S3 answers a HEAD it refuses with a bare status: a 400 to a signed HEAD is how a
+    // malformed or foreign session token (InvalidToken) or a wrong-region signature shows.
+    return Status::Unauthenticated(
+        refused + " (HEAD responses carry no error code; a 400 means the request's " +
+        (ctx.session_token ? "session token (AWS_SESSION_TOKEN) or region was refused"
+                           : "signature or region was refused: check AWS_REGION") +
+        ")");
+  }
   if (status == 404 || error.code == "NoSuchKey" || error.code == "NoSuchUpload") {
     return Status::NotFound(refused);
   }

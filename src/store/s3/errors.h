@@ -42,6 +42,7 @@ struct RequestContext {
   std::string bucket;
   std::string region;
   bool anonymous = false;
+  bool session_token = false;  // the request carried X-Amz-Security-Token
 };
 
 //! A failed S3 response as one line, e.g. "s3://bkt/key: PUT refused by

@@ -93,6 +93,17 @@ TEST(S3ErrorTest, ParsesErrorDocumentsIntoOneLine) {
   resp.headers["x-amz-bucket-region"] = "eu-west-1";
   st = S3Failure(ctx, resp, S3Error{"PermanentRedirect", "", ""});
   EXPECT_NE(st.message().find("set AWS_REGION=eu-west-1"), std::string::npos) << st.message();
+  // A body-less 400 to a signed HEAD still says what was refused.
+  RequestContext head{"s3://bkt/key", "HEAD", "http://127.0.0.1:9000", "bkt", "us-east-1",
+                      false,          true};
+  HttpResponse bare;
+  bare.status = 400;
+  st = S3Failure(head, bare, S3Error{});
+  EXPECT_EQ(st.code(), StatusCode::kUnauthenticated);
+  EXPECT_NE(st.message().find("400 Bad Request (HEAD responses carry no error code; a 400 means "
+                              "the request's session token (AWS_SESSION_TOKEN)"),
+            std::string::npos)
+      << st.message();
 }
 
 }  // namespace

@@ -156,6 +156,7 @@ Status S3Client::Failure(const S3Request& request, const HttpResponse& response)
   ctx.bucket = request.bucket;
   ctx.region = options_.region;
   ctx.anonymous = options_.credentials.anonymous();
+  ctx.session_token = !options_.credentials.session_token.empty();
   return Scrub(S3Failure(ctx, response, ParseS3Error(response.body)));
 }
 

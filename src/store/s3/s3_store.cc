@@ -136,25 +136,25 @@ Result<ListPage> S3Store::List(const ListOptions& options) {
 }
 
 Result<std::optional<ObjectInfo>> S3Store::Stat(std::string_view key) {
-  LP_RETURN_IF_ERROR(ValidateKey(key));
+  LP_RETURN_IF_ERROR(CheckKey(key));
   LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> info, s3::HeadObject(*client_, bucket_, Full(key)));
   if (info) info->key = std::string(key);
   return info;
 }
 
 Result<std::string> S3Store::Read(std::string_view key, ByteRange range) {
-  LP_RETURN_IF_ERROR(ValidateKey(key));
+  LP_RETURN_IF_ERROR(CheckKey(key));
   return s3::GetObject(*client_, bucket_, Full(key), range);
 }
 
 Status S3Store::ReadToFile(std::string_view key, const std::string& local_path, ByteRange range) {
-  LP_RETURN_IF_ERROR(ValidateKey(key));
+  LP_RETURN_IF_ERROR(CheckKey(key));
   return s3::GetObjectToFile(*client_, bucket_, Full(key), local_path, range);
 }
 
 Result<ObjectInfo> S3Store::WriteFromFile(std::string_view key, const std::string& local_path,
                                           const PutOptions& options) {
-  LP_RETURN_IF_ERROR(ValidateKey(key));
+  LP_RETURN_IF_ERROR(CheckKey(key));
   int fd = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return PosixError("open " + local_path, errno);
   struct Closer {
@@ -177,7 +177,7 @@ Result<ObjectInfo> S3Store::WriteFromFile(std::string_view key, const std::strin
 
 Result<ObjectInfo> S3Store::Write(std::string_view key, std::string_view data,
                                   const PutOptions& options) {
-  LP_RETURN_IF_ERROR(ValidateKey(key));
+  LP_RETURN_IF_ERROR(CheckKey(key));
   s3::Payload payload;
   payload.data = data;
   payload.size = static_cast<int64_t>(data.size());
@@ -187,8 +187,8 @@ Result<ObjectInfo> S3Store::Write(std::string_view key, std::string_view data,
 }
 
 Status S3Store::Copy(std::string_view from_key, std::string_view to_key) {
-  LP_RETURN_IF_ERROR(ValidateKey(from_key));
-  LP_RETURN_IF_ERROR(ValidateKey(to_key));
+  LP_RETURN_IF_ERROR(CheckKey(from_key));
+  LP_RETURN_IF_ERROR(CheckKey(to_key));
   return s3::CopyObject(*client_, bucket_, Full(from_key), Full(to_key));
 }
 
@@ -197,10 +197,15 @@ Status S3Store::Delete(const std::vector<std::string>& keys) {
   std::vector<std::string> full;
   full.reserve(keys.size());
   for (const std::string& key : keys) {
-    LP_RETURN_IF_ERROR(ValidateKey(key));
+    LP_RETURN_IF_ERROR(CheckKey(key));
     full.push_back(Full(key));
   }
   return s3::DeleteObjects(*client_, bucket_, full);
+}
+
+Status S3Store::CheckKey(std::string_view key) const {
+  LP_RETURN_IF_ERROR(ValidateKey(key));
+  return CheckS3KeyLength("s3://" + bucket_ + "/" + Full(key), Full(key));
 }
 
 std::map<std::string, int64_t> S3Store::Counters() const { return client_->Counters(); }

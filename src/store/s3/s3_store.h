@@ -71,6 +71,8 @@ class S3Store final : public ObjectStore {
 
  private:
   std::string Full(std::string_view key) const { return prefix_ + std::string(key); }
+  //! ValidateKey, and the full key within S3's length limit.
+  Status CheckKey(std::string_view key) const;
   bool ProbeCreateOnly() const;
 
   const std::shared_ptr<s3::S3Client> client_;
