@@ -382,6 +382,7 @@ Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
                                    o.layout + "'");
   }
   LP_RETURN_IF_ERROR(ParseCompression(o.compression).status());
+  LP_RETURN_IF_ERROR(pg::CheckConninfo(o.conninfo));
   auto start = std::chrono::steady_clock::now();
   StoreOptions so;
   so.create_local_root = true;

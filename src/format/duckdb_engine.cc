@@ -91,6 +91,11 @@ Status TranslateError(duckdb_error_type type, std::string_view raw, std::string_
       Contains(raw, "No such file or directory")) {
     return Status::NotFound(fmt::format("{}: no such file", what));
   }
+  // A footer cut or overwritten: DuckDB's Thrift decoder says only what it tripped on.
+  if (Contains(raw, "TProtocolException") || Contains(raw, "don't know what type")) {
+    return Status::Corruption(fmt::format(
+        "{}: not a Parquet file or truncated (its footer cannot be decoded: {})", what, msg));
+  }
   if (Contains(raw, "No magic bytes found") || Contains(raw, "too small to be a Parquet file")) {
     return Status::Corruption(fmt::format("{}: not a Parquet file or truncated ({})", what, msg));
   }
@@ -346,6 +351,18 @@ Status CheckInputsExist(const ReadSpec& in) {
     // DuckDB's CSV sniffer gives a confusing message for a 0-byte file; say what it is.
     if (sb.st_size == 0 && f != FileFormat::kCsv) {
       return Status::Corruption(p + ": empty file (0 bytes)");
+    }
+    // DuckDB checks only the magic bytes at the end of a Parquet file; a file must start with
+    // them too, or it is not the file it claims to be.
+    if (f == FileFormat::kParquet && sb.st_size >= 4) {
+      char head[4] = {};
+      std::FILE* fp = std::fopen(p.c_str(), "rb");
+      size_t n = fp ? std::fread(head, 1, 4, fp) : 0;
+      if (fp) std::fclose(fp);
+      if (fp && (n != 4 || std::memcmp(head, "PAR1", 4) != 0)) {
+        return Status::Corruption(
+            p + ": not a Parquet file or truncated (no magic bytes at the start)");
+      }
     }
   }
   return Status::OK();

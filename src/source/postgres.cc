@@ -196,6 +196,19 @@ std::string RedactConninfo(const std::string& conninfo) {
   return std::regex_replace(s, kv_pw, "password=***");
 }
 
+Status CheckConninfo(const std::string& conninfo) {
+  if (conninfo.empty()) return Status::OK();
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (opts) {
+    PQconninfoFree(opts);
+    return Status::OK();
+  }
+  std::string msg = err ? FirstLine(err) : "cannot be parsed";
+  if (err) PQfreemem(err);
+  return Status::InvalidArgument(RedactConninfo(conninfo) + ": not a connection string: " + msg);
+}
+
 class Connection::Impl {
  public:
   ~Impl() {

@@ -88,4 +88,9 @@ std::pair<std::string, std::string> SplitTable(const std::string& table);
 //! A connection string with any password removed, for messages.
 std::string RedactConninfo(const std::string& conninfo);
 
+//! InvalidArgument (naming the redacted string and what libpq says) when `conninfo` cannot be
+//! parsed, so that a typo is bad usage before any table runs; OK for an empty string (the PG*
+//! variables) and for anything libpq can parse.
+Status CheckConninfo(const std::string& conninfo);
+
 }  // namespace lakepack::pg
