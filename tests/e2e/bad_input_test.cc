@@ -204,11 +204,13 @@ std::function<void(World&, const RunResult&)> AuthObjectAbsent(const std::string
   };
 }
 
-// A small export table, seeded once per process.
+// One table per test process: CTest runs cases in parallel processes, and two seeding the same
+// table at once would drop it under each other.
 const std::string& ExportTable() {
   static const std::string table = [] {
-    SeedTable("public.bad_input_export", 300, 10);
-    return std::string("public.bad_input_export");
+    std::string name = "public.bad_input_export_" + std::to_string(::getpid());
+    SeedTable(name, 300, 10);
+    return name;
   }();
   return table;
 }
