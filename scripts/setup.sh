@@ -48,7 +48,8 @@ fi
 # Build. DuckDB is fetched by CMake at a pinned version with a checked hash (cmake/DuckDB.cmake).
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
 # Paths relative to the clone, so that another clone of the same commit hits the same cache.
-export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
+# Debug info would otherwise put the build directory in the hash (a miss in every new clone).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 if [[ ! -f $BUILD_DIR/build.ninja ]]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
