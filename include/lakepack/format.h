@@ -83,7 +83,9 @@ struct FileInfo {
   int64_t row_groups = 0;
   std::vector<std::string> compressions;  // distinct codecs of the column chunks
   std::string created_by;
-  std::vector<std::pair<std::string, std::string>> metadata;  // the footer's key-value pairs
+  //! The footer's key-value pairs, when asked for (FormatEngine::Inspect leaves it empty:
+  //! ParquetMetadata reads it).
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 //! An order-independent digest of a multiset of rows: equal digests mean (with overwhelming

@@ -15,12 +15,22 @@ namespace {
 constexpr int64_t kFooterTail = 8;  // 4-byte footer length + "PAR1"
 }
 
+namespace {
+// Inspects the local file `path` (the object itself, or its footer laid into a sparse file).
+Result<FileInfo> InspectFooter(FormatEngine& engine, const std::string& path, bool with_metadata) {
+  LP_ASSIGN_OR_RETURN(FileInfo info, engine.Inspect(path, FileFormat::kParquet));
+  if (with_metadata) {
+    LP_ASSIGN_OR_RETURN(info.metadata, engine.ParquetMetadata(path));
+  }
+  return info;
+}
+}  // namespace
+
 Result<FileInfo> InspectParquetObject(ObjectStore& store, const ObjectInfo& object,
-                                      FormatEngine& engine, const std::string& spool_dir) {
+                                      FormatEngine& engine, const std::string& spool_dir,
+                                      bool with_metadata) {
   if (auto local = store.LocalPath(object.key)) {
-    auto info = engine.Inspect(*local, FileFormat::kParquet);
-    if (!info.ok()) return Status(info.status().code(), info.status().message());
-    return info;
+    return InspectFooter(engine, *local, with_metadata);
   }
   std::string uri = store.UriOf(object.key);
   if (object.size < 12)
@@ -53,7 +63,7 @@ Result<FileInfo> InspectParquetObject(ObjectStore& store, const ObjectInfo& obje
     ::unlink(path.c_str());
     return PosixError(path, err);
   }
-  auto info = engine.Inspect(path, FileFormat::kParquet);
+  auto info = InspectFooter(engine, path, with_metadata);
   ::unlink(path.c_str());
   if (!info.ok()) return ShowPathAs(info.status(), path, uri);
   info->size_bytes = object.size;

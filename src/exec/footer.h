@@ -9,8 +9,10 @@
 
 namespace lakepack {
 
-//! Rows, columns and row groups of a Parquet object, reading only its footer.
+//! Rows, columns and row groups of a Parquet object, reading only its footer; with
+//! `with_metadata` also the footer's key-value metadata (FileInfo::metadata).
 Result<FileInfo> InspectParquetObject(ObjectStore& store, const ObjectInfo& object,
-                                      FormatEngine& engine, const std::string& spool_dir);
+                                      FormatEngine& engine, const std::string& spool_dir,
+                                      bool with_metadata = false);
 
 }  // namespace lakepack

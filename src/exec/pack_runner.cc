@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -124,8 +125,8 @@ struct Cut {
 struct KnownOutput {
   ObjectInfo object;
   Provenance provenance;
-  //! With --replace-changed: the provenance without the replaced inputs' rows, and the row
-  //! ranges of the output that remain. Empty `kept_rows` and `affected` false: untouched.
+  //! The provenance without the replaced inputs' rows (--replace-changed), and the row ranges
+  //! of the output that remain; `affected` when that removed any.
   bool affected = false;
   Provenance kept;
   std::vector<std::pair<int64_t, int64_t>> kept_rows;
@@ -151,7 +152,7 @@ Result<std::vector<KnownOutput>> LoadProvenance(ObjectStore& store, const PackSe
           "could be packed twice",
           store.UriOf(o.key), store.UriOf(o.key.substr(0, o.key.rfind('/') + 1))));
     } else {
-      LP_ASSIGN_OR_RETURN(FileInfo info, InspectParquetObject(store, o, engine, spool));
+      LP_ASSIGN_OR_RETURN(FileInfo info, InspectParquetObject(store, o, engine, spool, true));
       auto kv = std::find_if(info.metadata.begin(), info.metadata.end(),
                              [](const auto& p) { return p.first == kProvenanceKey; });
       if (kv == info.metadata.end()) {
@@ -182,13 +183,21 @@ std::string ChangedLine(const std::string& uri, const ObjectInfo& now, const Inp
       v.size > 0 ? std::to_string(v.size) + " bytes" : "size unknown", now.size);
 }
 
-// The row ranges of a local Parquet file to keep, staged as a part file.
-Result<std::string> KeepRows(FormatEngine& engine, const std::string& local,
-                             const std::vector<std::pair<int64_t, int64_t>>& ranges,
-                             const std::string& path) {
-  WriteSpec ws{path, FileFormat::kParquet, Compression::kSnappy, 0};
-  LP_RETURN_IF_ERROR(engine.CopyRowRanges(local, ranges, ws).status());
-  return path;
+// Writes the row ranges of an existing output (a local copy, in the series' format) to `out`.
+// Row ranges are Parquet's to select, so a CSV or JSON-lines output is laid into Parquet first,
+// in its row order.
+Result<int64_t> KeepRows(FormatEngine& engine, const std::string& local,
+                         const std::vector<std::pair<int64_t, int64_t>>& ranges,
+                         const WriteSpec& out) {
+  std::string parquet = local;
+  if (FormatFromPath(local) != FileFormat::kParquet) {
+    parquet = out.path + ".rows.parquet";
+    LP_RETURN_IF_ERROR(
+        engine.Copy(ReadSpec{{local}}, WriteSpec{parquet, FileFormat::kParquet}).status());
+  }
+  auto rows = engine.CopyRowRanges(parquet, ranges, out);
+  if (parquet != local) ::unlink(parquet.c_str());
+  return rows;
 }
 
 }  // namespace
@@ -356,7 +365,6 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
     result.inputs.push_back(uri);
   }
   result.partition_values.assign(values.begin(), values.end());
-  for (const auto& line : result.changed) progress.Log(line);
   if (!result.changed.empty() && !o.replace_changed && !o.dry_run) {
     return Status::FailedPrecondition(fmt::format(
         "{}{}: nothing was written; rerun with --replace-changed to replace the old rows in the "
@@ -366,33 +374,16 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
             ? fmt::format(" (and {} more changed input(s))", result.changed.size() - 1)
             : ""));
   }
+  for (const auto& line : result.changed) progress.Log(line);
   // With --replace-changed: the outputs that hold old rows of a changed input lose them.
+  std::map<std::string, std::string> etag_now(replaced.begin(), replaced.end());
+  auto is_replaced = [&](const ProvenanceSegment& g) {
+    auto it = etag_now.find(g.uri);
+    return it != etag_now.end() && g.etag != it->second && !g.consumed;
+  };
   for (auto& k : known) {
-    Provenance p = k.provenance;
-    for (const auto& [uri, etag_now] : replaced) {
-      for (const auto& g : k.provenance) {
-        if (g.uri == uri && g.etag != etag_now && !g.consumed) {
-          p = RemoveInput(p, g.uri, g.etag, nullptr);
-        }
-      }
-    }
-    if (p.size() != k.provenance.size()) {
-      k.affected = true;
-      k.kept = p;
-      // The ranges that remain, in the output's rows.
-      int64_t pos = 0;
-      size_t j = 0;
-      for (const auto& g : k.provenance) {
-        if (j < p.size() && p[j] == g) {
-          if (!k.kept_rows.empty() && k.kept_rows.back().first + k.kept_rows.back().second == pos)
-            k.kept_rows.back().second += g.rows;
-          else if (g.rows > 0)
-            k.kept_rows.emplace_back(pos, g.rows);
-          j++;
-        }
-        pos += g.rows;
-      }
-    }
+    k.kept = RemoveSegments(k.provenance, is_replaced, &k.kept_rows);
+    k.affected = k.kept.size() != k.provenance.size();
   }
   if (series.latest) result.latest = out_store->UriOf(series.latest->key);
   const bool latest_affected = !known.empty() && known.back().affected;
@@ -454,35 +445,42 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
     return rs;
   };
 
-  // Every source is staged and its columns read; one schema rule for every command: numbers
-  // and timestamps widen, anything else must match (a conflict names the column and both
-  // files). --schema casts on purpose instead.
-  std::vector<std::string> locals;
-  std::vector<InputColumns> schemas;
-  std::vector<size_t> schema_source;  // index into sources of each schemas entry
-  for (size_t i = 0; i < sources.size(); i++) {
+  // A local path for each source: a download or the store's own file; for a topped-up output
+  // that loses replaced rows, the rows it keeps.
+  std::vector<std::string> locals(sources.size());
+  auto stage = [&](size_t i) -> Status {
     const auto& src = sources[i];
     std::string uri = src.store->UriOf(src.object.key);
-    auto p = StageSource(*src.store, src.object.key, spool->Sub("s" + std::to_string(i)));
-    if (!p.ok()) return p.status();
-    std::string local = *p;
+    LP_ASSIGN_OR_RETURN(std::string local, StageSource(*src.store, src.object.key,
+                                                       spool->Sub("s" + std::to_string(i))));
     if (src.output && src.output->affected) {
-      auto kept = KeepRows(*engine, local, src.output->kept_rows,
-                           spool->Sub("kept") + "/" + std::to_string(i) + ".parquet");
-      if (!kept.ok()) return NameObject(kept.status(), local, uri);
-      local = *kept;
+      std::string kept = spool->Sub("kept") + "/" + std::to_string(i) + ".parquet";
+      auto rows =
+          KeepRows(*engine, local, src.output->kept_rows, WriteSpec{kept, FileFormat::kParquet});
+      if (!rows.ok()) return NameObject(rows.status(), local, uri);
+      local = kept;
     }
     if (rejects) rejects->ShowAs(local, uri);
-    locals.push_back(local);
-    if (schema.empty()) {
-      auto cols = engine->Schema(read_spec(local));
-      if (!cols.ok()) return NameObject(cols.status(), local, uri);
-      if (!cols->empty()) {  // a 0-byte CSV has no columns
-        FileFormat f = FormatFromPath(src.object.key);
-        schemas.push_back(
-            {uri, f == FileFormat::kCsv || f == FileFormat::kJsonLines, std::move(*cols)});
-        schema_source.push_back(i);
-      }
+    locals[i] = local;
+    return Status::OK();
+  };
+
+  // Without --schema every source is staged and its columns read first, for the one schema
+  // rule of every command (plan/schema_union.h; a conflict names the column and both files).
+  // With it, sources are staged one at a time below, so that the spool holds one at once.
+  std::vector<InputColumns> schemas;
+  std::vector<size_t> schema_source;  // index into sources of each schemas entry
+  for (size_t i = 0; schema.empty() && i < sources.size(); i++) {
+    LP_RETURN_IF_ERROR(stage(i));
+    const auto& src = sources[i];
+    std::string uri = src.store->UriOf(src.object.key);
+    auto cols = engine->Schema(read_spec(locals[i]));
+    if (!cols.ok()) return NameObject(cols.status(), locals[i], uri);
+    if (!cols->empty()) {  // a 0-byte CSV has no columns
+      FileFormat f = FormatFromPath(src.object.key);
+      schemas.push_back(
+          {uri, f == FileFormat::kCsv || f == FileFormat::kJsonLines, std::move(*cols)});
+      schema_source.push_back(i);
     }
   }
   std::vector<ColumnInfo> columns = schema;
@@ -529,6 +527,7 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
     ws.path = fmt::format("{}/part_{:06}.parquet", parts_dir, i);
     ws.format = FileFormat::kParquet;
     ws.compression = Compression::kSnappy;
+    if (locals[i].empty()) LP_RETURN_IF_ERROR(stage(i));
     auto rows = engine->CopyAs(read_spec(locals[i]), columns, ws);
     if (!rows.ok()) return NameObject(rows.status(), locals[i], uri);
     if (src.output) {
@@ -647,15 +646,12 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
     std::string uri = out_store->UriOf(k.object.key);
     LP_ASSIGN_OR_RETURN(std::string local,
                         StageSource(*out_store, k.object.key, spool->Sub("r" + std::to_string(i))));
-    LP_ASSIGN_OR_RETURN(std::string kept,
-                        KeepRows(*engine, local, k.kept_rows,
-                                 spool->Sub("kept") + "/r" + std::to_string(i) + ".parquet"));
     Cut cut;
     cut.key = k.object.key;
     cut.local = out_local + "/" + BaseName(k.object.key);
     ws.path = cut.local;
-    ws.metadata = {{kProvenanceKey, ProvenanceToJson(k.kept)}};
-    auto rows = engine->Copy(ReadSpec{{kept}, FileFormat::kParquet}, ws);
+    if (parquet_out) ws.metadata = {{kProvenanceKey, ProvenanceToJson(k.kept)}};
+    auto rows = KeepRows(*engine, local, k.kept_rows, ws);
     if (!rows.ok()) return NameObject(rows.status(), local, uri);
     cut.rows = *rows;
     cut.size = FileSize(cut.local);

@@ -562,7 +562,6 @@ Result<FileInfo> FormatEngine::Inspect(const std::string& path, FileFormat forma
                                  sql::Quote(path)),
                      path));
     for (auto& r : codecs.rows) info.compressions.push_back(r[0].value_or(""));
-    LP_ASSIGN_OR_RETURN(info.metadata, ParquetMetadata(path));
   } else if (!p.files.empty()) {
     auto t = impl_->Query("SELECT count(*) FROM " + sql::ReadExpression(p.files), path);
     if (!t.ok()) return Impl::Original(t.status(), p);

@@ -121,7 +121,6 @@ void SplitCsv(std::string_view data, char delim, MappedFile* file, Fn&& on_recor
     size_t start = i;
     bool in_quotes = false, after_quote = false, field_start = true;
     int64_t quote_line = 0;
-    bool ended = false;
     while (i < data.size()) {
       char c = data[i];
       if (static_cast<unsigned char>(c) >= 0x80) {
@@ -154,10 +153,7 @@ void SplitCsv(std::string_view data, char delim, MappedFile* file, Fn&& on_recor
           r.problem = "unexpected text after a closing quote";
         }
       }
-      if (c == '\n') {
-        ended = true;
-        break;
-      }
+      if (c == '\n') break;
       if (c == delim) {
         r.fields++;
         field_start = true;
@@ -169,7 +165,6 @@ void SplitCsv(std::string_view data, char delim, MappedFile* file, Fn&& on_recor
         field_start = false;
       }
     }
-    (void)ended;
     r.text = data.substr(start, i - start);
     std::string_view body = r.text;
     while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.remove_suffix(1);

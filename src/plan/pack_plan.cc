@@ -166,12 +166,13 @@ Provenance SliceProvenance(const Provenance& stream, int64_t start, int64_t n) {
   return out;
 }
 
-Provenance RemoveInput(const Provenance& p, const std::string& uri, const std::string& etag,
-                       std::vector<std::pair<int64_t, int64_t>>* kept) {
+Provenance RemoveSegments(const Provenance& p,
+                          const std::function<bool(const ProvenanceSegment&)>& drop,
+                          std::vector<std::pair<int64_t, int64_t>>* kept) {
   Provenance out;
   int64_t pos = 0;
   for (const auto& g : p) {
-    if (g.uri == uri && g.etag == etag) {
+    if (drop(g)) {
       pos += g.rows;
       continue;
     }

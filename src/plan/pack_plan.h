@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -78,10 +79,11 @@ Result<Provenance> ProvenanceFromJson(std::string_view json);
 int64_t ProvenanceRows(const Provenance& p);
 //! The segments (cut where needed) that rows [start, start + n) of `stream` hold.
 Provenance SliceProvenance(const Provenance& stream, int64_t start, int64_t n);
-//! `p` without the rows of `uri` at `etag`; `kept` gets the output's row ranges that remain,
-//! as (first row, count) in the output.
-Provenance RemoveInput(const Provenance& p, const std::string& uri, const std::string& etag,
-                       std::vector<std::pair<int64_t, int64_t>>* kept);
+//! `p` without the segments `drop` picks; `kept` gets the output's row ranges that remain, as
+//! (first row, count) in the output, adjacent ranges merged.
+Provenance RemoveSegments(const Provenance& p,
+                          const std::function<bool(const ProvenanceSegment&)>& drop,
+                          std::vector<std::pair<int64_t, int64_t>>* kept);
 
 //! The manifest of a series: a cache of each output's provenance, keyed by the output's key and
 //! ETag. The outputs themselves are the truth (their footers); an entry whose ETag no longer

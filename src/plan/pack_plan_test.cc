@@ -26,15 +26,20 @@ TEST(Provenance, SliceCutsSegmentsAtTheRangeEnds) {
   EXPECT_EQ(q, (Provenance{Seg("a", "1", 43, 4)}));
 }
 
-TEST(Provenance, RemoveInputGivesTheRowRangesThatRemain) {
+TEST(Provenance, RemoveSegmentsGivesTheRowRangesThatRemain) {
   Provenance p = {Seg("a", "1", 0, 10), Seg("b", "2", 0, 5), Seg("c", "3", 0, 20),
                   Seg("b", "2", 5, 1)};
+  auto version = [](const std::string& uri, const std::string& etag) {
+    return [=](const ProvenanceSegment& g) { return g.uri == uri && g.etag == etag; };
+  };
   std::vector<std::pair<int64_t, int64_t>> kept;
-  Provenance left = RemoveInput(p, "b", "2", &kept);
+  Provenance left = RemoveSegments(p, version("b", "2"), &kept);
   EXPECT_EQ(left, (Provenance{Seg("a", "1", 0, 10), Seg("c", "3", 0, 20)}));
   EXPECT_EQ(kept, (std::vector<std::pair<int64_t, int64_t>>{{0, 10}, {15, 20}}));
   // Another version of the same input is not removed.
-  EXPECT_EQ(RemoveInput(p, "b", "9", nullptr), p);
+  std::vector<std::pair<int64_t, int64_t>> all;
+  EXPECT_EQ(RemoveSegments(p, version("b", "9"), &all), p);
+  EXPECT_EQ(all, (std::vector<std::pair<int64_t, int64_t>>{{0, 36}}));
 }
 
 TEST(Provenance, JsonRoundTripsAndRejectsGarbage) {

@@ -450,6 +450,22 @@ TEST_P(Pack, ReplacedRowsLeaveAnEarlierOutputToo) {
             SortedLines(want));
 }
 
+// CSV outputs hold no metadata: their rows are selected through Parquet, in their order.
+TEST_P(Pack, ReplacedRowsLeaveCsvOutputsToo) {
+  std::string a = p_->lake().scratch() / "a.csv", b = p_->lake().scratch() / "b.csv";
+  WriteFile(a, CsvOf(0, 40));
+  WriteFile(b, CsvOf(100, 20));
+  p_->lake().Put("land/table/a.csv", a);
+  p_->lake().Put("land/table/b.csv", b);
+  ASSERT_EQ(p_->Pack({"--format", "csv", "--quiet"}).exit_code, 0);
+  WriteFile(a, CsvOf(0, 45));
+  p_->lake().Put("land/table/a.csv", a);
+  auto r = p_->Pack({"--format", "csv", "--replace-changed", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(SortedLines(p_->CanonKeys(p_->Outputs("db/table/", "csv"))),
+            SortedLines(p_->Canon(a) + p_->Canon(b)));
+}
+
 TEST_P(Pack, LosingTheManifestRepacksNothing) {
   p_->AddInput("a.csv", "csv", 800, 1);
   p_->AddInput("b.parquet", "parquet", 800, 2);
