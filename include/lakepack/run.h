@@ -14,6 +14,9 @@ struct RunSummary {
   std::string command;
   int64_t tasks = 0;
   int64_t tasks_failed = 0;
+  //! Tasks this run did not do: leased by another live run, or already done by one, or
+  //! planned on inputs that changed since (one line each in `skipped`).
+  int64_t tasks_skipped = 0;
   int64_t files_in = 0;
   int64_t files_out = 0;
   int64_t bytes_in = 0;
@@ -24,6 +27,10 @@ struct RunSummary {
   std::map<std::string, int64_t> requests;  // the stores' counters
   std::vector<std::string> stray;           // keys left alone: they do not fit the layout
   std::vector<std::string> errors;          // one line per failed task
+  std::vector<std::string> skipped;         // one line per skipped task
+  //! Worth the user's attention but not a failure (an input that changed after its rows were
+  //! committed and was left in place).
+  std::vector<std::string> warnings;
 };
 
 //! Receives progress from a running command. Called from worker threads: implementations

@@ -64,15 +64,28 @@ int Fail(std::string_view command, const Status& status, bool usage) {
   return usage ? kExitUsage : kExitFailed;
 }
 
+nlohmann::json SummaryJson(const RunSummary& s) {
+  return nlohmann::json{{"command", s.command},
+                        {"tasks", s.tasks},
+                        {"tasks_failed", s.tasks_failed},
+                        {"tasks_skipped", s.tasks_skipped},
+                        {"files_in", s.files_in},
+                        {"files_out", s.files_out},
+                        {"bytes_in", s.bytes_in},
+                        {"bytes_out", s.bytes_out},
+                        {"rows", s.rows},
+                        {"seconds", s.seconds},
+                        {"recovered", s.recovered},
+                        {"requests", s.requests},
+                        {"stray", s.stray},
+                        {"errors", s.errors},
+                        {"skipped", s.skipped},
+                        {"warnings", s.warnings}};
+}
+
 void PrintSummary(const RunSummary& s, bool json) {
   if (json) {
-    nlohmann::json j{
-        {"command", s.command},     {"tasks", s.tasks},         {"tasks_failed", s.tasks_failed},
-        {"files_in", s.files_in},   {"files_out", s.files_out}, {"bytes_in", s.bytes_in},
-        {"bytes_out", s.bytes_out}, {"rows", s.rows},           {"seconds", s.seconds},
-        {"recovered", s.recovered}, {"requests", s.requests},   {"stray", s.stray},
-        {"errors", s.errors}};
-    std::cout << j.dump() << std::endl;
+    std::cout << SummaryJson(s).dump() << std::endl;
     return;
   }
   int64_t requests = 0;
@@ -92,6 +105,13 @@ void PrintSummary(const RunSummary& s, bool json) {
     std::cout << fmt::format("{} file(s) left alone: they do not fit the layout", s.stray.size())
               << std::endl;
   }
+  if (s.tasks_skipped > 0) {
+    std::cout << fmt::format("{} task(s) skipped (another run has or had them):", s.tasks_skipped)
+              << std::endl;
+    for (const auto& l : s.skipped) std::cout << "  " << l << std::endl;
+  }
+  for (const auto& w : s.warnings)
+    std::cerr << "lakepack " << s.command << ": warning: " << w << std::endl;
   for (const auto& e : s.errors)
     std::cerr << "lakepack " << s.command << ": error: " << e << std::endl;
 }

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "exec/spool.h"
@@ -50,6 +51,9 @@ void PrintError(std::string_view command, const Status& status);
 
 //! Prints the error and returns the exit code for it (usage errors → 2, others → 1).
 int Fail(std::string_view command, const Status& status, bool usage = false);
+
+//! A run's summary as JSON (commands add their own fields).
+nlohmann::json SummaryJson(const RunSummary& summary);
 
 //! Prints a run's summary: a few lines of text, or one JSON object.
 void PrintSummary(const RunSummary& summary, bool json);

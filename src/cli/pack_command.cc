@@ -84,27 +84,14 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
       outs.push_back(
           {{"output", p.output}, {"tops_up", p.tops_up}, {"rows", p.rows}, {"bytes", p.bytes}});
     }
-    std::cout << nlohmann::json{{"command", "pack"},
-                                {"tasks", s.tasks},
-                                {"tasks_failed", s.tasks_failed},
-                                {"files_in", s.files_in},
-                                {"files_out", s.files_out},
-                                {"bytes_in", s.bytes_in},
-                                {"bytes_out", s.bytes_out},
-                                {"rows", s.rows},
-                                {"seconds", s.seconds},
-                                {"recovered", s.recovered},
-                                {"already_packed", res->already_packed.size()},
-                                {"changed", res->changed},
-                                {"rewritten", res->rewritten},
-                                {"rejected", res->rejected},
-                                {"tops_up", res->tops_up},
-                                {"requests", s.requests},
-                                {"stray", s.stray},
-                                {"errors", s.errors},
-                                {"outputs", outs}}
-                     .dump()
-              << std::endl;
+    nlohmann::json j = SummaryJson(s);
+    j["already_packed"] = res->already_packed.size();
+    j["changed"] = res->changed;
+    j["rewritten"] = res->rewritten;
+    j["rejected"] = res->rejected;
+    j["tops_up"] = res->tops_up;
+    j["outputs"] = outs;
+    std::cout << j.dump() << std::endl;
     return kExitOk;
   }
   PrintSummary(res->summary, false);

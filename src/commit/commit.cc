@@ -1,11 +1,15 @@
-// The commit protocol (see commit.h).
+// The commit protocol (see commit.h and docs/commit-protocol.md).
 #include "commit/commit.h"
 
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/crash_point.h"
+#include "common/strings.h"
 #include "lakepack/uri.h"
 
 namespace lakepack {
@@ -14,17 +18,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string BaseName(const std::string& key) {
-  auto slash = key.rfind('/');
-  return slash == std::string::npos ? key : key.substr(slash + 1);
-}
-
 std::string RecordKey(const std::string& task_id) {
   return std::string(kJournalPrefix) + task_id + ".json";
-}
-
-json InputToJson(const CommitInput& in) {
-  return {{"key", in.key}, {"size", in.size}, {"etag", in.etag}};
 }
 
 // A record is read strictly: recovery deletes what a record names, so a record edited by hand
@@ -44,23 +39,14 @@ Status Field(const json& j, const char* name, std::string& out, bool required) {
   return Status::OK();
 }
 
-Status Field(const json& j, const char* name, int64_t& out) {
+template <typename Int>
+Status Field(const json& j, const char* name, Int& out) {
   if (!j.contains(name)) return Status::OK();
   if (!j[name].is_number_integer()) {
     return Status::Corruption(fmt::format("journal record field '{}' is not a whole number", name));
   }
-  out = j[name].get<int64_t>();
+  out = j[name].get<Int>();
   return Status::OK();
-}
-
-Result<CommitInput> InputFromJson(const json& j, bool required) {
-  CommitInput in;
-  if (!j.is_object())
-    return Status::Corruption("journal record holds an input that is not an object");
-  LP_RETURN_IF_ERROR(Field(j, "key", in.key, required));
-  LP_RETURN_IF_ERROR(Field(j, "size", in.size));
-  LP_RETURN_IF_ERROR(Field(j, "etag", in.etag, false));
-  return in;
 }
 
 Result<const json*> ArrayField(const json& j, const char* name) {
@@ -70,47 +56,87 @@ Result<const json*> ArrayField(const json& j, const char* name) {
   return &j[name];
 }
 
+// FNV-1a of a file's bytes, streamed.
+Result<std::string> HashFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::IOError(path + ": cannot be read to hash it");
+  uint64_t h = kFnv1aOffset;
+  std::vector<char> buf(1 << 20);
+  while (f) {
+    f.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h = Fnv1a(std::string_view(buf.data(), static_cast<size_t>(f.gcount())), h);
+  }
+  return fmt::format("{:016x}", h);
+}
+
+std::string HashBytes(std::string_view data) { return fmt::format("{:016x}", Fnv1a(data)); }
+
 }  // namespace
 
-Committer::Committer(std::shared_ptr<ObjectStore> dst, std::shared_ptr<ObjectStore> inputs)
-    : dst_(std::move(dst)), inputs_(std::move(inputs)) {}
+std::string JournalRecord::WriteTag() const { return fmt::format("{}.{}", task_id, generation); }
 
-std::string Committer::ToJson(const CommitRecord& r) {
+std::string JournalRecord::ToJson() const {
   json j;
-  j["task_id"] = r.task_id;
-  j["command"] = r.command;
-  j["input_root"] = r.input_root;
-  j["state"] = r.state;
+  j["version"] = version;
+  j["task_id"] = task_id;
+  j["command"] = command;
+  j["input_root"] = input_root;
+  j["state"] = state;
+  j["owner"] = owner;
+  j["generation"] = generation;
+  j["locks"] = locks;
   j["inputs"] = json::array();
-  for (auto& in : r.inputs) j["inputs"].push_back(InputToJson(in));
+  for (auto& in : inputs) {
+    j["inputs"].push_back({{"key", in.key}, {"size", in.size}, {"etag", in.etag}});
+  }
   j["outputs"] = json::array();
-  for (auto& o : r.outputs) {
-    j["outputs"].push_back({{"final_key", o.final_key},
-                            {"staging_key", o.staging_key},
-                            {"rows", o.rows},
-                            {"size", o.size},
-                            {"etag", o.etag},
-                            {"replaces", InputToJson(o.replaces)}});
+  for (auto& o : outputs) {
+    json out{{"key", o.key}, {"rows", o.rows}, {"size", o.size}};
+    if (o.replaces) out["replaces_etag"] = o.replaces_etag;
+    if (!o.staging_key.empty()) out["staging_key"] = o.staging_key;
+    if (!o.content_hash.empty()) out["content_hash"] = o.content_hash;
+    j["outputs"].push_back(std::move(out));
+  }
+  if (!ledger.empty()) {
+    j["ledger"] = json::array();
+    for (auto& d : ledger) j["ledger"].push_back({{"key", d.key}, {"data", d.data}});
   }
   return j.dump(1);
 }
 
-Result<CommitRecord> Committer::FromJson(const std::string& text) {
+Result<JournalRecord> JournalRecord::FromJson(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::Corruption("journal record is not JSON");
   if (!j.is_object()) return Status::Corruption("journal record is not a JSON object");
-  CommitRecord r;
+  JournalRecord r;
+  r.version = 1;  // records without a version are lakepack's staged-copy protocol
+  LP_RETURN_IF_ERROR(Field(j, "version", r.version));
   LP_RETURN_IF_ERROR(Field(j, "task_id", r.task_id, true));
   LP_RETURN_IF_ERROR(Field(j, "command", r.command, false));
   LP_RETURN_IF_ERROR(Field(j, "input_root", r.input_root, false));
   LP_RETURN_IF_ERROR(Field(j, "state", r.state, true));
+  LP_RETURN_IF_ERROR(Field(j, "owner", r.owner, false));
+  LP_RETURN_IF_ERROR(Field(j, "generation", r.generation));
   if (r.state != "intent" && r.state != "committed") {
     return Status::Corruption(
         fmt::format("journal record state '{}' is neither 'intent' nor 'committed'", r.state));
   }
+  if (j.contains("locks")) {
+    LP_ASSIGN_OR_RETURN(const json* locks, ArrayField(j, "locks"));
+    for (auto& l : *locks) {
+      if (!l.is_string()) return Status::Corruption("journal record lock is not a string");
+      r.locks.push_back(l.get<std::string>());
+    }
+  }
   LP_ASSIGN_OR_RETURN(const json* inputs, ArrayField(j, "inputs"));
   for (auto& in : *inputs) {
-    LP_ASSIGN_OR_RETURN(CommitInput input, InputFromJson(in, true));
+    if (!in.is_object()) {
+      return Status::Corruption("journal record holds an input that is not an object");
+    }
+    JournalInput input;
+    LP_RETURN_IF_ERROR(Field(in, "key", input.key, true));
+    LP_RETURN_IF_ERROR(Field(in, "size", input.size));
+    LP_RETURN_IF_ERROR(Field(in, "etag", input.etag, false));
     r.inputs.push_back(std::move(input));
   }
   LP_ASSIGN_OR_RETURN(const json* outputs, ArrayField(j, "outputs"));
@@ -121,134 +147,214 @@ Result<CommitRecord> Committer::FromJson(const std::string& text) {
     if (!o.is_object()) {
       return Status::Corruption("journal record holds an output that is not an object");
     }
-    CommitOutput out;
-    LP_RETURN_IF_ERROR(Field(o, "final_key", out.final_key, true));
-    LP_RETURN_IF_ERROR(Field(o, "staging_key", out.staging_key, true));
-    if (out.staging_key.rfind(staging, 0) != 0) {
+    JournalOutput out;
+    LP_RETURN_IF_ERROR(Field(o, r.version == 1 ? "final_key" : "key", out.key, true));
+    LP_RETURN_IF_ERROR(Field(o, "staging_key", out.staging_key, r.version == 1));
+    if (!out.staging_key.empty() && out.staging_key.rfind(staging, 0) != 0) {
       return Status::Corruption(fmt::format(
           "journal record output staging_key '{}' is not under {}", out.staging_key, staging));
     }
     LP_RETURN_IF_ERROR(Field(o, "rows", out.rows));
     LP_RETURN_IF_ERROR(Field(o, "size", out.size));
-    LP_RETURN_IF_ERROR(Field(o, "etag", out.etag, false));
-    if (o.contains("replaces")) {
-      LP_ASSIGN_OR_RETURN(out.replaces, InputFromJson(o["replaces"], false));
+    LP_RETURN_IF_ERROR(Field(o, "content_hash", out.content_hash, false));
+    if (o.contains("replaces_etag")) {
+      out.replaces = true;
+      LP_RETURN_IF_ERROR(Field(o, "replaces_etag", out.replaces_etag, false));
+    }
+    if (r.version == 1 && o.contains("replaces") && o["replaces"].is_object()) {
+      std::string key;
+      LP_RETURN_IF_ERROR(Field(o["replaces"], "key", key, false));
+      if (!key.empty()) {
+        out.replaces = true;
+        LP_RETURN_IF_ERROR(Field(o["replaces"], "etag", out.replaces_etag, false));
+      }
     }
     r.outputs.push_back(std::move(out));
+  }
+  if (j.contains("ledger")) {
+    LP_ASSIGN_OR_RETURN(const json* ledger, ArrayField(j, "ledger"));
+    for (auto& d : *ledger) {
+      if (!d.is_object()) return Status::Corruption("journal record ledger entry is not an object");
+      LedgerDoc doc;
+      LP_RETURN_IF_ERROR(Field(d, "key", doc.key, true));
+      LP_RETURN_IF_ERROR(Field(d, "data", doc.data, false));
+      r.ledger.push_back(std::move(doc));
+    }
   }
   return r;
 }
 
-Status Committer::WriteRecord(const CommitRecord& record) {
-  auto res = dst_->Write(RecordKey(record.task_id), ToJson(record));
+Committer::Committer(std::shared_ptr<ObjectStore> dst, std::shared_ptr<ObjectStore> inputs,
+                     LeaseManager* leases)
+    : dst_(std::move(dst)), inputs_(std::move(inputs)), leases_(leases) {
+  caps_ = dst_->Capabilities();
+}
+
+std::unique_ptr<Transaction> Committer::Begin(const Task& task, HeldLeases* held) {
+  return std::unique_ptr<Transaction>(new Transaction(*this, task, held));
+}
+
+Status Committer::WriteRecord(const JournalRecord& record) {
+  auto res = dst_->Write(RecordKey(record.task_id), record.ToJson());
   return res.status().WithContext("journal");
 }
 
-Status Committer::Begin(CommitRecord& record) {
-  if (record.input_root.empty()) record.input_root = inputs_->Uri();
-  for (auto& o : record.outputs) {
-    o.staging_key = std::string(kStagingPrefix) + record.task_id + "/" + BaseName(o.final_key);
-  }
-  record.state = "intent";
-  LP_RETURN_IF_ERROR(WriteRecord(record));
-  CrashPoint("journal-intent");
-  return Status::OK();
+Result<std::shared_ptr<ObjectStore>> Committer::InputStoreFor(const JournalRecord& record) {
+  if (record.input_root.empty() || record.input_root == inputs_->Uri()) return inputs_;
+  if (record.input_root == dst_->Uri()) return dst_;
+  return OpenStore(record.input_root);
 }
 
-Status Committer::Stage(CommitRecord& record, size_t index, const std::string& local_path) {
-  CommitOutput& o = record.outputs.at(index);
-  PutOptions put;
-  put.consume_source = false;
-  LP_ASSIGN_OR_RETURN(ObjectInfo info, dst_->WriteFromFile(o.staging_key, local_path, put));
-  CrashPoint("staged");
-  // Read back what the store holds: the size must be the local file's.
-  LP_ASSIGN_OR_RETURN(auto stat, dst_->Stat(o.staging_key));
-  if (!stat || stat->size != info.size) {
-    return Status::Corruption(fmt::format("{}: staged output has {} bytes, expected {}",
-                                          dst_->UriOf(o.staging_key), stat ? stat->size : -1,
-                                          info.size));
+Result<bool> Committer::Written(const JournalRecord& record, const JournalOutput& o) {
+  LP_ASSIGN_OR_RETURN(auto info, dst_->Stat(o.key));
+  if (!info) return false;
+  if (caps_.tags && !record.owner.empty()) return info->tag == record.WriteTag();
+  if (o.content_hash.empty()) {
+    // A version-1 record: only the size was kept.
+    return info->size == o.size;
   }
-  o.size = info.size;
-  o.etag = stat->etag;
-  return Status::OK();
+  if (info->size != o.size) return false;
+  LP_ASSIGN_OR_RETURN(std::string data, dst_->Read(o.key));
+  return HashBytes(data) == o.content_hash;
 }
 
-Status Committer::Commit(CommitRecord& record) {
-  // The targets a task merges must be as planned: otherwise someone changed them meanwhile
-  // and publishing would drop their new rows.
+Status Committer::AbortUploads(const JournalRecord& record, int* aborted) {
   for (const auto& o : record.outputs) {
-    LP_ASSIGN_OR_RETURN(auto now, dst_->Stat(o.final_key));
-    bool expected_absent = o.replaces.key.empty();
-    if (expected_absent && now) {
-      return Status::FailedPrecondition(fmt::format(
-          "{}: appeared while the task ran; not overwriting it", dst_->UriOf(o.final_key)));
-    }
-    if (!expected_absent && (!now || now->etag != o.replaces.etag)) {
-      return Status::FailedPrecondition(fmt::format(
-          "{}: changed while the task ran; not replacing it", dst_->UriOf(o.final_key)));
+    for (const std::string& key : {o.key, o.staging_key}) {
+      if (key.empty()) continue;
+      LP_ASSIGN_OR_RETURN(auto pending, dst_->ListPendingUploads(key));
+      for (const auto& u : pending) {
+        if (u.key != key) continue;
+        LP_RETURN_IF_ERROR(dst_->AbortPendingUpload(u));
+        if (aborted) (*aborted)++;
+      }
     }
   }
-  CrashPoint("verified");
-  record.state = "committed";
-  LP_RETURN_IF_ERROR(WriteRecord(record));
-  CrashPoint("committed");
   return Status::OK();
 }
 
-Status Committer::Publish(const CommitRecord& record) {
+Status Committer::RollForward(const JournalRecord& record, std::vector<std::string>& changed) {
   for (const auto& o : record.outputs) {
-    Status st = dst_->Copy(o.staging_key, o.final_key);
-    if (st.IsNotFound()) {
-      // A crash after the staged objects were deleted: the outputs were published before.
-      LP_ASSIGN_OR_RETURN(auto fin, dst_->Stat(o.final_key));
+    if (o.staging_key.empty()) continue;
+    LP_ASSIGN_OR_RETURN(auto staged, dst_->Stat(o.staging_key));
+    if (!staged) {
+      // Copied before, and the staged object deleted: the final object must be it.
+      LP_ASSIGN_OR_RETURN(auto fin, dst_->Stat(o.key));
       if (fin && fin->size == o.size) continue;
       return Status::Corruption(
           fmt::format("{}: staged output {} is gone and the published object does not match; "
                       "journal record {} kept for inspection",
-                      dst_->UriOf(o.final_key), o.staging_key, RecordKey(record.task_id)));
+                      dst_->UriOf(o.key), o.staging_key, RecordKey(record.task_id)));
     }
-    LP_RETURN_IF_ERROR(st);
-    LP_ASSIGN_OR_RETURN(auto fin, dst_->Stat(o.final_key));
+    LP_RETURN_IF_ERROR(dst_->Copy(o.staging_key, o.key));
+    LP_ASSIGN_OR_RETURN(auto fin, dst_->Stat(o.key));
     if (!fin || fin->size != o.size) {
       return Status::Corruption(fmt::format("{}: published object has {} bytes, expected {}",
-                                            dst_->UriOf(o.final_key), fin ? fin->size : -1,
-                                            o.size));
+                                            dst_->UriOf(o.key), fin ? fin->size : -1, o.size));
     }
     CrashPoint("published");
   }
-  std::vector<std::string> keys;
+  for (const auto& d : record.ledger) {
+    LP_RETURN_IF_ERROR(dst_->Write(d.key, d.data).status().WithContext("ledger"));
+  }
+  if (!record.ledger.empty()) CrashPoint("ledger-written");
+  std::vector<std::pair<std::string, std::string>> doomed;
   for (const auto& in : record.inputs) {
     // An input that is also an output (a target merged into itself) must stay.
     bool is_output = false;
-    for (const auto& o : record.outputs) is_output |= o.final_key == in.key;
-    if (!is_output) keys.push_back(in.key);
+    for (const auto& o : record.outputs) is_output |= o.key == in.key;
+    if (!is_output) doomed.emplace_back(in.key, in.etag);
   }
-  if (!keys.empty()) {
+  if (!doomed.empty()) {
     LP_ASSIGN_OR_RETURN(auto in_store, InputStoreFor(record));
-    LP_RETURN_IF_ERROR(in_store->Delete(keys));
+    LP_ASSIGN_OR_RETURN(auto kept, in_store->DeletePinned(doomed));
+    for (const auto& k : kept) {
+      changed.push_back(
+          fmt::format("{}: changed after its rows were committed to {}; left in place with its new "
+                      "content (its old rows are in the output, its new rows are not)",
+                      in_store->UriOf(k), dst_->UriOf(record.outputs.front().key)));
+    }
   }
   CrashPoint("inputs-deleted");
   std::vector<std::string> staged;
-  for (const auto& o : record.outputs) staged.push_back(o.staging_key);
-  LP_RETURN_IF_ERROR(dst_->Delete(staged));
-  CrashPoint("staging-deleted");
+  for (const auto& o : record.outputs) {
+    if (!o.staging_key.empty()) staged.push_back(o.staging_key);
+  }
+  if (!staged.empty()) LP_RETURN_IF_ERROR(dst_->Delete(staged));
   LP_RETURN_IF_ERROR(dst_->Delete({RecordKey(record.task_id)}));
   CrashPoint("journal-dropped");
   return Status::OK();
 }
 
-Status Committer::Abort(const CommitRecord& record) {
+Status Committer::RollBack(const JournalRecord& record) {
   std::vector<std::string> keys;
   for (const auto& o : record.outputs) {
     if (!o.staging_key.empty()) keys.push_back(o.staging_key);
+    // A new output the task wrote before its commit point: delete it (only if it is the
+    // task's own write). A replaced target is never rolled back: its write is the commit
+    // point, so a record that reaches here did not write it.
+    if (o.staging_key.empty() && !o.replaces && record.version >= 2) {
+      LP_ASSIGN_OR_RETURN(bool mine, Written(record, o));
+      if (mine) keys.push_back(o.key);
+    }
   }
+  LP_RETURN_IF_ERROR(AbortUploads(record, nullptr));
   keys.push_back(RecordKey(record.task_id));
   return dst_->Delete(keys);
 }
 
-Result<std::shared_ptr<ObjectStore>> Committer::InputStoreFor(const CommitRecord& record) {
-  if (record.input_root.empty() || record.input_root == inputs_->Uri()) return inputs_;
-  return OpenStore(record.input_root);
+Status Committer::RecoverRecord(const JournalRecord& record, RecoveryReport& report) {
+  bool forward = record.state == "committed";
+  if (!forward && record.version >= 2) {
+    bool staged = false;
+    const JournalOutput* last = nullptr;  // the commit point's write
+    for (const auto& o : record.outputs) {
+      staged |= !o.staging_key.empty();
+      if (o.replaces && o.staging_key.empty()) last = &o;
+    }
+    if (!staged) {
+      if (last) {
+        LP_ASSIGN_OR_RETURN(forward, Written(record, *last));
+      } else {
+        forward = true;
+        for (const auto& o : record.outputs) {
+          LP_ASSIGN_OR_RETURN(bool w, Written(record, o));
+          forward &= w;
+        }
+      }
+    }
+  }
+  int aborted = 0;
+  LP_RETURN_IF_ERROR(AbortUploads(record, &aborted));
+  report.uploads_aborted += aborted;
+  if (forward) {
+    LP_RETURN_IF_ERROR(RollForward(record, report.changed_inputs));
+    report.rolled_forward++;
+  } else {
+    LP_RETURN_IF_ERROR(RollBack(record));
+    report.rolled_back++;
+  }
+  return Status::OK();
+}
+
+Status Committer::RecoverTask(const std::string& task_id, RecoveryReport& report) {
+  auto text = dst_->Read(RecordKey(task_id));
+  if (!text.ok()) return text.status().IsNotFound() ? Status::OK() : text.status();
+  LP_ASSIGN_OR_RETURN(JournalRecord record, JournalRecord::FromJson(*text));
+  if (leases_) {
+    // The caller holds some of the record's locks (as this run, which LiveHolder does not
+    // count); any other lock of it held by a live run means that run is at work nearby.
+    for (const auto& l : record.locks) {
+      LP_ASSIGN_OR_RETURN(auto holder, leases_->LiveHolder(l));
+      if (holder) {
+        return Status::FailedPrecondition(fmt::format(
+            "{}: an unfinished task of a dead run shares lock {} with a task of live {}; "
+            "rerun when it is done",
+            dst_->UriOf(RecordKey(task_id)), l, holder->owner.Describe()));
+      }
+    }
+  }
+  return RecoverRecord(record, report).WithContext("recovering " + dst_->UriOf(RecordKey(task_id)));
 }
 
 Result<RecoveryReport> Committer::Recover() {
@@ -256,11 +362,13 @@ Result<RecoveryReport> Committer::Recover() {
   LP_ASSIGN_OR_RETURN(auto objects, dst_->ListAll(kJournalPrefix));
   // Every record is read and checked before any is acted on: one that cannot be trusted stops
   // recovery with nothing deleted.
-  std::vector<std::pair<std::string, CommitRecord>> records;
+  std::vector<std::pair<std::string, JournalRecord>> records;
   for (const auto& obj : objects) {
     if (obj.key.size() < 5 || obj.key.compare(obj.key.size() - 5, 5, ".json") != 0) continue;
-    LP_ASSIGN_OR_RETURN(std::string text, dst_->Read(obj.key));
-    auto record = FromJson(text);
+    auto text = dst_->Read(obj.key);
+    if (!text.ok() && text.status().IsNotFound()) continue;  // finished meanwhile
+    if (!text.ok()) return text.status();
+    auto record = JournalRecord::FromJson(*text);
     if (!record.ok()) return record.status().WithContext(dst_->UriOf(obj.key));
     if (RecordKey(record->task_id) != obj.key) {
       return Status::Corruption(fmt::format("{}: journal record is for task '{}', not this name",
@@ -268,17 +376,26 @@ Result<RecoveryReport> Committer::Recover() {
     }
     records.emplace_back(obj.key, std::move(*record));
   }
-  for (const auto& [key, record] : records) {
-    if (record.state == "committed") {
-      LP_RETURN_IF_ERROR(Publish(record).WithContext("recovering " + dst_->UriOf(key)));
-      report.rolled_forward++;
-    } else {
-      LP_RETURN_IF_ERROR(Abort(record).WithContext("rolling back " + dst_->UriOf(key)));
-      report.rolled_back++;
+  std::set<std::string> recovering;
+  for (auto& [key, record] : records) {
+    std::optional<HeldLeases> held;
+    if (leases_ && !record.locks.empty()) {
+      // A record is a live run's while any of its leases is: that run will finish it.
+      Busy busy;
+      LP_ASSIGN_OR_RETURN(held, leases_->Claim(record.locks, record.task_id, &busy));
+      if (!held) {
+        report.live++;
+        continue;
+      }
+      // Taking the leases over raised their generation: the dead owner can no longer renew.
     }
+    recovering.insert(record.task_id);
+    Status st = RecoverRecord(record, report).WithContext("recovering " + dst_->UriOf(key));
+    if (held) (void)leases_->Release(*held);
+    LP_RETURN_IF_ERROR(st);
   }
-  // Staged objects without a record (a crash between staging and writing... cannot happen as
-  // records come first, but an interrupted Abort can leave them): remove them.
+  // Staged objects without a record (an interrupted rollback) are removed, unless a live run's
+  // record may be about to name them.
   LP_ASSIGN_OR_RETURN(auto staged, dst_->ListAll(kStagingPrefix));
   std::vector<std::string> orphans;
   for (const auto& s : staged) {
@@ -288,7 +405,170 @@ Result<RecoveryReport> Committer::Recover() {
     if (!rec) orphans.push_back(s.key);
   }
   if (!orphans.empty()) LP_RETURN_IF_ERROR(dst_->Delete(orphans));
+  if (leases_) LP_RETURN_IF_ERROR(leases_->SweepDead().status());
   return report;
+}
+
+// --- Transaction -------------------------------------------------------------------------
+
+Transaction::Transaction(Committer& c, const Task& task, HeldLeases* held)
+    : c_(c), task_(task), held_(held) {
+  record_.task_id = task.id;
+  record_.command = task.command;
+  record_.input_root = c.inputs_->Uri();
+  record_.owner = c.leases_ ? c.leases_->self().run_id : "single";
+  record_.generation = held ? held->generation : 1;
+  record_.locks = task.locks;
+  for (const auto& in : task.inputs) record_.inputs.push_back({in.key, in.size, in.etag});
+}
+
+Transaction::~Transaction() {
+  if (!committed_) Abort();
+}
+
+void Transaction::Abort() {
+  if (!intent_written_) return;
+  // Best effort: what cannot be undone here the next run's recovery undoes from the record.
+  (void)c_.RollBack(record_);
+}
+
+Status Transaction::Renew() {
+  if (!c_.leases_ || !held_) return Status::OK();
+  if (c_.leases_->Lost(held_)) {
+    return Status::FailedPrecondition(task_.label + ": this run lost its lease on the task");
+  }
+  return c_.leases_->Renew(*held_);
+}
+
+Status Transaction::CheckPlanned() {
+  ObjectStore& in = *c_.inputs_;
+  for (const auto* list : {&task_.inputs, &task_.reads}) {
+    for (const auto& i : *list) {
+      LP_ASSIGN_OR_RETURN(auto now, in.Stat(i.key));
+      if (!now) return Status::NotFound(in.UriOf(i.key) + ": gone since it was planned");
+      if (now->etag != i.etag) {
+        return Status::FailedPrecondition(
+            fmt::format("{}: changed since it was planned (ETag {}, now {})", in.UriOf(i.key),
+                        i.etag, now->etag));
+      }
+    }
+  }
+  for (const auto& o : task_.outputs) {
+    LP_ASSIGN_OR_RETURN(auto now, c_.dst_->Stat(o.key));
+    if (!o.replaces && now) {
+      return Status::FailedPrecondition(fmt::format(
+          "{}: appeared since it was planned; not overwriting it", c_.dst_->UriOf(o.key)));
+    }
+    if (o.replaces && (!now || now->etag != o.replaces->etag)) {
+      return Status::FailedPrecondition(
+          fmt::format("{}: changed since it was planned; not replacing it", c_.dst_->UriOf(o.key)));
+    }
+  }
+  return Status::OK();
+}
+
+Status Transaction::Commit(const std::vector<LocalOutput>& outputs,
+                           const std::vector<LedgerDoc>& ledger) {
+  if (outputs.empty()) return Status::InvalidArgument(task_.label + ": a task with no output");
+  ObjectStore& dst = *c_.dst_;
+  const bool tags = c_.caps_.tags;
+  size_t replacing = 0;
+  for (const auto& o : outputs) replacing += o.replaces ? 1 : 0;
+  // Order of the writes: new outputs first, the one replacement last (the commit point).
+  std::vector<size_t> order;
+  for (size_t i = 0; i < outputs.size(); i++) {
+    if (!outputs[i].replaces) order.push_back(i);
+  }
+  for (size_t i = 0; i < outputs.size(); i++) {
+    if (outputs[i].replaces) order.push_back(i);
+  }
+  record_.outputs.clear();
+  for (size_t i : order) {
+    const auto& lo = outputs[i];
+    JournalOutput jo;
+    jo.key = lo.key;
+    jo.rows = lo.rows;
+    jo.replaces = lo.replaces.has_value();
+    if (lo.replaces) jo.replaces_etag = lo.replaces->etag;
+    std::error_code ec;
+    jo.size = static_cast<int64_t>(std::filesystem::file_size(lo.local_path, ec));
+    if (ec) return Status::IOError(lo.local_path + ": " + ec.message());
+    if (replacing > 1 && lo.replaces) {
+      jo.staging_key = fmt::format("{}{}/{}-{}", kStagingPrefix, task_.id, record_.outputs.size(),
+                                   BaseName(lo.key));
+    }
+    if (!tags) {
+      LP_ASSIGN_OR_RETURN(jo.content_hash, HashFile(lo.local_path));
+    }
+    record_.outputs.push_back(std::move(jo));
+  }
+  record_.ledger = ledger;
+  record_.state = "intent";
+  LP_RETURN_IF_ERROR(c_.WriteRecord(record_));
+  intent_written_ = true;
+  CrashPoint("journal-intent");
+
+  const std::string tag = record_.WriteTag();
+  written_.clear();
+  for (size_t n = 0; n < order.size(); n++) {
+    const auto& lo = outputs[order[n]];
+    const auto& jo = record_.outputs[n];
+    PutOptions put;
+    put.tag = tag;
+    std::string key = jo.key;
+    if (!jo.staging_key.empty()) {
+      key = jo.staging_key;
+    } else if (jo.replaces) {
+      // The commit point: prove the leases are still ours just before it.
+      LP_RETURN_IF_ERROR(Renew());
+      put.if_match = jo.replaces_etag;
+    } else {
+      put.if_none_match = true;
+      if (!c_.caps_.create_only_reliable) {
+        // The endpoint would overwrite silently; the run guard keeps other runs away, and
+        // this check keeps a file that appeared meanwhile from being overwritten.
+        LP_ASSIGN_OR_RETURN(auto now, dst.Stat(key));
+        if (now) {
+          return Status::FailedPrecondition(
+              fmt::format("{}: appeared since it was planned; not overwriting it", dst.UriOf(key)));
+        }
+      }
+    }
+    auto info = dst.WriteFromFile(key, lo.local_path, put);
+    if (!info.ok()) {
+      if (info.status().IsAlreadyExists()) {
+        return Status::FailedPrecondition(
+            fmt::format("{}: appeared since it was planned; not overwriting it", dst.UriOf(key)));
+      }
+      return info.status();
+    }
+    if (info->size != jo.size) {
+      return Status::Corruption(fmt::format("{}: stored {} bytes, the local output has {}",
+                                            dst.UriOf(key), info->size, jo.size));
+    }
+    ObjectInfo w = *info;
+    w.key = jo.key;
+    written_.push_back(w);
+    CrashPoint(jo.staging_key.empty() ? "output-written" : "staged");
+  }
+  LP_RETURN_IF_ERROR(Renew());
+  record_.state = "committed";
+  Status st = c_.WriteRecord(record_);
+  bool point_passed = false;
+  for (const auto& jo : record_.outputs) point_passed |= jo.replaces && jo.staging_key.empty();
+  if (!st.ok() && !point_passed) return st;
+  // From here the task goes forward (if the record could not be rewritten, its outputs prove
+  // the commit to recovery).
+  committed_ = true;
+  CrashPoint("committed");
+  return Status::OK();
+}
+
+Status Transaction::Finish(std::vector<std::string>& changed) {
+  if (!committed_) return Status::FailedPrecondition(task_.label + ": not committed");
+  LP_RETURN_IF_ERROR(c_.RollForward(record_, changed));
+  finished_ = true;
+  return Status::OK();
 }
 
 }  // namespace lakepack

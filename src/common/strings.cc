@@ -16,8 +16,7 @@ std::string BaseName(std::string_view key) {
   return std::string(slash == std::string_view::npos ? key : key.substr(slash + 1));
 }
 
-uint64_t Fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
+uint64_t Fnv1a(std::string_view s, uint64_t h) {
   for (unsigned char c : s) {
     h ^= c;
     h *= 1099511628211ULL;

@@ -15,6 +15,8 @@ std::string BaseName(std::string_view key);
 
 //! FNV-1a, 64 bits: a hash that is the same in every build (std::hash is not), for ids that
 //! are stored (task ids in the journal) and compared by later runs.
-uint64_t Fnv1a(std::string_view s);
+//! Pass the previous result as `h` to hash a stream piece by piece.
+inline constexpr uint64_t kFnv1aOffset = 1469598103934665603ULL;
+uint64_t Fnv1a(std::string_view s, uint64_t h = kFnv1aOffset);
 
 }  // namespace lakepack

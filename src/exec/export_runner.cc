@@ -10,12 +10,14 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <regex>
 #include <thread>
 
+#include "exec/job.h"
 #include "exec/parallel.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
@@ -143,9 +145,12 @@ struct TableStats {
 
 class TableExport {
  public:
+  //! `publish` makes one finished local file visible as a new object (the engine's PublishNew).
+  using PublishFn =
+      std::function<Result<ObjectInfo>(const std::string& key, const std::string& local)>;
   TableExport(const ExportOptions& o, const std::string& table, ObjectStore& store,
-              ProgressSink& progress)
-      : o_(o), table_(table), store_(store), progress_(progress) {}
+              ProgressSink& progress, PublishFn publish)
+      : o_(o), table_(table), store_(store), progress_(progress), publish_(std::move(publish)) {}
 
   // `listed`: this table's files from the run's listing of the destination; std::nullopt to
   // list again (a retry, after an attempt that may have published files).
@@ -334,7 +339,7 @@ class TableExport {
       return Status::Corruption(fmt::format("{}: wrote {} rows, the file holds {}", name, rows,
                                             info.ok() ? info->rows : -1));
     }
-    LP_ASSIGN_OR_RETURN(ObjectInfo published, Publish(store_, key, local));
+    LP_ASSIGN_OR_RETURN(ObjectInfo published, publish_(key, local));
     ::unlink(local.c_str());
     stats.files++;
     stats.rows += rows;
@@ -347,6 +352,7 @@ class TableExport {
   std::string table_;
   ObjectStore& store_;
   ProgressSink& progress_;
+  PublishFn publish_;
   TableFiles files_;
   std::unique_ptr<FormatEngine> engine_;
   std::unique_ptr<pg::Connection> conn_;
@@ -370,6 +376,75 @@ bool Retriable(const Status& s) {
   }
 }
 
+// One task per table: its files in the destination are listed once for all tables, then each
+// table's export continues after the last row already written, one new file at a time.
+class ExportJob final : public Job {
+ public:
+  ExportJob(const ExportOptions& o, std::shared_ptr<ObjectStore> store, ProgressSink& progress)
+      : o_(o), store_(std::move(store)), progress_(progress) {}
+
+  std::string Name() const override { return "export"; }
+  std::shared_ptr<ObjectStore> Destination() override { return store_; }
+  std::shared_ptr<ObjectStore> Source() override { return store_; }
+
+  Result<Plan> MakePlan(int, JobContext&) override {
+    // A failed listing is not fatal here: each table then lists for itself, with its retries.
+    listed_ = ListTableFiles(*store_, o_.prefix, o_.tables);
+    Plan plan;
+    for (const auto& table : o_.tables) {
+      Task t;
+      t.command = "export";
+      t.label = table;
+      t.locks.push_back(fmt::format("export:{}|{}|{}", store_->Uri(), o_.prefix, table));
+      t.shard_key = t.locks.front();
+      t.id = TaskId(t);
+      plan.tasks.push_back(std::move(t));
+    }
+    return plan;
+  }
+
+  Result<BuildResult> Build(const Task& task, TaskContext& ctx) override {
+    const std::string& table = task.label;
+    const std::string tag = task.id + ".export";
+    auto publish = [&](const std::string& key, const std::string& local) {
+      return ctx.PublishNew(key, local, tag);
+    };
+    Status st;
+    TableStats total;
+    int attempts = std::max(1, o_.retries);
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+      TableStats stats;
+      TableExport job(o_, table, *store_, progress_, publish);
+      std::optional<TableFiles> files;
+      if (attempt == 1 && listed_.ok()) files = listed_->at(table);
+      st = job.Run(std::move(files), stats);
+      total.files += stats.files;
+      total.rows += stats.rows;
+      total.bytes += stats.bytes;
+      if (st.ok() || !Retriable(st) || attempt == attempts) break;
+      progress_.Log(fmt::format("{}: attempt {} of {} failed ({}); retrying in {}s", table, attempt,
+                                attempts, st.message(), o_.retry_backoff_seconds));
+      std::this_thread::sleep_for(std::chrono::duration<double>(o_.retry_backoff_seconds));
+    }
+    if (!st.ok()) {
+      // Files published before the failure stay: the next run resumes after them.
+      return Status(st.code(), table + ": " + st.message());
+    }
+    BuildResult br;
+    br.rows = total.rows;
+    br.files_out = total.files;
+    br.bytes_out = total.bytes;
+    br.what = fmt::format("done, {} file(s), {} rows", total.files, total.rows);
+    return br;
+  }
+
+ private:
+  const ExportOptions& o_;
+  std::shared_ptr<ObjectStore> store_;
+  ProgressSink& progress_;
+  Result<std::map<std::string, TableFiles>> listed_ = std::map<std::string, TableFiles>{};
+};
+
 }  // namespace
 
 Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
@@ -383,53 +458,14 @@ Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
   }
   LP_RETURN_IF_ERROR(ParseCompression(o.compression).status());
   LP_RETURN_IF_ERROR(pg::CheckConninfo(o.conninfo));
-  auto start = std::chrono::steady_clock::now();
   StoreOptions so;
   so.create_local_root = true;
   LP_ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store, OpenStore(o.dst, so));
-
-  RunSummary summary;
-  summary.command = "export";
-  summary.tasks = static_cast<int64_t>(o.tables.size());
-  progress.Planned(summary.tasks, 0, 0);
-  // A failed listing is not fatal here: each table then lists for itself, with its retries.
-  auto listed = ListTableFiles(*store, o.prefix, o.tables);
-  std::mutex mu;
-  ParallelForAll(o.tables.size(), std::max(1, o.parallel), [&](size_t i) -> Status {
-    const std::string& table = o.tables[i];
-    Status st;
-    TableStats total;
-    int attempts = std::max(1, o.retries);
-    for (int attempt = 1; attempt <= attempts; attempt++) {
-      TableStats stats;
-      TableExport job(o, table, *store, progress);
-      std::optional<TableFiles> files;
-      if (attempt == 1 && listed.ok()) files = listed->at(table);
-      st = job.Run(std::move(files), stats);
-      total.files += stats.files;
-      total.rows += stats.rows;
-      total.bytes += stats.bytes;
-      if (st.ok() || !Retriable(st) || attempt == attempts) break;
-      progress.Log(fmt::format("{}: attempt {} of {} failed ({}); retrying in {}s", table, attempt,
-                               attempts, st.message(), o.retry_backoff_seconds));
-      std::this_thread::sleep_for(std::chrono::duration<double>(o.retry_backoff_seconds));
-    }
-    progress.TaskDone(st.ok(), total.files, total.bytes, total.rows);
-    std::lock_guard<std::mutex> lock(mu);
-    summary.files_out += total.files;
-    summary.bytes_out += total.bytes;
-    summary.rows += total.rows;
-    if (!st.ok()) {
-      summary.tasks_failed++;
-      summary.errors.push_back(table + ": " + st.message());
-    } else {
-      progress.Log(fmt::format("{}: done, {} file(s), {} rows", table, total.files, total.rows));
-    }
-    return st;
-  });
-  summary.requests = store->Counters();
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return summary;
+  ExportJob job(o, store, progress);
+  RunOptions ro;
+  ro.parallel = std::max(1, o.parallel);
+  ro.spool_dir = o.spool_dir;
+  return RunJob(job, ro, progress);
 }
 
 }  // namespace lakepack

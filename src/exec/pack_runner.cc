@@ -1,7 +1,8 @@
-// The pack executor: lays the latest output (when it is topped up) and the new inputs end to
-// end in one local Parquet file, cuts it into outputs of the target size by row ranges,
-// measuring each written file and correcting its row count until it is within tolerance, and
-// hands the outputs and the new manifest of packed inputs to the commit protocol as one task.
+// The pack job: plans one task per series (the latest output topped up first, then the new
+// inputs), and builds it by laying the sources end to end in one local Parquet file and cutting
+// it into outputs of the target size by row ranges, measuring each written file and correcting
+// its row count until it is within tolerance. The engine (exec/job.h) commits the outputs and
+// the manifest of packed inputs as one transaction.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -16,11 +17,10 @@
 #include <set>
 #include <sstream>
 
-#include "commit/commit.h"
 #include "common/strings.h"
 #include "exec/footer.h"
+#include "exec/job.h"
 #include "exec/parallel.h"
-#include "exec/recovery.h"
 #include "exec/rejects.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
@@ -90,26 +90,18 @@ Result<std::vector<ColumnInfo>> ReadSchemaFile(const std::string& path) {
 // A message about a staged local file names the object instead.
 Status NameObject(const Status& st, const std::string& local, const std::string& uri) {
   std::string msg = st.message();
-  for (size_t pos; (pos = msg.find(local)) != std::string::npos;) {
+  if (local == uri) return st;
+  // The URI may hold the local path (file:///path): search on after each replacement, and
+  // leave a path that is already part of a file:// URI.
+  for (size_t pos = 0; (pos = msg.find(local, pos)) != std::string::npos;) {
+    if (pos >= 7 && msg.compare(pos - 7, 7, "file://") == 0) {
+      pos += local.size();
+      continue;
+    }
     msg.replace(pos, local.size(), uri);
+    pos += uri.size();
   }
   return Status(st.code(), msg);
-}
-
-// A local path for the engine to read `key` from. Files used in place are linked into the
-// spool under a plain name: a path holding "key=value" directories would make the engine add
-// hive partition columns to the rows.
-Result<std::string> StageSource(ObjectStore& store, const std::string& key,
-                                const std::string& dir) {
-  LP_ASSIGN_OR_RETURN(std::string local, StageForReading(store, key, dir));
-  if (local.rfind(dir, 0) == 0) return local;  // downloaded into the spool already
-  std::string name = key.substr(key.rfind('/') == std::string::npos ? 0 : key.rfind('/') + 1);
-  std::string link = dir + "/" + name;
-  std::error_code ec;
-  fs::create_symlink(local, link, ec);
-  if (ec)
-    return Status::IOError(fmt::format("{}: cannot link into the spool: {}", link, ec.message()));
-  return link;
 }
 
 struct Cut {
@@ -200,6 +192,14 @@ Result<int64_t> KeepRows(FormatEngine& engine, const std::string& local,
   return rows;
 }
 
+// A subdirectory of a task's scratch directory.
+std::string Sub(TaskContext& ctx, const std::string& name) {
+  std::string p = ctx.dir() + "/" + name;
+  std::error_code ec;
+  fs::create_directories(p, ec);
+  return p;
+}
+
 }  // namespace
 
 Result<int64_t> ParseByteSize(std::string_view text) {
@@ -236,8 +236,551 @@ Result<int64_t> ParseByteSize(std::string_view text) {
   return static_cast<int64_t>(std::llround(v * mul));
 }
 
+namespace {
+
+class PackJob final : public Job {
+ public:
+  PackJob(const PackOptions& o, std::string ext, FileFormat out_format, Compression compression,
+          std::vector<ColumnInfo> schema, std::shared_ptr<ObjectStore> in_store,
+          std::shared_ptr<ObjectStore> out_store, ProgressSink& progress, PackResult& result)
+      : o(o),
+        ext(std::move(ext)),
+        out_format(out_format),
+        parquet_out(out_format == FileFormat::kParquet),
+        compression(compression),
+        schema(std::move(schema)),
+        in_store(std::move(in_store)),
+        out_store(std::move(out_store)),
+        progress(progress),
+        result(result) {}
+
+  std::string Name() const override { return "pack"; }
+  std::shared_ptr<ObjectStore> Destination() override { return out_store; }
+  std::shared_ptr<ObjectStore> Source() override { return in_store; }
+
+  Result<Plan> MakePlan(int, JobContext& ctx) override {
+    Plan out;
+    out.stray_reason = "not csv, jsonl or parquet";
+    EngineOptions eo = o.engine;
+    eo.temp_dir = ctx.spool.Sub("engine");
+    LP_ASSIGN_OR_RETURN(engine, FormatEngine::Open(eo));
+    // Plan: the series in the output directory, what its outputs hold, the new inputs.
+    const std::string table_dir = o.table + "/";
+    out_dir = table_dir + (o.partition.empty() ? "" : o.partition + "/");
+    LP_ASSIGN_OR_RETURN(auto out_listing, out_store->ListAll(table_dir));
+    auto found = FindPackSeries(out_listing, out_dir, o.table, o.suffix, ext);
+    if (!found.ok()) {
+      return Status(found.status().code(), out_store->Uri() + "/" + found.status().message());
+    }
+    series = *found;
+    manifest_key = PackManifestKey(o.table, o.partition, o.suffix, ext);
+    LP_ASSIGN_OR_RETURN(manifest_info, out_store->Stat(manifest_key));
+    if (manifest_info) {
+      LP_ASSIGN_OR_RETURN(std::string text, out_store->Read(manifest_key));
+      auto m = PackManifestFromJson(text);
+      if (m.ok()) {
+        manifest = std::move(*m);
+      } else if (!parquet_out) {
+        return Status::Corruption(out_store->UriOf(manifest_key) + ": " + m.status().message());
+      } else {
+        // Only a cache for Parquet outputs: their footers say the same.
+        progress.Log(out_store->UriOf(manifest_key) + ": unreadable (" + m.status().message() +
+                     "); reading the outputs' footers instead");
+      }
+    }
+    LP_ASSIGN_OR_RETURN(known, LoadProvenance(*out_store, series, manifest, parquet_out, *engine,
+                                              ctx.spool.Sub("footers")));
+    PackedIndex index;
+    for (const auto& k : known) index.Add(k.object.key, k.provenance);
+    for (const auto& [uri, etag] : manifest.legacy) index.AddLegacy(uri, etag);
+
+    LP_ASSIGN_OR_RETURN(auto in_listing, in_store->ListAll(table_dir));
+    std::vector<std::string> unknown;
+    std::vector<ObjectInfo> candidates =
+        SelectPackInputs(in_listing, table_dir, o.input_ext, &unknown);
+    for (const auto& k : unknown) {
+      out.stray.push_back(in_store->UriOf(k));
+    }
+    const bool same_store = in_store->Uri() == out_store->Uri();
+    std::vector<std::pair<std::string, std::string>> replaced;  // (uri, etag now) of changed inputs
+    std::set<std::string> values;
+    for (const auto& c : candidates) {
+      // When inputs and outputs share a directory, the series' own files are not inputs.
+      if (same_store && c.key.rfind(out_dir, 0) == 0 &&
+          c.key.substr(out_dir.size()).find('/') == std::string::npos &&
+          ParsePackOutputName(c.key.substr(out_dir.size()), o.table, o.suffix)) {
+        continue;
+      }
+      std::string uri = in_store->UriOf(c.key);
+      InputVerdict v = index.Classify(uri, c.etag);
+      if (v.state == InputState::kPacked) {
+        result.already_packed.push_back(uri);
+        continue;
+      }
+      if (v.state == InputState::kChanged) {
+        result.changed.push_back(ChangedLine(uri, c, v, *out_store));
+        replaced.emplace_back(uri, c.etag);
+      }
+      if (!o.input_partition_name.empty()) {
+        std::string needle = "/" + o.input_partition_name + "=";
+        auto pos = ("/" + c.key).find(needle);
+        if (pos != std::string::npos) {
+          std::string rest = c.key.substr(pos + needle.size() - 1);
+          values.insert(rest.substr(0, rest.find('/')));
+        }
+      }
+      inputs.push_back(c);
+      result.inputs.push_back(uri);
+    }
+    result.partition_values.assign(values.begin(), values.end());
+    if (!result.changed.empty() && !o.replace_changed && !ctx.options.dry_run) {
+      return Status::FailedPrecondition(fmt::format(
+          "{}{}: nothing was written; rerun with --replace-changed to replace the old rows in the "
+          "outputs with the new content",
+          result.changed[0],
+          result.changed.size() > 1
+              ? fmt::format(" (and {} more changed input(s))", result.changed.size() - 1)
+              : ""));
+    }
+    for (const auto& line : result.changed) progress.Log(line);
+    // With --replace-changed: the outputs that hold old rows of a changed input lose them.
+    std::map<std::string, std::string> etag_now(replaced.begin(), replaced.end());
+    auto is_replaced = [&](const ProvenanceSegment& g) {
+      auto it = etag_now.find(g.uri);
+      return it != etag_now.end() && g.etag != it->second && !g.consumed;
+    };
+    for (auto& k : known) {
+      k.kept = RemoveSegments(k.provenance, is_replaced, &k.kept_rows);
+      k.affected = k.kept.size() != k.provenance.size();
+    }
+    if (series.latest) result.latest = out_store->UriOf(series.latest->key);
+    const bool latest_affected = !known.empty() && known.back().affected;
+    result.tops_up = series.latest && (series.latest->size < o.target_bytes || latest_affected);
+    for (const auto& i : inputs) in_bytes += i.size;
+    if (!result.already_packed.empty()) {
+      progress.Log(fmt::format("{} input(s) already packed (held by the outputs): skipped",
+                               result.already_packed.size()));
+    }
+    if (inputs.empty()) {
+      progress.Log("nothing new to pack");
+      return out;
+    }
+    first_number =
+        result.tops_up ? series.next_number - 1 : (series.latest ? series.next_number : 0);
+    for (size_t i = 0; i + 1 < known.size(); i++) {
+      if (known[i].affected) result.rewritten.push_back(out_store->UriOf(known[i].object.key));
+    }
+
+    for (size_t i = 0; i + 1 < known.size(); i++) {
+      if (known[i].affected) result.rewritten.push_back(out_store->UriOf(known[i].object.key));
+    }
+    out.tasks.push_back(MakeTask());
+    return out;
+  }
+
+  Status Describe(int, const Plan&, JobContext&) override {
+    // Sizes from input bytes: a plan, not a promise (formats compress differently).
+    int64_t total = in_bytes + (result.tops_up ? series.latest->size : 0);
+    int64_t n = std::max<int64_t>(1, (total + o.target_bytes - 1) / o.target_bytes);
+    for (int64_t i = 0; i < n; i++) {
+      PackedOutput p;
+      p.output =
+          out_store->UriOf(out_dir + PackOutputName(o.table, o.suffix, first_number + i, ext));
+      p.tops_up = result.tops_up && i == 0;
+      p.bytes = std::min(o.target_bytes, total - i * o.target_bytes);
+      result.outputs.push_back(p);
+    }
+
+    return Status::OK();
+  }
+
+  Result<BuildResult> Build(const Task&, TaskContext& ctx) override {
+    std::unique_ptr<RejectsFile> rejects;
+    if (!o.rejects_file.empty()) {
+      LP_ASSIGN_OR_RETURN(rejects, RejectsFile::Create(o.rejects_file));
+    }
+
+    // Sources in row order: the topped-up output's own (kept) rows first, then the inputs by key.
+    struct Source {
+      std::shared_ptr<ObjectStore> store;
+      ObjectInfo object;
+      const KnownOutput* output = nullptr;  // the topped-up output
+    };
+    std::vector<Source> sources;
+    if (result.tops_up) sources.push_back({out_store, *series.latest, &known.back()});
+    for (const auto& i : inputs) sources.push_back({in_store, i, nullptr});
+    auto read_spec = [&](const std::string& local) {
+      ReadSpec rs{{local}};
+      rs.rejects = rejects.get();
+      return rs;
+    };
+
+    // A local path for each source: a download or the store's own file; for a topped-up output
+    // that loses replaced rows, the rows it keeps.
+    std::vector<std::string> locals(sources.size());
+    auto stage = [&](size_t i) -> Status {
+      const auto& src = sources[i];
+      std::string uri = src.store->UriOf(src.object.key);
+      LP_ASSIGN_OR_RETURN(std::string local, ctx.Stage(*src.store, src.object));
+      if (src.output && src.output->affected) {
+        std::string kept = Sub(ctx, "kept") + "/" + std::to_string(i) + ".parquet";
+        auto rows =
+            KeepRows(*engine, local, src.output->kept_rows, WriteSpec{kept, FileFormat::kParquet});
+        if (!rows.ok()) return NameObject(rows.status(), local, uri);
+        local = kept;
+      }
+      if (rejects) rejects->ShowAs(local, uri);
+      locals[i] = local;
+      return Status::OK();
+    };
+
+    // Without --schema every source is staged and its columns read first, for the one schema
+    // rule of every command (plan/schema_union.h; a conflict names the column and both files).
+    // With it, sources are staged one at a time below, so that the spool holds one at once.
+    std::vector<InputColumns> schemas;
+    std::vector<size_t> schema_source;  // index into sources of each schemas entry
+    for (size_t i = 0; schema.empty() && i < sources.size(); i++) {
+      LP_RETURN_IF_ERROR(stage(i));
+      const auto& src = sources[i];
+      std::string uri = src.store->UriOf(src.object.key);
+      auto cols = engine->Schema(read_spec(locals[i]));
+      if (!cols.ok()) return NameObject(cols.status(), locals[i], uri);
+      if (!cols->empty()) {  // a 0-byte CSV has no columns
+        FileFormat f = FormatFromPath(src.object.key);
+        schemas.push_back(
+            {uri, f == FileFormat::kCsv || f == FileFormat::kJsonLines, std::move(*cols)});
+        schema_source.push_back(i);
+      }
+    }
+    std::vector<ColumnInfo> columns = schema;
+    if (columns.empty()) {
+      auto fits = [&](size_t input, const std::string& column, const std::string& type) {
+        size_t i = schema_source[input];
+        auto bad = engine->FirstMisfit(read_spec(locals[i]), column, type);
+        if (!bad.ok())
+          return Result<std::optional<std::string>>(
+              NameObject(bad.status(), locals[i], sources[i].store->UriOf(sources[i].object.key)));
+        return bad;
+      };
+      LP_ASSIGN_OR_RETURN(auto read_as, UniteInputSchemas(schemas, fits));
+      auto cols = engine->Schema(ReadSpec{locals, FileFormat::kUnknown, "", rejects.get()});
+      if (!cols.ok()) {
+        Status st = cols.status();
+        for (size_t i = 0; i < sources.size(); i++) {
+          st = NameObject(st, locals[i], sources[i].store->UriOf(sources[i].object.key));
+        }
+        return st;
+      }
+      columns = *cols;
+      for (auto& c : columns) {
+        if (auto it = read_as.find(c.name); it != read_as.end()) c.type = it->second;
+      }
+    }
+    if (columns.empty()) {
+      progress.Log("nothing to pack: the new inputs hold no columns and no rows (empty files)");
+      return BuildResult{};
+    }
+
+    // Each source is cast to the common columns and laid into a part file; the stream's
+    // provenance records which rows of which input it holds, in order.
+    std::vector<std::string> parts;
+    Provenance stream;
+    int64_t total_rows = 0, old_rows = 0;
+    std::string parts_dir = Sub(ctx, "parts");
+    for (size_t i = 0; i < sources.size(); i++) {
+      const auto& src = sources[i];
+      std::string uri = src.store->UriOf(src.object.key);
+      WriteSpec ws;
+      ws.path = fmt::format("{}/part_{:06}.parquet", parts_dir, i);
+      ws.format = FileFormat::kParquet;
+      ws.compression = Compression::kSnappy;
+      if (locals[i].empty()) LP_RETURN_IF_ERROR(stage(i));
+      auto rows = engine->CopyAs(read_spec(locals[i]), columns, ws);
+      if (!rows.ok()) return NameObject(rows.status(), locals[i], uri);
+      if (src.output) {
+        old_rows = *rows;
+        const Provenance& held = src.output->affected ? src.output->kept : src.output->provenance;
+        if (ProvenanceRows(held) != *rows) {
+          return Status::Corruption(fmt::format("{}: holds {} rows, its provenance {}", uri, *rows,
+                                                ProvenanceRows(held)));
+        }
+        stream.insert(stream.end(), held.begin(), held.end());
+      } else {
+        stream.push_back({uri, src.object.etag, src.object.size, 0, *rows, o.delete_inputs});
+      }
+      total_rows += *rows;
+      parts.push_back(ws.path);
+      if (locals[i].rfind(ctx.dir(), 0) == 0 && !src.output)
+        ::unlink(locals[i].c_str());  // a download
+    }
+    if (total_rows == old_rows) progress.Log("the new inputs hold no rows");
+    std::string all = parts[0];
+    if (parts.size() > 1) {
+      all = ctx.dir() + "/all.parquet";
+      LP_ASSIGN_OR_RETURN(
+          int64_t n, engine->Copy(ReadSpec{parts, FileFormat::kParquet},
+                                  WriteSpec{all, FileFormat::kParquet, Compression::kSnappy, 0}));
+      if (n != total_rows) {
+        return Status::Corruption(
+            fmt::format("laying the inputs end to end gave {} rows, expected {}", n, total_rows));
+      }
+      std::error_code ec;
+      fs::remove_all(parts_dir, ec);
+    }
+
+    // Cut [0, total_rows) into outputs by row ranges, measuring each written file.
+    std::string out_local = Sub(ctx, "out");
+    WriteSpec ws;
+    ws.format = out_format;
+    ws.compression = compression;
+    auto provenance_of = [&](int64_t start, int64_t n) {
+      Provenance p = SliceProvenance(stream, start, n);
+      if (parquet_out) ws.metadata = {{kProvenanceKey, ProvenanceToJson(p)}};
+      return p;
+    };
+    const double target = static_cast<double>(o.target_bytes);
+    double bpr = 0;
+    {
+      int64_t all_rows = std::max<int64_t>(1, total_rows);
+      double all_bpr = static_cast<double>(FileSize(all)) / static_cast<double>(all_rows);
+      int64_t probe =
+          std::min(total_rows, std::max(kMinProbeRows, RowsForBytes(o.target_bytes / 8, all_bpr)));
+      if (probe > 0) {
+        ws.path = out_local + "/probe." + ext;
+        provenance_of(0, probe);
+        LP_ASSIGN_OR_RETURN(int64_t n, engine->CopyRowRange(all, 0, probe, ws));
+        bpr = static_cast<double>(FileSize(ws.path)) / static_cast<double>(std::max<int64_t>(1, n));
+        ::unlink(ws.path.c_str());
+      }
+    }
+    std::vector<Cut> cuts;
+    int64_t start = 0;
+    int64_t number = first_number;
+    do {
+      const int64_t remaining = total_rows - start;
+      const int64_t min_rows =
+          (cuts.empty() && result.tops_up) ? std::max<int64_t>(1, old_rows) : 1;
+      Cut cut;
+      cut.key = out_dir + PackOutputName(o.table, o.suffix, number, ext);
+      cut.local = fmt::format("{}/{}", out_local, PackOutputName(o.table, o.suffix, number, ext));
+      cut.tops_up = cuts.empty() && result.tops_up;
+      ws.path = cut.local;
+      int64_t n =
+          std::clamp(RowsForBytes(o.target_bytes, bpr), std::min(min_rows, remaining), remaining);
+      // The closest attempt so far, by distance from the target.
+      int64_t best_n = -1, best_size = 0;
+      std::error_code ec;
+      for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+        provenance_of(start, n);
+        LP_ASSIGN_OR_RETURN(int64_t wrote, engine->CopyRowRange(all, start, n, ws));
+        if (wrote != n) {
+          return Status::Corruption(
+              fmt::format("{}: wrote {} rows of {}", out_store->UriOf(cut.key), wrote, n));
+        }
+        int64_t size = FileSize(ws.path);
+        if (n == remaining && size <= target * (1 + kPackSizeTolerance)) {
+          best_n = n, best_size = size;  // the last output: any size up to the limit
+          fs::rename(ws.path, ws.path + ".best", ec);
+          break;
+        }
+        if (best_n < 0 || std::abs(size - target) < std::abs(best_size - target)) {
+          best_n = n, best_size = size;
+          fs::rename(ws.path, ws.path + ".best", ec);
+        }
+        if (ec) return Status::IOError(fmt::format("{}: {}", ws.path, ec.message()));
+        bpr = static_cast<double>(size) / static_cast<double>(n);
+        if (std::abs(size - target) <= target * kAimTolerance) break;
+        int64_t next =
+            std::clamp(RowsForBytes(o.target_bytes, bpr), std::min(min_rows, remaining), remaining);
+        if (next == n) break;
+        n = next;
+      }
+      fs::rename(ws.path + ".best", ws.path, ec);  // the closest attempt is kept aside
+      if (ec) return Status::IOError(fmt::format("{}: {}", ws.path, ec.message()));
+      cut.rows = best_n;
+      cut.size = best_size;
+      cut.provenance = SliceProvenance(stream, start, best_n);
+      start += best_n;
+      number++;
+      cuts.push_back(cut);
+    } while (start < total_rows);
+
+    // The other outputs that held replaced rows are rewritten without them, in place.
+    // (An affected latest output is always topped up: its kept rows lead the stream.)
+    const size_t stream_cuts = cuts.size();
+    for (size_t i = 0; i + 1 < known.size(); i++) {
+      const KnownOutput& k = known[i];
+      if (!k.affected) continue;
+      std::string uri = out_store->UriOf(k.object.key);
+      LP_ASSIGN_OR_RETURN(std::string local, ctx.Stage(*out_store, k.object));
+      Cut cut;
+      cut.key = k.object.key;
+      cut.local = out_local + "/" + BaseName(k.object.key);
+      ws.path = cut.local;
+      if (parquet_out) ws.metadata = {{kProvenanceKey, ProvenanceToJson(k.kept)}};
+      auto rows = KeepRows(*engine, local, k.kept_rows, ws);
+      if (!rows.ok()) return NameObject(rows.status(), local, uri);
+      cut.rows = *rows;
+      cut.size = FileSize(cut.local);
+      cut.provenance = k.kept;
+      cut.tops_up = false;
+      if (cut.rows != ProvenanceRows(k.kept)) {
+        return Status::Corruption(fmt::format("{}: rewritten with {} rows, expected {}", uri,
+                                              cut.rows, ProvenanceRows(k.kept)));
+      }
+      cuts.push_back(cut);
+    }
+
+    // Verify before anything becomes visible: every row is in exactly one output.
+    int64_t cut_rows = 0;
+    for (size_t i = 0; i < cuts.size(); i++) {
+      const Cut& c = cuts[i];
+      if (parquet_out) {
+        LP_ASSIGN_OR_RETURN(FileInfo info, engine->Inspect(c.local, FileFormat::kParquet));
+        if (info.rows != c.rows) {
+          return Status::Corruption(fmt::format("{}: written file has {} rows, expected {}",
+                                                out_store->UriOf(c.key), info.rows, c.rows));
+        }
+      }
+      if (i < stream_cuts) cut_rows += c.rows;
+    }
+    if (cut_rows != total_rows) {
+      return Status::Corruption(
+          fmt::format("outputs hold {} rows, the sources {}", cut_rows, total_rows));
+    }
+    if (rejects) {
+      LP_RETURN_IF_ERROR(rejects->Sync());  // durable before any input can be deleted
+      result.rejected = rejects->count();
+      if (result.rejected > 0) {
+        progress.Log(fmt::format("{} record(s) could not be read: diverted to {}", result.rejected,
+                                 rejects->path()));
+      }
+    }
+
+    // The manifest: a cache of what every output of the series holds (for CSV and JSON-lines
+    // outputs, the record itself). New outputs' ETags are not known before they are published.
+    PackManifest next;
+    next.legacy = manifest.legacy;
+    for (const auto& k : known) {
+      bool rewritten = std::any_of(cuts.begin(), cuts.end(),
+                                   [&](const Cut& c) { return c.key == k.object.key; });
+      if (!rewritten)
+        next.outputs.push_back({k.object.key, k.object.etag, k.object.size, k.provenance});
+    }
+    for (const auto& c : cuts) next.outputs.push_back({c.key, "", c.size, c.provenance});
+    std::sort(next.outputs.begin(), next.outputs.end(),
+              [](const auto& a, const auto& b) { return a.key < b.key; });
+    next_manifest_ = next;
+    BuildResult br;
+    for (const auto& c : cuts) {
+      std::optional<ObjectInfo> replaces;
+      for (const auto& k : known) {
+        if (k.object.key == c.key) replaces = k.object;
+      }
+      br.outputs.push_back({c.key, c.local, c.rows, replaces});
+    }
+    br.ledger.push_back({manifest_key, PackManifestToJson(next)});
+    br.rows = total_rows - old_rows;
+    cuts_ = cuts;
+    return br;
+  }
+
+  void Failed(const Task&, const Status& status) override { failure = status; }
+
+  //! The task's failure, as the one error of the run (pack has one task).
+  Status failure;
+
+  Status AfterCommit(const Task&, const Transaction& txn) override {
+    // Refresh the cache with the published outputs' ETags (best effort: without it the next
+    // run reads their footers, or for CSV and JSON lines matches them by size).
+    std::map<std::string, const ObjectInfo*> written;
+    for (const auto& w : txn.written()) written[w.key] = &w;
+    bool refreshed = true;
+    for (auto& e : next_manifest_.outputs) {
+      if (!e.etag.empty()) continue;
+      auto it = written.find(e.key);
+      bool staged = false;
+      for (const auto& jo : txn.record().outputs)
+        staged |= jo.key == e.key && !jo.staging_key.empty();
+      if (it != written.end() && !staged) {
+        e.etag = it->second->etag;
+        continue;
+      }
+      refreshed = false;  // copied from staging after this point: its ETag is not known yet
+      break;
+    }
+    if (refreshed) {
+      LP_RETURN_IF_ERROR(
+          out_store->Write(manifest_key, PackManifestToJson(next_manifest_)).status());
+    }
+    for (const auto& c : cuts_) {
+      PackedOutput p;
+      p.output = out_store->UriOf(c.key);
+      p.tops_up = c.tops_up;
+      p.rows = c.rows;
+      auto it = written.find(c.key);
+      p.bytes = it != written.end() ? it->second->size : c.size;
+      result.outputs.push_back(p);
+      bool rewritten = std::find(result.rewritten.begin(), result.rewritten.end(), p.output) !=
+                       result.rewritten.end();
+      progress.Log(fmt::format("{}: {} rows, {} bytes{}", p.output, p.rows, p.bytes,
+                               p.tops_up   ? " (topped up)"
+                               : rewritten ? " (rewritten without the replaced rows)"
+                                           : ""));
+    }
+    return Status::OK();
+  }
+
+ private:
+  Task MakeTask() const {
+    Task t;
+    t.command = "pack";
+    t.label = out_store->UriOf(out_dir + PackOutputName(o.table, o.suffix, first_number, ext));
+    for (const auto& i : inputs) (o.delete_inputs ? t.inputs : t.reads).push_back(i);
+    if (result.tops_up) t.outputs.push_back({series.latest->key, *series.latest, -1});
+    for (size_t i = 0; i + 1 < known.size(); i++) {
+      if (known[i].affected) t.outputs.push_back({known[i].object.key, known[i].object, -1});
+    }
+    // One series is one task at a time; with --delete-inputs the inputs' folder too, so that
+    // two series packing the same inputs cannot both delete them.
+    t.locks.push_back("pack:" + out_store->UriOf(out_dir) + "|" + o.table + "|" + o.suffix + "|" +
+                      ext);
+    if (o.delete_inputs) t.locks.push_back("pack-inputs:" + in_store->UriOf(o.table + "/"));
+    t.shard_key = t.locks.front();
+    for (const auto& i : inputs) t.input_bytes += i.size;
+    t.id = TaskId(t);
+    return t;
+  }
+
+  const PackOptions& o;
+  const std::string ext;
+  const FileFormat out_format;
+  const bool parquet_out;
+  const Compression compression;
+  const std::vector<ColumnInfo> schema;
+  const std::shared_ptr<ObjectStore> in_store;
+  const std::shared_ptr<ObjectStore> out_store;
+  ProgressSink& progress;
+  PackResult& result;
+
+  // The plan, kept for the build of its one task.
+  std::unique_ptr<FormatEngine> engine;
+  std::string out_dir, manifest_key;
+  PackSeries series;
+  PackManifest manifest;
+  std::optional<ObjectInfo> manifest_info;
+  std::vector<KnownOutput> known;
+  std::vector<ObjectInfo> inputs;
+  int64_t in_bytes = 0;
+  int64_t first_number = 0;
+  // The build's outputs, for the summary after the commit.
+  std::vector<Cut> cuts_;
+  PackManifest next_manifest_;
+};
+
+}  // namespace
+
 Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
-  auto t0 = std::chrono::steady_clock::now();
   // Usage first: nothing is opened before the flags make sense.
   if (o.table.empty() || o.table.find('/') != std::string::npos || o.table == "_lakepack") {
     return Status::InvalidArgument("--table: a table name without '/' is required");
@@ -279,517 +822,14 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   StoreOptions so;
   so.create_local_root = true;  // a dry run may leave an empty directory, never a file
   LP_ASSIGN_OR_RETURN(auto out_store, OpenStore(o.output_base, so));
-  LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(o.spool_dir));
-  Committer committer(out_store, in_store);
   PackResult result;
-  RunSummary& summary = result.summary;
-  summary.command = "pack";
-
-  if (!o.dry_run) {
-    LP_ASSIGN_OR_RETURN(summary.recovered, RecoverAndReport(committer, progress));
-  }
-  EngineOptions eo = o.engine;
-  eo.temp_dir = spool->Sub("engine");
-  LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(eo));
-
-  // Plan: the series in the output directory, what its outputs hold, the new inputs.
-  const std::string table_dir = o.table + "/";
-  const std::string out_dir = table_dir + (o.partition.empty() ? "" : o.partition + "/");
-  LP_ASSIGN_OR_RETURN(auto out_listing, out_store->ListAll(table_dir));
-  auto found = FindPackSeries(out_listing, out_dir, o.table, o.suffix, ext);
-  if (!found.ok()) {
-    return Status(found.status().code(), out_store->Uri() + "/" + found.status().message());
-  }
-  PackSeries series = *found;
-  const std::string manifest_key = PackManifestKey(o.table, o.partition, o.suffix, ext);
-  PackManifest manifest;
-  LP_ASSIGN_OR_RETURN(auto manifest_info, out_store->Stat(manifest_key));
-  if (manifest_info) {
-    LP_ASSIGN_OR_RETURN(std::string text, out_store->Read(manifest_key));
-    auto m = PackManifestFromJson(text);
-    if (m.ok()) {
-      manifest = std::move(*m);
-    } else if (!parquet_out) {
-      return Status::Corruption(out_store->UriOf(manifest_key) + ": " + m.status().message());
-    } else {
-      // Only a cache for Parquet outputs: their footers say the same.
-      progress.Log(out_store->UriOf(manifest_key) + ": unreadable (" + m.status().message() +
-                   "); reading the outputs' footers instead");
-    }
-  }
-  LP_ASSIGN_OR_RETURN(
-      std::vector<KnownOutput> known,
-      LoadProvenance(*out_store, series, manifest, parquet_out, *engine, spool->Sub("footers")));
-  PackedIndex index;
-  for (const auto& k : known) index.Add(k.object.key, k.provenance);
-  for (const auto& [uri, etag] : manifest.legacy) index.AddLegacy(uri, etag);
-
-  LP_ASSIGN_OR_RETURN(auto in_listing, in_store->ListAll(table_dir));
-  std::vector<std::string> unknown;
-  std::vector<ObjectInfo> candidates =
-      SelectPackInputs(in_listing, table_dir, o.input_ext, &unknown);
-  for (const auto& k : unknown) {
-    summary.stray.push_back(in_store->UriOf(k));
-    progress.Log("left alone (not csv, jsonl or parquet): " + in_store->UriOf(k));
-  }
-  const bool same_store = in_store->Uri() == out_store->Uri();
-  std::vector<ObjectInfo> inputs;
-  std::vector<std::pair<std::string, std::string>> replaced;  // (uri, etag now) of changed inputs
-  std::set<std::string> values;
-  for (const auto& c : candidates) {
-    // When inputs and outputs share a directory, the series' own files are not inputs.
-    if (same_store && c.key.rfind(out_dir, 0) == 0 &&
-        c.key.substr(out_dir.size()).find('/') == std::string::npos &&
-        ParsePackOutputName(c.key.substr(out_dir.size()), o.table, o.suffix)) {
-      continue;
-    }
-    std::string uri = in_store->UriOf(c.key);
-    InputVerdict v = index.Classify(uri, c.etag);
-    if (v.state == InputState::kPacked) {
-      result.already_packed.push_back(uri);
-      continue;
-    }
-    if (v.state == InputState::kChanged) {
-      result.changed.push_back(ChangedLine(uri, c, v, *out_store));
-      replaced.emplace_back(uri, c.etag);
-    }
-    if (!o.input_partition_name.empty()) {
-      std::string needle = "/" + o.input_partition_name + "=";
-      auto pos = ("/" + c.key).find(needle);
-      if (pos != std::string::npos) {
-        std::string rest = c.key.substr(pos + needle.size() - 1);
-        values.insert(rest.substr(0, rest.find('/')));
-      }
-    }
-    inputs.push_back(c);
-    result.inputs.push_back(uri);
-  }
-  result.partition_values.assign(values.begin(), values.end());
-  if (!result.changed.empty() && !o.replace_changed && !o.dry_run) {
-    return Status::FailedPrecondition(fmt::format(
-        "{}{}: nothing was written; rerun with --replace-changed to replace the old rows in the "
-        "outputs with the new content",
-        result.changed[0],
-        result.changed.size() > 1
-            ? fmt::format(" (and {} more changed input(s))", result.changed.size() - 1)
-            : ""));
-  }
-  for (const auto& line : result.changed) progress.Log(line);
-  // With --replace-changed: the outputs that hold old rows of a changed input lose them.
-  std::map<std::string, std::string> etag_now(replaced.begin(), replaced.end());
-  auto is_replaced = [&](const ProvenanceSegment& g) {
-    auto it = etag_now.find(g.uri);
-    return it != etag_now.end() && g.etag != it->second && !g.consumed;
-  };
-  for (auto& k : known) {
-    k.kept = RemoveSegments(k.provenance, is_replaced, &k.kept_rows);
-    k.affected = k.kept.size() != k.provenance.size();
-  }
-  if (series.latest) result.latest = out_store->UriOf(series.latest->key);
-  const bool latest_affected = !known.empty() && known.back().affected;
-  result.tops_up = series.latest && (series.latest->size < o.target_bytes || latest_affected);
-  int64_t in_bytes = 0;
-  for (const auto& i : inputs) in_bytes += i.size;
-  if (!result.already_packed.empty()) {
-    progress.Log(fmt::format("{} input(s) already packed (held by the outputs): skipped",
-                             result.already_packed.size()));
-  }
-  if (inputs.empty()) {
-    progress.Log("nothing new to pack");
-    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    summary.requests = out_store->Counters();
-    return result;
-  }
-  const int64_t first_number =
-      result.tops_up ? series.next_number - 1 : (series.latest ? series.next_number : 0);
-  for (size_t i = 0; i + 1 < known.size(); i++) {
-    if (known[i].affected) result.rewritten.push_back(out_store->UriOf(known[i].object.key));
-  }
-
-  if (o.dry_run) {
-    // Sizes from input bytes: a plan, not a promise (formats compress differently).
-    int64_t total = in_bytes + (result.tops_up ? series.latest->size : 0);
-    int64_t n = std::max<int64_t>(1, (total + o.target_bytes - 1) / o.target_bytes);
-    for (int64_t i = 0; i < n; i++) {
-      PackedOutput p;
-      p.output =
-          out_store->UriOf(out_dir + PackOutputName(o.table, o.suffix, first_number + i, ext));
-      p.tops_up = result.tops_up && i == 0;
-      p.bytes = std::min(o.target_bytes, total - i * o.target_bytes);
-      result.outputs.push_back(p);
-    }
-    summary.tasks = 1;
-    summary.files_in = static_cast<int64_t>(inputs.size());
-    summary.bytes_in = in_bytes;
-    return result;
-  }
-
-  progress.Planned(1, static_cast<int64_t>(inputs.size()), in_bytes);
-  std::unique_ptr<RejectsFile> rejects;
-  if (!o.rejects_file.empty()) {
-    LP_ASSIGN_OR_RETURN(rejects, RejectsFile::Create(o.rejects_file));
-  }
-
-  // Sources in row order: the topped-up output's own (kept) rows first, then the inputs by key.
-  struct Source {
-    std::shared_ptr<ObjectStore> store;
-    ObjectInfo object;
-    const KnownOutput* output = nullptr;  // the topped-up output
-  };
-  std::vector<Source> sources;
-  if (result.tops_up) sources.push_back({out_store, *series.latest, &known.back()});
-  for (const auto& i : inputs) sources.push_back({in_store, i, nullptr});
-  auto read_spec = [&](const std::string& local) {
-    ReadSpec rs{{local}};
-    rs.rejects = rejects.get();
-    return rs;
-  };
-
-  // A local path for each source: a download or the store's own file; for a topped-up output
-  // that loses replaced rows, the rows it keeps.
-  std::vector<std::string> locals(sources.size());
-  auto stage = [&](size_t i) -> Status {
-    const auto& src = sources[i];
-    std::string uri = src.store->UriOf(src.object.key);
-    LP_ASSIGN_OR_RETURN(std::string local, StageSource(*src.store, src.object.key,
-                                                       spool->Sub("s" + std::to_string(i))));
-    if (src.output && src.output->affected) {
-      std::string kept = spool->Sub("kept") + "/" + std::to_string(i) + ".parquet";
-      auto rows =
-          KeepRows(*engine, local, src.output->kept_rows, WriteSpec{kept, FileFormat::kParquet});
-      if (!rows.ok()) return NameObject(rows.status(), local, uri);
-      local = kept;
-    }
-    if (rejects) rejects->ShowAs(local, uri);
-    locals[i] = local;
-    return Status::OK();
-  };
-
-  // Without --schema every source is staged and its columns read first, for the one schema
-  // rule of every command (plan/schema_union.h; a conflict names the column and both files).
-  // With it, sources are staged one at a time below, so that the spool holds one at once.
-  std::vector<InputColumns> schemas;
-  std::vector<size_t> schema_source;  // index into sources of each schemas entry
-  for (size_t i = 0; schema.empty() && i < sources.size(); i++) {
-    LP_RETURN_IF_ERROR(stage(i));
-    const auto& src = sources[i];
-    std::string uri = src.store->UriOf(src.object.key);
-    auto cols = engine->Schema(read_spec(locals[i]));
-    if (!cols.ok()) return NameObject(cols.status(), locals[i], uri);
-    if (!cols->empty()) {  // a 0-byte CSV has no columns
-      FileFormat f = FormatFromPath(src.object.key);
-      schemas.push_back(
-          {uri, f == FileFormat::kCsv || f == FileFormat::kJsonLines, std::move(*cols)});
-      schema_source.push_back(i);
-    }
-  }
-  std::vector<ColumnInfo> columns = schema;
-  if (columns.empty()) {
-    auto fits = [&](size_t input, const std::string& column, const std::string& type) {
-      size_t i = schema_source[input];
-      auto bad = engine->FirstMisfit(read_spec(locals[i]), column, type);
-      if (!bad.ok())
-        return Result<std::optional<std::string>>(
-            NameObject(bad.status(), locals[i], sources[i].store->UriOf(sources[i].object.key)));
-      return bad;
-    };
-    LP_ASSIGN_OR_RETURN(auto read_as, UniteInputSchemas(schemas, fits));
-    auto cols = engine->Schema(ReadSpec{locals, FileFormat::kUnknown, "", rejects.get()});
-    if (!cols.ok()) {
-      Status st = cols.status();
-      for (size_t i = 0; i < sources.size(); i++) {
-        st = NameObject(st, locals[i], sources[i].store->UriOf(sources[i].object.key));
-      }
-      return st;
-    }
-    columns = *cols;
-    for (auto& c : columns) {
-      if (auto it = read_as.find(c.name); it != read_as.end()) c.type = it->second;
-    }
-  }
-  if (columns.empty()) {
-    progress.Log("nothing to pack: the new inputs hold no columns and no rows (empty files)");
-    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    summary.requests = out_store->Counters();
-    return result;
-  }
-
-  // Each source is cast to the common columns and laid into a part file; the stream's
-  // provenance records which rows of which input it holds, in order.
-  std::vector<std::string> parts;
-  Provenance stream;
-  int64_t total_rows = 0, old_rows = 0;
-  std::string parts_dir = spool->Sub("parts");
-  for (size_t i = 0; i < sources.size(); i++) {
-    const auto& src = sources[i];
-    std::string uri = src.store->UriOf(src.object.key);
-    WriteSpec ws;
-    ws.path = fmt::format("{}/part_{:06}.parquet", parts_dir, i);
-    ws.format = FileFormat::kParquet;
-    ws.compression = Compression::kSnappy;
-    if (locals[i].empty()) LP_RETURN_IF_ERROR(stage(i));
-    auto rows = engine->CopyAs(read_spec(locals[i]), columns, ws);
-    if (!rows.ok()) return NameObject(rows.status(), locals[i], uri);
-    if (src.output) {
-      old_rows = *rows;
-      const Provenance& held = src.output->affected ? src.output->kept : src.output->provenance;
-      if (ProvenanceRows(held) != *rows) {
-        return Status::Corruption(
-            fmt::format("{}: holds {} rows, its provenance {}", uri, *rows, ProvenanceRows(held)));
-      }
-      stream.insert(stream.end(), held.begin(), held.end());
-    } else {
-      stream.push_back({uri, src.object.etag, src.object.size, 0, *rows, o.delete_inputs});
-    }
-    total_rows += *rows;
-    parts.push_back(ws.path);
-    std::error_code ec;
-    fs::remove_all(spool->Sub("s" + std::to_string(i)), ec);  // a download, or a link
-  }
-  if (total_rows == old_rows) progress.Log("the new inputs hold no rows");
-  std::string all = parts[0];
-  if (parts.size() > 1) {
-    all = spool->path() + "/all.parquet";
-    LP_ASSIGN_OR_RETURN(
-        int64_t n, engine->Copy(ReadSpec{parts, FileFormat::kParquet},
-                                WriteSpec{all, FileFormat::kParquet, Compression::kSnappy, 0}));
-    if (n != total_rows) {
-      return Status::Corruption(
-          fmt::format("laying the inputs end to end gave {} rows, expected {}", n, total_rows));
-    }
-    std::error_code ec;
-    fs::remove_all(parts_dir, ec);
-  }
-
-  // Cut [0, total_rows) into outputs by row ranges, measuring each written file.
-  std::string out_local = spool->Sub("out");
-  WriteSpec ws;
-  ws.format = out_format;
-  ws.compression = compression;
-  auto provenance_of = [&](int64_t start, int64_t n) {
-    Provenance p = SliceProvenance(stream, start, n);
-    if (parquet_out) ws.metadata = {{kProvenanceKey, ProvenanceToJson(p)}};
-    return p;
-  };
-  const double target = static_cast<double>(o.target_bytes);
-  double bpr = 0;
-  {
-    int64_t all_rows = std::max<int64_t>(1, total_rows);
-    double all_bpr = static_cast<double>(FileSize(all)) / static_cast<double>(all_rows);
-    int64_t probe =
-        std::min(total_rows, std::max(kMinProbeRows, RowsForBytes(o.target_bytes / 8, all_bpr)));
-    if (probe > 0) {
-      ws.path = out_local + "/probe." + ext;
-      provenance_of(0, probe);
-      LP_ASSIGN_OR_RETURN(int64_t n, engine->CopyRowRange(all, 0, probe, ws));
-      bpr = static_cast<double>(FileSize(ws.path)) / static_cast<double>(std::max<int64_t>(1, n));
-      ::unlink(ws.path.c_str());
-    }
-  }
-  std::vector<Cut> cuts;
-  int64_t start = 0;
-  int64_t number = first_number;
-  do {
-    const int64_t remaining = total_rows - start;
-    const int64_t min_rows = (cuts.empty() && result.tops_up) ? std::max<int64_t>(1, old_rows) : 1;
-    Cut cut;
-    cut.key = out_dir + PackOutputName(o.table, o.suffix, number, ext);
-    cut.local = fmt::format("{}/{}", out_local, PackOutputName(o.table, o.suffix, number, ext));
-    cut.tops_up = cuts.empty() && result.tops_up;
-    ws.path = cut.local;
-    int64_t n =
-        std::clamp(RowsForBytes(o.target_bytes, bpr), std::min(min_rows, remaining), remaining);
-    // The closest attempt so far, by distance from the target.
-    int64_t best_n = -1, best_size = 0;
-    std::error_code ec;
-    for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
-      provenance_of(start, n);
-      LP_ASSIGN_OR_RETURN(int64_t wrote, engine->CopyRowRange(all, start, n, ws));
-      if (wrote != n) {
-        return Status::Corruption(
-            fmt::format("{}: wrote {} rows of {}", out_store->UriOf(cut.key), wrote, n));
-      }
-      int64_t size = FileSize(ws.path);
-      if (n == remaining && size <= target * (1 + kPackSizeTolerance)) {
-        best_n = n, best_size = size;  // the last output: any size up to the limit
-        fs::rename(ws.path, ws.path + ".best", ec);
-        break;
-      }
-      if (best_n < 0 || std::abs(size - target) < std::abs(best_size - target)) {
-        best_n = n, best_size = size;
-        fs::rename(ws.path, ws.path + ".best", ec);
-      }
-      if (ec) return Status::IOError(fmt::format("{}: {}", ws.path, ec.message()));
-      bpr = static_cast<double>(size) / static_cast<double>(n);
-      if (std::abs(size - target) <= target * kAimTolerance) break;
-      int64_t next =
-          std::clamp(RowsForBytes(o.target_bytes, bpr), std::min(min_rows, remaining), remaining);
-      if (next == n) break;
-      n = next;
-    }
-    fs::rename(ws.path + ".best", ws.path, ec);  // the closest attempt is kept aside
-    if (ec) return Status::IOError(fmt::format("{}: {}", ws.path, ec.message()));
-    cut.rows = best_n;
-    cut.size = best_size;
-    cut.provenance = SliceProvenance(stream, start, best_n);
-    start += best_n;
-    number++;
-    cuts.push_back(cut);
-  } while (start < total_rows);
-
-  // The other outputs that held replaced rows are rewritten without them, in place.
-  // (An affected latest output is always topped up: its kept rows lead the stream.)
-  const size_t stream_cuts = cuts.size();
-  for (size_t i = 0; i + 1 < known.size(); i++) {
-    const KnownOutput& k = known[i];
-    if (!k.affected) continue;
-    std::string uri = out_store->UriOf(k.object.key);
-    LP_ASSIGN_OR_RETURN(std::string local,
-                        StageSource(*out_store, k.object.key, spool->Sub("r" + std::to_string(i))));
-    Cut cut;
-    cut.key = k.object.key;
-    cut.local = out_local + "/" + BaseName(k.object.key);
-    ws.path = cut.local;
-    if (parquet_out) ws.metadata = {{kProvenanceKey, ProvenanceToJson(k.kept)}};
-    auto rows = KeepRows(*engine, local, k.kept_rows, ws);
-    if (!rows.ok()) return NameObject(rows.status(), local, uri);
-    cut.rows = *rows;
-    cut.size = FileSize(cut.local);
-    cut.provenance = k.kept;
-    cut.tops_up = false;
-    if (cut.rows != ProvenanceRows(k.kept)) {
-      return Status::Corruption(fmt::format("{}: rewritten with {} rows, expected {}", uri,
-                                            cut.rows, ProvenanceRows(k.kept)));
-    }
-    cuts.push_back(cut);
-  }
-
-  // Verify before anything becomes visible: every row is in exactly one output.
-  int64_t cut_rows = 0;
-  for (size_t i = 0; i < cuts.size(); i++) {
-    const Cut& c = cuts[i];
-    if (parquet_out) {
-      LP_ASSIGN_OR_RETURN(FileInfo info, engine->Inspect(c.local, FileFormat::kParquet));
-      if (info.rows != c.rows) {
-        return Status::Corruption(fmt::format("{}: written file has {} rows, expected {}",
-                                              out_store->UriOf(c.key), info.rows, c.rows));
-      }
-    }
-    if (i < stream_cuts) cut_rows += c.rows;
-  }
-  if (cut_rows != total_rows) {
-    return Status::Corruption(
-        fmt::format("outputs hold {} rows, the sources {}", cut_rows, total_rows));
-  }
-  if (rejects) {
-    LP_RETURN_IF_ERROR(rejects->Sync());  // durable before any input can be deleted
-    result.rejected = rejects->count();
-    if (result.rejected > 0) {
-      progress.Log(fmt::format("{} record(s) could not be read: diverted to {}", result.rejected,
-                               rejects->path()));
-    }
-  }
-
-  // The manifest: a cache of what every output of the series holds (for CSV and JSON-lines
-  // outputs, the record itself). New outputs' ETags are not known before they are published.
-  PackManifest next;
-  next.legacy = manifest.legacy;
-  for (const auto& k : known) {
-    bool rewritten =
-        std::any_of(cuts.begin(), cuts.end(), [&](const Cut& c) { return c.key == k.object.key; });
-    if (!rewritten)
-      next.outputs.push_back({k.object.key, k.object.etag, k.object.size, k.provenance});
-  }
-  for (const auto& c : cuts) next.outputs.push_back({c.key, "", c.size, c.provenance});
-  std::sort(next.outputs.begin(), next.outputs.end(),
-            [](const auto& a, const auto& b) { return a.key < b.key; });
-  std::string manifest_local = spool->path() + "/manifest.json";
-  {
-    std::ofstream mf(manifest_local, std::ios::binary);
-    mf << PackManifestToJson(next);
-    if (!mf) return PosixError(manifest_local, errno);
-  }
-
-  CommitRecord rec;
-  std::string plan_text = out_store->Uri() + "|" + out_dir + "|" + o.suffix + "|" + ext;
-  for (const auto& i : inputs) plan_text += "|" + i.key + "@" + i.etag;
-  for (const auto& k : known) {
-    if (k.affected) plan_text += "|rewrite " + k.object.key + "@" + k.object.etag;
-  }
-  rec.task_id = fmt::format("pack-{:016x}", Fnv1a(plan_text));
-  rec.command = "pack";
-  rec.input_root = in_store->Uri();
-  if (o.delete_inputs) {
-    for (const auto& i : inputs) rec.inputs.push_back({i.key, i.size, i.etag});
-  }
-  for (const auto& c : cuts) {
-    CommitOutput co;
-    co.final_key = c.key;
-    co.rows = c.rows;
-    for (const auto& k : known) {
-      if (k.object.key == c.key) co.replaces = {k.object.key, k.object.size, k.object.etag};
-    }
-    rec.outputs.push_back(co);
-  }
-  {
-    CommitOutput co;
-    co.final_key = manifest_key;
-    if (manifest_info) co.replaces = {manifest_info->key, manifest_info->size, manifest_info->etag};
-    rec.outputs.push_back(co);
-  }
-  Status st = committer.Begin(rec);
-  for (size_t i = 0; st.ok() && i < rec.outputs.size(); i++) {
-    st = committer.Stage(rec, i, i < cuts.size() ? cuts[i].local : manifest_local);
-  }
-  if (st.ok()) st = committer.Commit(rec);
-  if (!st.ok()) {
-    (void)committer.Abort(rec);  // if even this fails, the next run's recovery rolls back
-    progress.TaskDone(false, static_cast<int64_t>(inputs.size()), in_bytes, 0);
-    return st;
-  }
-  LP_RETURN_IF_ERROR(committer.Publish(rec));
-  progress.TaskDone(true, static_cast<int64_t>(inputs.size()), in_bytes, total_rows - old_rows);
-
-  // Refresh the cache with the published outputs' ETags (best effort: without it the next run
-  // reads their footers, or for CSV and JSON lines matches them by size).
-  bool refreshed = true;
-  for (auto& e : next.outputs) {
-    if (!e.etag.empty()) continue;
-    auto info = out_store->Stat(e.key);
-    if (!info.ok() || !*info) {
-      refreshed = false;
-      break;
-    }
-    e.etag = (*info)->etag;
-  }
-  if (refreshed) (void)out_store->Write(manifest_key, PackManifestToJson(next));
-
-  for (size_t i = 0; i < cuts.size(); i++) {
-    const auto& c = cuts[i];
-    PackedOutput p;
-    p.output = out_store->UriOf(c.key);
-    p.tops_up = c.tops_up;
-    p.rows = c.rows;
-    p.bytes = rec.outputs[i].size;
-    result.outputs.push_back(p);
-    bool rewritten = std::find(result.rewritten.begin(), result.rewritten.end(), p.output) !=
-                     result.rewritten.end();
-    progress.Log(fmt::format("{}: {} rows, {} bytes{}", p.output, p.rows, p.bytes,
-                             p.tops_up   ? " (topped up)"
-                             : rewritten ? " (rewritten without the replaced rows)"
-                                         : ""));
-    summary.bytes_out += p.bytes;
-  }
-  summary.tasks = 1;
-  summary.files_in = static_cast<int64_t>(inputs.size());
-  summary.bytes_in = in_bytes;
-  summary.files_out = static_cast<int64_t>(cuts.size());
-  summary.rows = total_rows - old_rows;
-  summary.requests = out_store->Counters();
-  if (!same_store) {
-    for (const auto& [k, v] : in_store->Counters()) summary.requests[k] += v;
-  }
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  PackJob job(o, ext, out_format, compression, std::move(schema), in_store, out_store, progress,
+              result);
+  RunOptions ro;
+  ro.dry_run = o.dry_run;
+  ro.spool_dir = o.spool_dir;
+  LP_ASSIGN_OR_RETURN(result.summary, RunJob(job, ro, progress));
+  LP_RETURN_IF_ERROR(job.failure);
   return result;
 }
 

@@ -10,10 +10,9 @@
 #include <mutex>
 #include <set>
 
-#include "commit/commit.h"
 #include "exec/footer.h"
+#include "exec/job.h"
 #include "exec/parallel.h"
-#include "exec/recovery.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
 #include "lakepack/rollup.h"
@@ -39,18 +38,6 @@ std::string RootName(const std::string& uri) {
   return slash == std::string::npos ? u : u.substr(slash + 1);
 }
 
-struct Context {
-  const RollupOptions& options;
-  ProgressSink& progress;
-  std::shared_ptr<ObjectStore> store;
-  Committer committer;
-  Spool& spool;
-  Compression compression;
-  std::mutex mu;
-  RunSummary summary;
-  std::map<std::string, int64_t> planned_rows;  // dry run: rows of outputs planned so far
-};
-
 EngineOptions TaskEngineOptions(const RollupOptions& o, const std::string& spool) {
   EngineOptions eo = o.engine;
   if (eo.threads <= 0) {
@@ -62,133 +49,181 @@ EngineOptions TaskEngineOptions(const RollupOptions& o, const std::string& spool
   return eo;
 }
 
-// Runs one task through the commit protocol. Before Commit any failure rolls the task back and
-// leaves every input (and the existing target) as it was.
-Status RunTask(Context& ctx, const RollupTask& task, size_t index) {
-  ObjectStore& store = *ctx.store;
-  std::string dir = ctx.spool.Sub("t" + std::to_string(index));
-  auto cleanup = [&] {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  };
-  LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(TaskEngineOptions(ctx.options, dir)));
+// The roll-up on the engine: one level per grouping (several with --cascade), each planned by
+// PlanRollup from a fresh listing, one task per output file.
+class RollupJob final : public Job {
+ public:
+  RollupJob(const RollupOptions& o, std::vector<Granularity> levels, Period start, Period end,
+            Layout layout, Compression compression, std::shared_ptr<ObjectStore> store,
+            RollupResult& result)
+      : o_(o),
+        levels_(std::move(levels)),
+        start_(start),
+        end_(end),
+        layout_(std::move(layout)),
+        compression_(compression),
+        store_(std::move(store)),
+        result_(result) {}
 
-  // The files to merge, in row order: the existing target first, then the inputs.
-  std::vector<ObjectInfo> files;
-  if (task.target) files.push_back(*task.target);
-  files.insert(files.end(), task.inputs.begin(), task.inputs.end());
-  std::vector<std::string> local(files.size());
-  Status st = ParallelFor(files.size(), ctx.options.io_parallel, [&](size_t i) {
-    auto p = StageForReading(store, files[i].key, dir);
-    if (!p.ok()) return p.status();
-    local[i] = *p;
-    return Status::OK();
-  });
-  if (!st.ok()) {
-    cleanup();
-    return st;
-  }
-  // Footers: rows to expect and columns to unite.
-  int64_t expected_rows = 0;
-  std::vector<std::pair<std::string, std::vector<ColumnInfo>>> schemas;
-  for (size_t i = 0; i < files.size(); i++) {
-    auto info = engine->Inspect(local[i], FileFormat::kParquet);
-    if (!info.ok()) {
-      cleanup();
-      return ShowPathAs(info.status(), local[i], store.UriOf(files[i].key));
+  std::string Name() const override { return "rollup"; }
+  std::shared_ptr<ObjectStore> Destination() override { return store_; }
+  std::shared_ptr<ObjectStore> Source() override { return store_; }
+  int Levels() const override { return static_cast<int>(levels_.size()); }
+
+  Result<Plan> MakePlan(int level, JobContext& ctx) override {
+    std::vector<ObjectInfo> listing;
+    if (ctx.options.dry_run && level > 0) {
+      listing = simulated_;  // a dry run's next level sees the previous level as planned
+    } else {
+      LP_ASSIGN_OR_RETURN(listing, store_->ListAll(""));
     }
-    expected_rows += info->rows;
-    schemas.emplace_back(store.UriOf(files[i].key), info->columns);
-  }
-  st = CheckSchemasUnite(schemas);
-  if (!st.ok()) {
-    cleanup();
-    return st;
-  }
-  WriteSpec out;
-  out.path = dir + "/merged.parquet";
-  out.compression = ctx.compression;
-  auto rows = engine->Copy(ReadSpec{local, FileFormat::kParquet}, out);
-  if (!rows.ok()) {
-    cleanup();
-    return rows.status();
-  }
-  // Verify the local output before anything becomes visible: its footer must count every row.
-  auto out_info = engine->Inspect(out.path, FileFormat::kParquet);
-  if (!out_info.ok() || *rows != expected_rows || out_info->rows != expected_rows) {
-    cleanup();
-    return Status::Corruption(fmt::format("{}: merged file has {} rows, inputs have {}",
-                                          store.UriOf(task.output_key),
-                                          out_info.ok() ? out_info->rows : -1, expected_rows));
+    RollupPlanOptions po;
+    po.grouping = levels_[level];
+    po.start_day = start_;
+    po.end_day = end_;
+    po.root_name = RootName(store_->Uri());
+    RollupPlan rp = PlanRollup(listing, layout_, po);
+    Plan plan;
+    if (level == 0) {
+      for (const auto& s : rp.stray) plan.stray.push_back(store_->UriOf(s));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& rt : rp.tasks) {
+      Task t = ToTask(rt);
+      tasks_[t.id] = rt;
+      plan.tasks.push_back(std::move(t));
+    }
+    if (ctx.options.dry_run) Simulate(listing, rp);
+    return plan;
   }
 
-  CommitRecord rec;
-  rec.task_id = task.id;
-  rec.command = "rollup";
-  for (const auto& in : task.inputs) rec.inputs.push_back({in.key, in.size, in.etag});
-  CommitOutput o;
-  o.final_key = task.output_key;
-  o.rows = expected_rows;
-  if (task.target) o.replaces = {task.target->key, task.target->size, task.target->etag};
-  rec.outputs.push_back(o);
-  st = ctx.committer.Begin(rec);
-  if (st.ok()) st = ctx.committer.Stage(rec, 0, out.path);
-  if (st.ok()) st = ctx.committer.Commit(rec);
-  if (!st.ok()) {
-    // Not committed: roll back. If even that fails, the next run's recovery will.
-    (void)ctx.committer.Abort(rec);
-    cleanup();
-    return st;
-  }
-  cleanup();
-  // Committed: from here a failure leaves the record for recovery to finish.
-  LP_RETURN_IF_ERROR(ctx.committer.Publish(rec));
-  {
-    std::lock_guard<std::mutex> lock(ctx.mu);
-    ctx.summary.files_in += static_cast<int64_t>(task.inputs.size());
-    ctx.summary.files_out += 1;
-    ctx.summary.bytes_in += task.input_bytes;
-    ctx.summary.bytes_out += rec.outputs[0].size;
-    ctx.summary.rows += expected_rows;
-  }
-  return Status::OK();
-}
-
-// Dry run: the rows each output would hold, from the inputs' footers.
-Status DescribePlan(Context& ctx, const RollupPlan& plan, std::vector<PlannedOutput>& out) {
-  LP_ASSIGN_OR_RETURN(auto engine,
-                      FormatEngine::Open(TaskEngineOptions(ctx.options, ctx.spool.path())));
-  for (const auto& t : plan.tasks) {
-    PlannedOutput p;
-    p.level = std::string(GranularityName(plan.grouping));
-    p.output = ctx.store->UriOf(t.output_key);
-    p.merges_existing = t.target.has_value();
-    p.bytes = t.input_bytes;
-    std::vector<ObjectInfo> files = t.inputs;
-    if (t.target) files.push_back(*t.target);
-    std::vector<int64_t> rows(files.size(), 0);
-    // One engine is single-threaded; footers are small, so this stays quick.
-    for (size_t i = 0; i < files.size(); i++) {
-      if (files[i].etag == kPlannedTag) {  // an output of the level planned before this one
-        rows[i] = ctx.planned_rows[files[i].key];
-        continue;
+  Status Describe(int level, const Plan& plan, JobContext& ctx) override {
+    LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(TaskEngineOptions(o_, ctx.spool.path())));
+    for (const auto& t : plan.tasks) {
+      const RollupTask& rt = tasks_.at(t.id);
+      PlannedOutput p;
+      p.level = std::string(GranularityName(levels_[level]));
+      p.output = store_->UriOf(rt.output_key);
+      p.merges_existing = rt.target.has_value();
+      p.bytes = rt.input_bytes;
+      std::vector<ObjectInfo> files = rt.inputs;
+      if (rt.target) files.push_back(*rt.target);
+      // One engine is single-threaded; footers are small, so this stays quick.
+      for (const auto& f : files) {
+        if (f.etag == kPlannedTag) {  // an output of the level planned before this one
+          p.rows += planned_rows_[f.key];
+          continue;
+        }
+        LP_ASSIGN_OR_RETURN(FileInfo info,
+                            InspectParquetObject(*store_, f, *engine, ctx.spool.path()));
+        p.rows += info.rows;
       }
-      auto info = InspectParquetObject(*ctx.store, files[i], *engine, ctx.spool.path());
-      if (!info.ok()) return info.status();
-      rows[i] = info->rows;
+      planned_rows_[rt.output_key] = p.rows;
+      for (const auto& in : rt.inputs) p.inputs.push_back(store_->UriOf(in.key));
+      result_.plan.push_back(std::move(p));
     }
-    for (auto r : rows) p.rows += r;
-    ctx.planned_rows[t.output_key] = p.rows;
-    for (const auto& in : t.inputs) p.inputs.push_back(ctx.store->UriOf(in.key));
-    out.push_back(std::move(p));
+    return Status::OK();
   }
-  return Status::OK();
-}
+
+  Result<BuildResult> Build(const Task& task, TaskContext& ctx) override {
+    RollupTask rt;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      rt = tasks_.at(task.id);
+    }
+    LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(TaskEngineOptions(o_, ctx.dir())));
+    // The files to merge, in row order: the existing target first, then the inputs.
+    std::vector<ObjectInfo> files;
+    if (rt.target) files.push_back(*rt.target);
+    files.insert(files.end(), rt.inputs.begin(), rt.inputs.end());
+    std::vector<std::string> local(files.size());
+    LP_RETURN_IF_ERROR(ParallelFor(files.size(), o_.io_parallel, [&](size_t i) {
+      auto p = ctx.Stage(*store_, files[i]);
+      if (!p.ok()) return p.status();
+      local[i] = *p;
+      return Status::OK();
+    }));
+    // Footers: rows to expect and columns to unite.
+    int64_t expected_rows = 0;
+    std::vector<std::pair<std::string, std::vector<ColumnInfo>>> schemas;
+    for (size_t i = 0; i < files.size(); i++) {
+      auto info = engine->Inspect(local[i], FileFormat::kParquet);
+      if (!info.ok()) return ShowPathAs(info.status(), local[i], store_->UriOf(files[i].key));
+      expected_rows += info->rows;
+      schemas.emplace_back(store_->UriOf(files[i].key), info->columns);
+    }
+    LP_RETURN_IF_ERROR(CheckSchemasUnite(schemas));
+    WriteSpec out;
+    out.path = ctx.dir() + "/merged.parquet";
+    out.compression = compression_;
+    LP_ASSIGN_OR_RETURN(int64_t rows, engine->Copy(ReadSpec{local, FileFormat::kParquet}, out));
+    // Verify the local output before anything becomes visible: its footer must count every row.
+    auto out_info = engine->Inspect(out.path, FileFormat::kParquet);
+    if (!out_info.ok() || rows != expected_rows || out_info->rows != expected_rows) {
+      return Status::Corruption(fmt::format("{}: merged file has {} rows, inputs have {}",
+                                            store_->UriOf(rt.output_key),
+                                            out_info.ok() ? out_info->rows : -1, expected_rows));
+    }
+    BuildResult br;
+    br.outputs.push_back({rt.output_key, out.path, expected_rows, rt.target});
+    br.rows = expected_rows;
+    br.what = fmt::format("{}: merged {} file(s){}", GranularityName(rt.period.granularity),
+                          rt.inputs.size(), rt.target ? " into the existing file" : "");
+    return br;
+  }
+
+ private:
+  Task ToTask(const RollupTask& rt) const {
+    Task t;
+    t.command = "rollup";
+    t.label = store_->UriOf(rt.output_key);
+    t.inputs = rt.inputs;
+    t.outputs.push_back({rt.output_key, rt.target, -1});
+    // The output, and the inputs where they are another level's outputs (an hour file that an
+    // hour task may be rewriting while a day task would merge it). Minute files are no task's
+    // output: the output's lock covers them.
+    t.locks.push_back(rt.output_key);
+    if (rt.period.granularity > Granularity::kHour) {
+      for (const auto& in : rt.inputs) t.locks.push_back(in.key);
+    }
+    t.shard_key = rt.output_key;
+    t.input_bytes = rt.input_bytes;
+    t.id = TaskId(t);
+    return t;
+  }
+
+  // What the next level of a dry run would see: inputs gone, outputs in place.
+  void Simulate(const std::vector<ObjectInfo>& listing, const RollupPlan& rp) {
+    std::set<std::string> gone;
+    for (const auto& t : rp.tasks) {
+      for (const auto& in : t.inputs) gone.insert(in.key);
+    }
+    std::vector<ObjectInfo> next;
+    for (const auto& o : listing) {
+      if (!gone.count(o.key)) next.push_back(o);
+    }
+    for (const auto& t : rp.tasks) {
+      if (!t.target) next.push_back({t.output_key, t.input_bytes, kPlannedTag, 0, ""});
+    }
+    simulated_ = std::move(next);
+  }
+
+  const RollupOptions& o_;
+  const std::vector<Granularity> levels_;
+  const Period start_, end_;
+  const Layout layout_;
+  const Compression compression_;
+  const std::shared_ptr<ObjectStore> store_;
+  RollupResult& result_;
+  std::mutex mu_;
+  std::map<std::string, RollupTask> tasks_;  // by task id
+  std::vector<ObjectInfo> simulated_;
+  std::map<std::string, int64_t> planned_rows_;  // dry run: rows of outputs planned so far
+};
 
 }  // namespace
 
 Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress) {
-  auto t0 = std::chrono::steady_clock::now();
   // Usage first.
   // Each usage error names its flag.
   auto parsed_grouping = ParseGranularity(options.grouping);
@@ -217,16 +252,6 @@ Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress
   }
 
   LP_ASSIGN_OR_RETURN(auto store, OpenStore(options.src));
-  LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(options.spool_dir));
-  Context ctx{options, progress, store, Committer(store, store), *spool, compression, {}, {}};
-  ctx.summary.command = "rollup";
-  RollupResult result;
-
-  // Whatever an earlier run left half done is finished or rolled back before planning.
-  if (!options.dry_run) {
-    LP_ASSIGN_OR_RETURN(ctx.summary.recovered, RecoverAndReport(ctx.committer, progress));
-  }
-
   std::vector<Granularity> levels;
   if (options.cascade) {
     for (int g = static_cast<int>(Granularity::kHour); g <= static_cast<int>(grouping); g++) {
@@ -235,82 +260,15 @@ Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress
   } else {
     levels.push_back(grouping);
   }
-  std::string root_name = RootName(store->Uri());
-  std::vector<ObjectInfo> simulated;  // dry run with cascade: the listing after each level
-  bool have_simulated = false;
-  for (Granularity level : levels) {
-    std::vector<ObjectInfo> listing;
-    if (have_simulated) {
-      listing = simulated;
-    } else {
-      LP_ASSIGN_OR_RETURN(listing, store->ListAll(""));
-    }
-    RollupPlanOptions po;
-    po.grouping = level;
-    po.start_day = start;
-    po.end_day = end;
-    po.root_name = root_name;
-    po.shard_index = options.shard_index;
-    po.shard_count = options.shard_count;
-    RollupPlan plan = PlanRollup(listing, layout, po);
-    if (level == levels.front()) {
-      for (const auto& s : plan.stray) {
-        ctx.summary.stray.push_back(store->UriOf(s));
-        progress.Log("left alone (does not fit the layout): " + store->UriOf(s));
-      }
-    }
-    if (options.dry_run) {
-      LP_RETURN_IF_ERROR(DescribePlan(ctx, plan, result.plan));
-      // What the next level would see: inputs gone, outputs in place.
-      std::set<std::string> gone;
-      for (const auto& t : plan.tasks) {
-        for (const auto& in : t.inputs) gone.insert(in.key);
-      }
-      std::vector<ObjectInfo> next;
-      for (const auto& o : listing) {
-        if (!gone.count(o.key)) next.push_back(o);
-      }
-      for (const auto& t : plan.tasks) {
-        if (!t.target) next.push_back({t.output_key, t.input_bytes, kPlannedTag, 0});
-      }
-      simulated = std::move(next);
-      have_simulated = true;
-      ctx.summary.tasks += static_cast<int64_t>(plan.tasks.size());
-      continue;
-    }
-    int64_t files = 0, bytes = 0;
-    for (const auto& t : plan.tasks) {
-      files += static_cast<int64_t>(t.inputs.size());
-      bytes += t.input_bytes;
-    }
-    progress.Planned(static_cast<int64_t>(plan.tasks.size()), files, bytes);
-    auto statuses = ParallelForAll(plan.tasks.size(), options.parallel, [&](size_t i) {
-      Status s = RunTask(ctx, plan.tasks[i], i);
-      const auto& t = plan.tasks[i];
-      progress.TaskDone(s.ok(), static_cast<int64_t>(t.inputs.size()), t.input_bytes, 0);
-      if (s.ok()) {
-        progress.Log(fmt::format("{} {}: merged {} file(s){}", GranularityName(level),
-                                 store->UriOf(t.output_key), t.inputs.size(),
-                                 t.target ? " into the existing file" : ""));
-      }
-      return s;
-    });
-    ctx.summary.tasks += static_cast<int64_t>(plan.tasks.size());
-    for (size_t i = 0; i < statuses.size(); i++) {
-      if (statuses[i].ok()) continue;
-      ctx.summary.tasks_failed++;
-      std::string line =
-          fmt::format("{}: {}", store->UriOf(plan.tasks[i].output_key), statuses[i].message());
-      ctx.summary.errors.push_back(line);
-      progress.Log("failed: " + line);
-    }
-    // A coarser level built on a failed finer level would merge an incomplete period.
-    if (ctx.summary.tasks_failed > 0) break;
-  }
-  ctx.summary.requests = store->Counters();
-  ctx.summary.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  result.summary = std::move(ctx.summary);
+  RollupResult result;
+  RollupJob job(options, levels, start, end, std::move(layout), compression, store, result);
+  RunOptions ro;
+  ro.dry_run = options.dry_run;
+  ro.parallel = options.parallel;
+  ro.shard_index = options.shard_index;
+  ro.shard_count = options.shard_count;
+  ro.spool_dir = options.spool_dir;
+  LP_ASSIGN_OR_RETURN(result.summary, RunJob(job, ro, progress));
   return result;
 }
 

@@ -1,5 +1,7 @@
 // Spool directories: private local scratch space for a run (downloads, engine output, engine
-// spills), removed with everything in it when the run ends.
+// spills), removed with everything in it when the run ends. A spool is locked (flock) while its
+// run lives; creating a spool removes the spools of dead runs beside it, so a killed run's
+// downloads do not stay behind.
 // Thread-safety: Sub() and NewFile() may be called from many threads.
 #pragma once
 
@@ -30,6 +32,7 @@ class Spool {
  private:
   explicit Spool(std::string path) : path_(std::move(path)) {}
   std::string path_;
+  int lock_fd_ = -1;
   std::atomic<int> counter_{0};
 };
 

@@ -48,14 +48,12 @@ RollupPlan PlanRollup(const std::vector<ObjectInfo>& listing, const Layout& layo
       t.prefix = m->prefix;
       t.period = out_period;
       t.output_key = out_key;
-      t.id = fmt::format("rollup-{}-{:016x}", out_period.Compact(), Fnv1a(out_key));
       if (auto tg = by_key.find(out_key); tg != by_key.end()) t.target = *tg->second;
     }
     t.inputs.push_back(obj);
     t.input_periods.push_back(m->period);
     t.input_bytes += obj.size;
   }
-  size_t index = 0;
   for (auto& [key, t] : tasks) {
     // Stable row order: by source period, then by key.
     std::vector<size_t> order(t.inputs.size());
@@ -70,11 +68,7 @@ RollupPlan PlanRollup(const std::vector<ObjectInfo>& listing, const Layout& layo
       sorted.inputs[i] = t.inputs[order[i]];
       sorted.input_periods[i] = t.input_periods[order[i]];
     }
-    if (options.shard_count <= 1 ||
-        static_cast<int>(index % options.shard_count) == options.shard_index) {
-      plan.tasks.push_back(std::move(sorted));
-    }
-    index++;
+    plan.tasks.push_back(std::move(sorted));
   }
   return plan;
 }

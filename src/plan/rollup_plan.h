@@ -13,7 +13,6 @@
 namespace lakepack {
 
 struct RollupTask {
-  std::string id;  // deterministic: from the output key
   std::string table;
   std::string prefix;
   Period period;  // the output's period (granularity = the grouping)
@@ -41,9 +40,6 @@ struct RollupPlanOptions {
   Period end_day;    // inclusive, granularity day
   //! Names the table when keys have no prefix (the dataset root is one table).
   std::string root_name;
-  //! Split the plan across machines: keep tasks whose index % shard_count == shard_index.
-  int shard_index = 0;
-  int shard_count = 1;
 };
 
 //! Plans one level: files of level Finer(grouping) grouped by (table prefix, period at the

@@ -558,6 +558,7 @@ TEST_P(PackCrash, KilledTopUpThenRerunLeavesEveryRowOnce) {
   for (const auto& k : p.lake().Keys()) {
     EXPECT_EQ(k.find("_lakepack/journal"), std::string::npos) << k;
     EXPECT_EQ(k.find("_lakepack/staging"), std::string::npos) << k;
+    EXPECT_EQ(k.find("_lakepack/leases"), std::string::npos) << k;
   }
   // And one more run adds nothing.
   auto keys = p.lake().Keys();
@@ -575,8 +576,9 @@ std::string CrashCaseName(const ::testing::TestParamInfo<CrashCase>& i) {
 INSTANTIATE_TEST_SUITE_P(
     Steps, PackCrash,
     ::testing::Combine(::testing::Values("local", "moto"),
-                       ::testing::Values("journal-intent", "staged:2", "verified", "committed",
-                                         "published:1", "staging-deleted", "journal-dropped")),
+                       ::testing::Values("lease-claimed", "journal-intent", "output-written:1",
+                                         "output-written:2", "committed", "ledger-written",
+                                         "inputs-deleted", "journal-dropped", "lease-released")),
     CrashCaseName);
 
 }  // namespace

@@ -1,0 +1,130 @@
+// Job: what one command contributes to the engine, like a DuckDB operator. A job plans tasks
+// (MakePlan: it gathers a listing and whatever else planning reads, then calls its pure
+// planner in plan/) and builds one task's outputs as local files (Build: engine work only).
+// RunJob does the rest, the same way for every command: recover, plan, shard, claim leases,
+// build, commit, report. See docs/architecture.md.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commit/commit.h"
+#include "exec/spool.h"
+#include "lakepack/object_store.h"
+#include "lakepack/run.h"
+#include "lakepack/status.h"
+#include "plan/task.h"
+
+namespace lakepack {
+
+//! How a run goes, whatever the command.
+struct RunOptions {
+  bool dry_run = false;
+  int parallel = 1;  // tasks at once
+  int shard_index = 0;
+  int shard_count = 1;
+  std::string spool_dir;  // empty: $TMPDIR or /tmp
+  //! A later level (rollup --cascade) is not planned after a level with a failed task.
+  bool stop_after_failed_level = true;
+};
+
+//! What RunJob lends a job while it plans.
+struct JobContext {
+  ObjectStore& dst;
+  ObjectStore& src;
+  Spool& spool;
+  ProgressSink& progress;
+  const RunOptions& options;
+};
+
+//! What one task built.
+struct BuildResult {
+  std::vector<LocalOutput> outputs;
+  //! Small documents committed with the outputs (pack's manifest): kept in the journal record,
+  //! written after the commit point, before the inputs are deleted.
+  std::vector<LedgerDoc> ledger;
+  int64_t rows = 0;  // rows written (all outputs)
+  //! Files the task published itself (PublishNew), beside `outputs`.
+  int64_t files_out = 0;
+  int64_t bytes_out = 0;
+  //! What the log line says the task did ("merged 60 file(s)").
+  std::string what;
+};
+
+//! What RunJob lends a job while it builds one task.
+class TaskContext {
+ public:
+  TaskContext(ObjectStore& src, ObjectStore& dst, std::string dir, LeaseManager* leases,
+              HeldLeases* held)
+      : src_(src), dst_(dst), dir_(std::move(dir)), leases_(leases), held_(held) {}
+
+  //! The task's private scratch directory (removed after the task).
+  const std::string& dir() const { return dir_; }
+  ObjectStore& src() { return src_; }
+  ObjectStore& dst() { return dst_; }
+
+  //! A local file holding `object` as planned: the store's own file where it has one (and
+  //! the commit then re-checks its ETag), else a download pinned to its ETag, so that a
+  //! changed input fails the task before anything is written.
+  Result<std::string> Stage(ObjectStore& store, const ObjectInfo& object);
+  //! For jobs whose task is a stream of new files (export): publishes one finished file now,
+  //! create-only and tagged, after proving the task's leases are still held.
+  Result<ObjectInfo> PublishNew(const std::string& key, const std::string& local_path,
+                                const std::string& tag);
+
+  //! Whether some input was used in place (its ETag must be checked again before commit).
+  bool read_in_place() const { return read_in_place_; }
+
+ private:
+  ObjectStore& src_;
+  ObjectStore& dst_;
+  std::string dir_;
+  LeaseManager* leases_;
+  HeldLeases* held_;
+  std::atomic<bool> read_in_place_{false};
+};
+
+class Job {
+ public:
+  virtual ~Job() = default;
+
+  //! "rollup", "pack", "export".
+  virtual std::string Name() const = 0;
+  //! Where outputs, journal and leases live; and where inputs come from.
+  virtual std::shared_ptr<ObjectStore> Destination() = 0;
+  virtual std::shared_ptr<ObjectStore> Source() = 0;
+
+  //! Levels run one after the other, each planned after the previous one committed (rollup
+  //! --cascade: hour, then day, ...). Most jobs have one.
+  virtual int Levels() const { return 1; }
+  //! The tasks of `level`. A dry run plans too (and the job may simulate the previous level).
+  virtual Result<Plan> MakePlan(int level, JobContext& ctx) = 0;
+  //! Dry run: record what the plan would do (job-specific results). Default: nothing.
+  virtual Status Describe(int level, const Plan& plan, JobContext& ctx) {
+    (void)level, (void)plan, (void)ctx;
+    return Status::OK();
+  }
+  //! The engine work of one task: its outputs as local files in ctx.dir().
+  virtual Result<BuildResult> Build(const Task& task, TaskContext& ctx) = 0;
+  //! After a task's commit point, before its inputs are deleted: caches that are not the
+  //! truth (pack's manifest). A failure is logged, not fatal.
+  virtual Status AfterCommit(const Task& task, const Transaction& txn) {
+    (void)task, (void)txn;
+    return Status::OK();
+  }
+  //! A task failed for good (after its rollback): a job may note it.
+  virtual void Failed(const Task& task, const Status& status) { (void)task, (void)status; }
+};
+
+//! The one loop under every command (see job.h's header comment). Returns the summary;
+//! failed tasks are in summary.errors and do not fail the call; errors before any task runs
+//! (recovery, listing, usage) do.
+Result<RunSummary> RunJob(Job& job, const RunOptions& options, ProgressSink& progress);
+
+//! `lakepack recover`: finishes or rolls back what dead runs left in `uri`'s journal.
+Result<RecoveryReport> RecoverStore(const std::string& uri, ProgressSink& progress);
+
+}  // namespace lakepack
