@@ -16,6 +16,11 @@ std::string BaseName(std::string_view key) {
   return std::string(slash == std::string_view::npos ? key : key.substr(slash + 1));
 }
 
+std::string RootName(std::string_view uri) {
+  while (!uri.empty() && uri.back() == '/') uri.remove_suffix(1);
+  return BaseName(uri);
+}
+
 uint64_t Fnv1a(std::string_view s) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : s) {

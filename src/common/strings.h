@@ -13,6 +13,9 @@ std::string Lower(std::string_view s);
 //! The last segment of a key or path ("a/b/c.csv" -> "c.csv").
 std::string BaseName(std::string_view key);
 
+//! The last segment of a URI or path, trailing slashes ignored ("s3://b/u/db/t/" -> "t").
+std::string RootName(std::string_view uri);
+
 //! FNV-1a, 64 bits: a hash that is the same in every build (std::hash is not), for ids that
 //! are stored (task ids in the journal) and compared by later runs.
 uint64_t Fnv1a(std::string_view s);

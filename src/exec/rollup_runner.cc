@@ -11,6 +11,7 @@
 #include <set>
 
 #include "commit/commit.h"
+#include "common/strings.h"
 #include "exec/footer.h"
 #include "exec/parallel.h"
 #include "exec/recovery.h"
@@ -30,14 +31,6 @@ namespace fs = std::filesystem;
 
 // The ETag a dry run gives the outputs it plans, so that the next level can plan on them.
 constexpr const char* kPlannedTag = "(planned)";
-
-// Root name of a store URI: the last path segment ("s3://b/u/db/t" → "t").
-std::string RootName(const std::string& uri) {
-  std::string u = uri;
-  while (!u.empty() && u.back() == '/') u.pop_back();
-  auto slash = u.rfind('/');
-  return slash == std::string::npos ? u : u.substr(slash + 1);
-}
 
 struct Context {
   const RollupOptions& options;
@@ -190,13 +183,8 @@ Status DescribePlan(Context& ctx, const RollupPlan& plan, std::vector<PlannedOut
 Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress) {
   auto t0 = std::chrono::steady_clock::now();
   // Usage first.
-  // Each usage error names its flag.
-  auto parsed_grouping = ParseGranularity(options.grouping);
-  if (!parsed_grouping.ok()) return parsed_grouping.status().WithContext("--grouping");
-  Granularity grouping = *parsed_grouping;
-  if (grouping == Granularity::kMinute) {
-    return Status::InvalidArgument("--grouping minute: nothing is finer than a minute");
-  }
+  // Each usage error names its flag (grouping and codec are typed: the CLI checked them).
+  const Granularity grouping = GranularityOf(options.grouping);
   auto parsed_start = ParseDay(options.start);
   if (!parsed_start.ok()) return parsed_start.status().WithContext("--start");
   auto parsed_end = ParseDay(options.end);
@@ -210,7 +198,6 @@ Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress
       Layout layout,
       Layout::Parse(options.layout.empty() ? std::string(Layout::kDefaultTemplate) : options.layout,
                     options.pattern));
-  LP_ASSIGN_OR_RETURN(Compression compression, ParseCompression(options.compression));
   if (options.shard_count < 1 || options.shard_index < 0 ||
       options.shard_index >= options.shard_count) {
     return Status::InvalidArgument("--shard: expected i/N with 0 <= i < N");
@@ -218,7 +205,8 @@ Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress
 
   LP_ASSIGN_OR_RETURN(auto store, OpenStore(options.src));
   LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(options.spool_dir));
-  Context ctx{options, progress, store, Committer(store, store), *spool, compression, {}, {}};
+  Context ctx{options, progress, store, Committer(store, store), *spool, options.compression,
+              {},      {}};
   ctx.summary.command = "rollup";
   RollupResult result;
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "common/strings.h"
 #include "exec/parallel.h"
 #include "exec/staging.h"
 #include "lakepack/export.h"
@@ -25,11 +26,6 @@ struct Target {
   std::shared_ptr<ObjectStore> store;
   std::string key;
 };
-
-std::string BaseName(const std::string& key) {
-  auto slash = key.rfind('/');
-  return slash == std::string::npos ? key : key.substr(slash + 1);
-}
 
 std::string Id8(const std::string& id, bool is_base64) {
   std::string s = id;
@@ -179,12 +175,9 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     if (!local.ok()) {
       line.reason = "cannot fetch: " + local.status().message();
     } else {
-      line.reason = Check(*engine, *local, BaseName(t.key), o, rows[i]);
       // Name the object, not the spool copy the engine read.
-      for (size_t at = 0; (at = line.reason.find(*local, at)) != std::string::npos;) {
-        line.reason.replace(at, local->size(), line.path);
-        at += line.path.size();
-      }
+      line.reason =
+          ShowPathAs(Check(*engine, *local, BaseName(t.key), o, rows[i]), *local, line.path);
     }
     std::error_code ec;
     fs::remove_all(dir, ec);
