@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/flags.h"
+#include "common/strings.h"
 #include "exec/rejects.h"
 #include "exec/staging.h"
 #include "lakepack/format.h"

@@ -7,8 +7,9 @@
 
 #include "cli/cli.h"
 #include "cli/flags.h"
-#include "exec/footer.h"
+#include "common/strings.h"
 #include "exec/staging.h"
+#include "format/parquet_footer.h"
 #include "lakepack/format.h"
 #include "lakepack/uri.h"
 

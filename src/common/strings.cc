@@ -21,6 +21,19 @@ std::string RootName(std::string_view uri) {
   return BaseName(uri);
 }
 
+std::string ShowPathAs(std::string message, std::string_view local, std::string_view shown) {
+  if (local.empty() || local == shown) return message;
+  for (size_t at = 0; (at = message.find(local, at)) != std::string::npos; at += shown.size()) {
+    message.replace(at, local.size(), shown);
+  }
+  return message;
+}
+
+Status ShowPathAs(const Status& status, std::string_view local, std::string_view shown) {
+  if (status.ok()) return status;
+  return Status(status.code(), ShowPathAs(status.message(), local, shown));
+}
+
 uint64_t Fnv1a(std::string_view s) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : s) {

@@ -18,12 +18,12 @@
 
 #include "commit/commit.h"
 #include "common/strings.h"
-#include "exec/footer.h"
 #include "exec/parallel.h"
 #include "exec/recovery.h"
 #include "exec/rejects.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
+#include "format/parquet_footer.h"
 #include "lakepack/pack.h"
 #include "lakepack/uri.h"
 #include "plan/pack_plan.h"
@@ -85,21 +85,6 @@ Result<std::vector<ColumnInfo>> ReadSchemaFile(const std::string& path) {
     }
   }
   return cols;
-}
-
-// A local path for the engine to read `key` from. Files used in place are linked into the
-// spool under a plain name: a path holding "key=value" directories would make the engine add
-// hive partition columns to the rows.
-Result<std::string> StageSource(ObjectStore& store, const std::string& key,
-                                const std::string& dir) {
-  LP_ASSIGN_OR_RETURN(std::string local, StageForReading(store, key, dir));
-  if (local.rfind(dir, 0) == 0) return local;  // downloaded into the spool already
-  std::string link = dir + "/" + BaseName(key);
-  std::error_code ec;
-  fs::create_symlink(local, link, ec);
-  if (ec)
-    return Status::IOError(fmt::format("{}: cannot link into the spool: {}", link, ec.message()));
-  return link;
 }
 
 struct Cut {
@@ -407,8 +392,8 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   auto stage = [&](size_t i) -> Status {
     const auto& src = sources[i];
     std::string uri = src.store->UriOf(src.object.key);
-    LP_ASSIGN_OR_RETURN(std::string local, StageSource(*src.store, src.object.key,
-                                                       spool->Sub("s" + std::to_string(i))));
+    LP_ASSIGN_OR_RETURN(std::string local, StageForReading(*src.store, src.object.key,
+                                                           spool->Sub("s" + std::to_string(i))));
     if (src.output && src.output->affected) {
       std::string kept = spool->Sub("kept") + "/" + std::to_string(i) + ".parquet";
       auto rows =
@@ -500,7 +485,7 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
     total_rows += *rows;
     parts.push_back(ws.path);
     std::error_code ec;
-    fs::remove_all(spool->Sub("s" + std::to_string(i)), ec);  // a download, or a link
+    fs::remove_all(spool->Sub("s" + std::to_string(i)), ec);  // a download, if any
   }
   if (total_rows == old_rows) progress.Log("the new inputs hold no rows");
   std::string all = parts[0];
@@ -600,8 +585,8 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
     const KnownOutput& k = known[i];
     if (!k.affected) continue;
     std::string uri = out_store->UriOf(k.object.key);
-    LP_ASSIGN_OR_RETURN(std::string local,
-                        StageSource(*out_store, k.object.key, spool->Sub("r" + std::to_string(i))));
+    LP_ASSIGN_OR_RETURN(std::string local, StageForReading(*out_store, k.object.key,
+                                                           spool->Sub("r" + std::to_string(i))));
     Cut cut;
     cut.key = k.object.key;
     cut.local = out_local + "/" + BaseName(k.object.key);

@@ -12,11 +12,11 @@
 
 #include "commit/commit.h"
 #include "common/strings.h"
-#include "exec/footer.h"
 #include "exec/parallel.h"
 #include "exec/recovery.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
+#include "format/parquet_footer.h"
 #include "lakepack/rollup.h"
 #include "lakepack/uri.h"
 #include "layout/layout.h"

@@ -25,17 +25,4 @@ Result<ObjectInfo> Publish(ObjectStore& store, const std::string& key,
   return store.WriteFromFile(key, local_path, put);
 }
 
-std::string ShowPathAs(std::string message, std::string_view local, std::string_view shown) {
-  if (local.empty() || local == shown) return message;
-  for (size_t at = 0; (at = message.find(local, at)) != std::string::npos; at += shown.size()) {
-    message.replace(at, local.size(), shown);
-  }
-  return message;
-}
-
-Status ShowPathAs(const Status& status, std::string_view local, std::string_view shown) {
-  if (status.ok()) return status;
-  return Status(status.code(), ShowPathAs(status.message(), local, shown));
-}
-
 }  // namespace lakepack

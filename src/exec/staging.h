@@ -18,10 +18,4 @@ Result<std::string> StageForReading(ObjectStore& store, const std::string& key,
 Result<ObjectInfo> Publish(ObjectStore& store, const std::string& key,
                            const std::string& local_path);
 
-//! A message about a staged copy made to name what the user gave: every occurrence of `local`
-//! (the local path the engine read or wrote) becomes `shown` (a URI or the path as given).
-std::string ShowPathAs(std::string message, std::string_view local, std::string_view shown);
-//! The same for a status's message; OK unchanged.
-Status ShowPathAs(const Status& status, std::string_view local, std::string_view shown);
-
 }  // namespace lakepack
