@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "lakepack/format.h"
+#include "lakepack/options.h"
 #include "lakepack/run.h"
 #include "lakepack/status.h"
 
@@ -20,9 +21,9 @@ struct ExportOptions {
   int64_t flush_rows = 20000;       // rows per Parquet file (FLUSH_THRESHOLD)
   std::string ts_column = "uploaded_date";
   std::string id_column = "data_item_id";
-  std::string prefix = "perm_items";  // PARQUET_PREFIX
-  std::string layout = "hive-date";   // hive-date | by-partition | flat (S3_LAYOUT)
-  std::string compression = "zstd";
+  std::string prefix = "perm_items";              // PARQUET_PREFIX
+  ExportLayout layout = ExportLayout::kHiveDate;  // S3_LAYOUT
+  Compression compression = Compression::kZstd;
   int parallel = 1;                  // tables at once
   int retries = 2;                   // attempts per table (RETRIES)
   double retry_backoff_seconds = 5;  // RETRY_BACKOFF_SEC

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "lakepack/format.h"
+#include "lakepack/options.h"
 #include "lakepack/run.h"
 #include "lakepack/status.h"
 
@@ -20,14 +22,15 @@ struct PackOptions {
   std::string input_base;   // INPUT_BASE: inputs are under INPUT_BASE/T/
   std::string output_base;  // OUTPUT_BASE: outputs go to OUTPUT_BASE/T[/key=value]/
   std::string table;
-  int64_t target_bytes = 256LL * 1000 * 1000;
-  std::string format = "snappy.parquet";  // parquet, snappy.parquet, csv, jsonl (the extension)
-  std::string compression;                // Parquet codec; empty: snappy
-  std::string suffix;                     // S in T_S_N.ext
-  std::string partition;                  // "key=value"; empty: none
-  std::string input_ext;                  // only inputs with this extension; empty: any
-  std::string input_partition_name;       // inputs under T/NAME=value/ report their value
-  std::string schema_file;                // JSON: {"col": "TYPE", ...} or [{"name","type"}]
+  ByteSize target_size = ByteSize::Bytes(256LL * 1000 * 1000);  // more than 0
+  PackFormat format = PackFormat::kSnappyParquet;
+  //! Parquet outputs only; nullopt: snappy. kSnappyParquet takes snappy alone.
+  std::optional<Compression> compression;
+  std::string suffix;                // S in T_S_N.ext
+  std::string partition;             // "key=value"; empty: none
+  std::string input_ext;             // only inputs with this extension; empty: any
+  std::string input_partition_name;  // inputs under T/NAME=value/ report their value
+  std::string schema_file;           // JSON: {"col": "TYPE", ...} or [{"name","type"}]
   bool delete_inputs = false;
   //! An input whose content changed since it was packed: without this the run stops; with it
   //! the input's old rows are removed from the outputs that hold them and its new content is
@@ -62,10 +65,6 @@ struct PackResult {
   bool tops_up = false;
   std::vector<PackedOutput> outputs;
 };
-
-//! Parses "256MB", "1MB", "1.5GB", "1000" (bytes; KB/MB/GB are powers of 1000, KiB/MiB/GiB of
-//! 1024). InvalidArgument otherwise.
-Result<int64_t> ParseByteSize(std::string_view text);
 
 //! Runs (or with dry_run, plans) a pack. Usage errors are InvalidArgument.
 Result<PackResult> Pack(const PackOptions& options, ProgressSink& progress);

@@ -5,24 +5,25 @@
 #include <string>
 
 #include "lakepack/format.h"
+#include "lakepack/options.h"
 #include "lakepack/run.h"
 #include "lakepack/status.h"
 
 namespace lakepack {
 
 struct RollupOptions {
-  std::string src;               // the lake: a directory or s3:// URI
-  std::string start;             // YYYY-MM-DD, inclusive
-  std::string end;               // YYYY-MM-DD, inclusive
-  std::string grouping = "day";  // hour, day, month, year
-  bool cascade = false;          // run every finer level first
-  std::string layout;            // template; empty: the seeds' default
-  std::string pattern;           // regex with named time groups for file names
+  std::string src;    // the lake: a directory or s3:// URI
+  std::string start;  // YYYY-MM-DD, inclusive
+  std::string end;    // YYYY-MM-DD, inclusive
+  Grouping grouping = Grouping::kDay;
+  bool cascade = false;  // run every finer level first
+  std::string layout;    // template; empty: the seeds' default
+  std::string pattern;   // regex with named time groups for file names
   bool dry_run = false;
-  int parallel = 4;     // tasks at once
-  int io_parallel = 8;  // downloads at once within a task
-  std::string compression = "snappy";
-  std::string spool_dir;  // empty: $TMPDIR or /tmp
+  int parallel = 4;                                // tasks at once
+  int io_parallel = 8;                             // downloads at once within a task
+  Compression compression = Compression::kSnappy;  // of merged files
+  std::string spool_dir;                           // empty: $TMPDIR or /tmp
   EngineOptions engine;
   int shard_index = 0;
   int shard_count = 1;

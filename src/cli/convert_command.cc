@@ -5,6 +5,8 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "cli/flags.h"
+#include "common/strings.h"
 #include "exec/rejects.h"
 #include "exec/staging.h"
 #include "lakepack/format.h"
@@ -27,33 +29,13 @@ struct ConvertFlags {
 int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "convert";
   // Usage first: every flag is checked before anything is read or written.
-  FileFormat in_format = FormatFromPath(f.in);
-  if (!f.input_format.empty()) {
-    auto r = ParseFormat(f.input_format);
-    if (!r.ok()) return Fail(kCmd, r.status().WithContext("--input-format"), true);
-    in_format = *r;
-  }
-  if (in_format == FileFormat::kUnknown) {
-    return Fail(kCmd,
-                Status::InvalidArgument(f.in + ": cannot tell the input format from the name; give "
-                                               "--input-format csv|jsonl|parquet"),
-                true);
-  }
-  FileFormat out_format = FormatFromPath(f.out);
-  if (!f.format.empty()) {
-    auto r = ParseFormat(f.format);
-    if (!r.ok()) return Fail(kCmd, r.status().WithContext("--format"), true);
-    out_format = *r;
-  }
-  if (out_format == FileFormat::kUnknown) {
-    return Fail(
-        kCmd,
-        Status::InvalidArgument(f.out + ": cannot tell the output format from the name; give "
-                                        "--format csv|jsonl|parquet"),
-        true);
-  }
-  auto codec = ParseCompression(f.compression);
-  if (!codec.ok()) return Fail(kCmd, codec.status().WithContext("--compression"), true);
+  auto in = FormatFromFlagOrPath("--input-format", f.input_format, f.in, "input format");
+  if (!in.ok()) return Fail(kCmd, in.status(), true);
+  auto out = FormatFromFlagOrPath("--format", f.format, f.out, "output format");
+  if (!out.ok()) return Fail(kCmd, out.status(), true);
+  const FileFormat in_format = *in, out_format = *out;
+  auto codec = ParseCompressionFlag("--compression", f.compression);
+  if (!codec.ok()) return Fail(kCmd, codec.status(), true);
 
   auto src = OpenObject(f.in);
   if (!src.ok() && src.status().IsNotFound()) {

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "cli/flags.h"
 #include "cli/progress.h"
 #include "lakepack/export.h"
 
@@ -19,6 +20,8 @@ struct ExportFlags {
   std::string partitions_file;
   std::string order_by = "uploaded_date,data_item_id";
   std::string backoff = "5s";
+  std::string layout = "hive-date";
+  std::string compression = "zstd";
 };
 
 // "5", "5s", "500ms", "2m" → seconds.
@@ -99,6 +102,12 @@ int RunExport(ExportFlags& f, const GlobalOptions& g) {
         kCmd, Status::InvalidArgument("--retry-backoff: expected e.g. 5s, got '" + f.backoff + "'"),
         true);
   }
+  auto layout = ParseExportLayoutFlag("--layout", f.layout);
+  if (!layout.ok()) return Fail(kCmd, layout.status(), true);
+  o.layout = *layout;
+  auto codec = ParseCompressionFlag("--compression", f.compression);
+  if (!codec.ok()) return Fail(kCmd, codec.status(), true);
+  o.compression = *codec;
   TerminalProgress progress(g.quiet || g.json);
   auto res = Export(o, progress);
   if (!res.ok()) {
@@ -132,10 +141,10 @@ Command AddExportCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--prefix", o.prefix, "File name prefix")
       ->envname("PARQUET_PREFIX")
       ->capture_default_str();
-  sub->add_option("--layout", o.layout, "hive-date, by-partition or flat")
+  sub->add_option("--layout", flags->layout, "hive-date, by-partition or flat")
       ->envname("S3_LAYOUT")
       ->capture_default_str();
-  sub->add_option("--compression", o.compression, "Parquet codec")->capture_default_str();
+  sub->add_option("--compression", flags->compression, "Parquet codec")->capture_default_str();
   sub->add_option("--parallel", o.parallel, "Tables at once")
       ->check(kPositive)
       ->capture_default_str();

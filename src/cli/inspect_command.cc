@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
-#include "exec/footer.h"
+#include "cli/flags.h"
+#include "common/strings.h"
 #include "exec/staging.h"
+#include "format/parquet_footer.h"
 #include "lakepack/format.h"
 #include "lakepack/uri.h"
 
@@ -22,18 +24,9 @@ struct InspectFlags {
 
 int RunInspect(const InspectFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "inspect";
-  FileFormat format = FormatFromPath(f.path);
-  if (!f.input_format.empty()) {
-    auto r = ParseFormat(f.input_format);
-    if (!r.ok()) return Fail(kCmd, r.status().WithContext("--input-format"), true);
-    format = *r;
-  }
-  if (format == FileFormat::kUnknown) {
-    return Fail(kCmd,
-                Status::InvalidArgument(f.path + ": cannot tell the format from the name; give "
-                                                 "--input-format csv|jsonl|parquet"),
-                true);
-  }
+  auto parsed = FormatFromFlagOrPath("--input-format", f.input_format, f.path, "format");
+  if (!parsed.ok()) return Fail(kCmd, parsed.status(), true);
+  const FileFormat format = *parsed;
   auto src = OpenObject(f.path);
   if (!src.ok() && src.status().IsNotFound()) {
     return Fail(kCmd, NoSuchInput(f.path));

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/flags.h"
 #include "cli/progress.h"
 #include "lakepack/pack.h"
 
@@ -16,16 +17,25 @@ namespace {
 struct PackFlags {
   PackOptions o;
   std::string target_size = "256MB";
+  std::string format = "snappy.parquet";
+  std::string compression;  // empty: snappy
 };
 
 int RunPack(PackFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "pack";
   f.o.spool_dir = g.spool_dir;
   f.o.engine = EngineOptionsFrom(g);
-  auto size = ParseByteSize(f.target_size);
-  if (!size.ok())
-    return Fail(kCmd, Status::InvalidArgument("--target-size: " + size.status().message()), true);
-  f.o.target_bytes = *size;
+  auto size = ParseByteSizeFlag("--target-size", f.target_size, /*positive=*/true);
+  if (!size.ok()) return Fail(kCmd, size.status(), true);
+  f.o.target_size = *size;
+  auto format = ParsePackFormatFlag("--format", f.format);
+  if (!format.ok()) return Fail(kCmd, format.status(), true);
+  f.o.format = *format;
+  if (!f.compression.empty()) {
+    auto codec = ParseCompressionFlag("--compression", f.compression);
+    if (!codec.ok()) return Fail(kCmd, codec.status(), true);
+    f.o.compression = *codec;
+  }
   TerminalProgress progress(g.quiet || g.json);
   auto res = Pack(f.o, progress);
   if (!res.ok()) {
@@ -46,7 +56,7 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
                                   {"partition_values", res->partition_values},
                                   {"latest", res->latest},
                                   {"tops_up", res->tops_up},
-                                  {"target_bytes", f.o.target_bytes},
+                                  {"target_bytes", f.o.target_size.bytes()},
                                   {"outputs", outs}}
                        .dump()
                 << std::endl;
@@ -116,9 +126,9 @@ Command AddPackCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--target-size", flags->target_size,
                   "Size of every output but the last, within 10% (256MB, 1MB, 1.5GB)")
       ->capture_default_str();
-  sub->add_option("--format", o.format, "Output format: snappy.parquet, parquet, csv or jsonl")
+  sub->add_option("--format", flags->format, "Output format: snappy.parquet, parquet, csv or jsonl")
       ->capture_default_str();
-  sub->add_option("--compression", o.compression,
+  sub->add_option("--compression", flags->compression,
                   "Parquet codec: snappy, zstd, gzip, uncompressed (default snappy)");
   sub->add_option("--suffix", o.suffix, "Name outputs T_S_N.ext");
   sub->add_option("--partition", o.partition, "Write into OUTPUT_BASE/T/key=value/");

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/flags.h"
 #include "cli/progress.h"
 #include "lakepack/rollup.h"
 
@@ -15,6 +16,8 @@ namespace {
 
 struct RollupFlags {
   RollupOptions o;
+  std::string grouping = "day";
+  std::string compression = "snappy";
   std::string shard;
 };
 
@@ -22,6 +25,12 @@ int RunRollup(RollupFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "rollup";
   f.o.spool_dir = g.spool_dir;
   f.o.engine = EngineOptionsFrom(g);
+  auto grouping = ParseGroupingFlag("--grouping", f.grouping);
+  if (!grouping.ok()) return Fail(kCmd, grouping.status(), true);
+  f.o.grouping = *grouping;
+  auto codec = ParseCompressionFlag("--compression", f.compression);
+  if (!codec.ok()) return Fail(kCmd, codec.status(), true);
+  f.o.compression = *codec;
   if (!f.shard.empty()) {
     int i = 0, n = 0;
     char tail = 0;
@@ -77,7 +86,7 @@ Command AddRollupCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("SRC", o.src, "The lake: a directory, file:// or s3:// URI")->required();
   sub->add_option("--start", o.start, "First day, YYYY-MM-DD (inclusive)")->required();
   sub->add_option("--end", o.end, "Last day, YYYY-MM-DD (inclusive)")->required();
-  sub->add_option("--grouping", o.grouping, "hour, day, month or year")->capture_default_str();
+  sub->add_option("--grouping", flags->grouping, "hour, day, month or year")->capture_default_str();
   sub->add_flag("--cascade", o.cascade, "Run every finer level first (hour, then day, ...)");
   sub->add_option("--layout", o.layout,
                   "Path template of the finest files (default "
@@ -90,7 +99,8 @@ Command AddRollupCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--parallel", o.parallel, "Tasks at once")
       ->check(kPositive)
       ->capture_default_str();
-  sub->add_option("--compression", o.compression, "Codec of merged files")->capture_default_str();
+  sub->add_option("--compression", flags->compression, "Codec of merged files")
+      ->capture_default_str();
   sub->add_option("--shard", flags->shard, "Run only shard i of N of the plan (i/N)");
   sub->footer(
       "Example:\n  lakepack rollup s3://lake/data --start 2025-01-01 --end 2025-12-30 --grouping "

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "lakepack/status.h"
+
 namespace lakepack {
 
 //! ASCII lower case.
@@ -12,6 +14,15 @@ std::string Lower(std::string_view s);
 
 //! The last segment of a key or path ("a/b/c.csv" -> "c.csv").
 std::string BaseName(std::string_view key);
+
+//! The last segment of a URI or path, trailing slashes ignored ("s3://b/u/db/t/" -> "t").
+std::string RootName(std::string_view uri);
+
+//! A message about a staged copy made to name what the user gave: every occurrence of `local`
+//! (the local path the engine read or wrote) becomes `shown` (a URI or the path as given).
+std::string ShowPathAs(std::string message, std::string_view local, std::string_view shown);
+//! The same for a status's message; OK unchanged.
+Status ShowPathAs(const Status& status, std::string_view local, std::string_view shown);
 
 //! FNV-1a, 64 bits: a hash that is the same in every build (std::hash is not), for ids that
 //! are stored (task ids in the journal) and compared by later runs.

@@ -17,6 +17,7 @@
 #include <regex>
 #include <thread>
 
+#include "common/strings.h"
 #include "exec/job.h"
 #include "exec/parallel.h"
 #include "exec/spool.h"
@@ -75,11 +76,6 @@ ExportName ParseExportFileName(const std::string& file_name) {
 
 namespace {
 
-std::string BaseName(const std::string& key) {
-  auto slash = key.rfind('/');
-  return slash == std::string::npos ? key : key.substr(slash + 1);
-}
-
 // The by-partition folder of a table.
 std::string PartitionDir(const std::string& table) {
   auto [schema, name] = pg::SplitTable(table);
@@ -87,8 +83,8 @@ std::string PartitionDir(const std::string& table) {
 }
 
 std::string LayoutDir(const ExportOptions& o, const std::string& table, int64_t first_ts_us) {
-  if (o.layout == "flat") return "";
-  if (o.layout == "by-partition") return PartitionDir(table);
+  if (o.layout == ExportLayout::kFlat) return "";
+  if (o.layout == ExportLayout::kByPartition) return PartitionDir(table);
   std::string ts = CompactTimestamp(first_ts_us);  // YYYYMMDDT...
   int day = std::stoi(ts.substr(6, 2));
   return fmt::format("year={}/month={}/half={}/", ts.substr(0, 4), ts.substr(4, 2),
@@ -101,20 +97,33 @@ std::string HalfOf(int64_t us) {
   return ts.substr(0, 6) + (std::stoi(ts.substr(6, 2)) <= 15 ? "a" : "b");
 }
 
-// The layout whose folder a key of `table` sits in, or "" when no layout puts it there (a
+// The layout whose folder a key of `table` sits in, or nullopt when no layout puts it there (a
 // folder of some other table, or of the user's making).
-std::string LayoutOfKey(const std::string& key, const std::string& table) {
+std::optional<ExportLayout> LayoutOfKey(const std::string& key, const std::string& table) {
   static const std::regex hive(R"(^year=\d{4}/month=\d\d/half=0[12]/$)");
   auto slash = key.rfind('/');
   std::string dir = slash == std::string::npos ? "" : key.substr(0, slash + 1);
-  if (dir.empty()) return "flat";
-  if (dir == PartitionDir(table)) return "by-partition";
-  if (std::regex_match(dir, hive)) return "hive-date";
-  return "";
+  if (dir.empty()) return ExportLayout::kFlat;
+  if (dir == PartitionDir(table)) return ExportLayout::kByPartition;
+  if (std::regex_match(dir, hive)) return ExportLayout::kHiveDate;
+  return std::nullopt;
 }
 
+// "layout flat", or "no layout's folder" for nullopt.
+std::string PlaceName(const std::optional<ExportLayout>& layout) {
+  return layout ? "layout " + std::string(ExportLayoutName(*layout)) : "no layout's folder";
+}
+
+// Layouts in the order of their names, no layout first (the order messages list them in).
+struct ByLayoutName {
+  bool operator()(const std::optional<ExportLayout>& a,
+                  const std::optional<ExportLayout>& b) const {
+    return (a ? ExportLayoutName(*a) : "") < (b ? ExportLayoutName(*b) : "");
+  }
+};
+
 // One table's files in the destination by the layout they sit in, each list in key order.
-using TableFiles = std::map<std::string, std::vector<std::string>>;
+using TableFiles = std::map<std::optional<ExportLayout>, std::vector<std::string>, ByLayoutName>;
 
 // Every table's files, from one listing of the whole destination (all pages): resume must see
 // the files a run under another layout left, and N tables must not cost N listings.
@@ -168,7 +177,6 @@ class TableExport {
     LP_ASSIGN_OR_RETURN(conn_, pg::Connection::Open(o_.conninfo));
     LP_ASSIGN_OR_RETURN(cols_, conn_->Columns(table_));
     LP_RETURN_IF_ERROR(FindKeyColumns());
-    LP_ASSIGN_OR_RETURN(compression_, ParseCompression(o_.compression));
 
     LP_ASSIGN_OR_RETURN(std::optional<pg::Key> from, FindResumeKey(spool->path()));
     stats.resumed = from.has_value();
@@ -194,7 +202,7 @@ class TableExport {
         }
         if (prev && key == *prev) return NotUnique();
         LP_ASSIGN_OR_RETURN(int64_t ts_us, pg::TimestampMicros(cols_[ts_], f[ts_]));
-        if (buffer_->rows() > 0 && o_.layout == "hive-date" && HalfOf(ts_us) != half_) {
+        if (buffer_->rows() > 0 && o_.layout == ExportLayout::kHiveDate && HalfOf(ts_us) != half_) {
           LP_RETURN_IF_ERROR(FlushFile(spool->path(), stats));
         }
         if (buffer_->rows() == 0) {
@@ -250,13 +258,10 @@ class TableExport {
   // nothing, and says how to go on.
   Status CheckLayout() const {
     if (files_.empty() || (files_.size() == 1 && files_.count(o_.layout))) return Status::OK();
-    auto place = [](const std::string& layout) {
-      return layout.empty() ? std::string("no layout's folder") : "layout " + layout;
-    };
     if (files_.size() > 1) {
       std::string found;
       for (const auto& [layout, keys] : files_) {
-        found += fmt::format("{}{} (e.g. {})", found.empty() ? "" : " and ", place(layout),
+        found += fmt::format("{}{} (e.g. {})", found.empty() ? "" : " and ", PlaceName(layout),
                              keys.front());
       }
       return Status::FailedPrecondition(fmt::format(
@@ -265,16 +270,18 @@ class TableExport {
           store_.Uri(), files_.size(), found));
     }
     const auto& [layout, keys] = *files_.begin();
-    if (layout.empty()) {
+    const std::string_view asked = ExportLayoutName(o_.layout);
+    if (!layout) {
       return Status::FailedPrecondition(fmt::format(
           "{}: {} file(s) of this table are in no layout's folder (e.g. {}); move them to "
           "where --layout {} puts them, or out of the destination; nothing was written",
-          store_.Uri(), keys.size(), keys.front(), o_.layout));
+          store_.Uri(), keys.size(), keys.front(), asked));
     }
+    const std::string_view found = ExportLayoutName(*layout);
     return Status::FailedPrecondition(
         fmt::format("{}: {} file(s) of this table are in layout {}, not {} (e.g. {}); rerun with "
                     "--layout {} to resume there; nothing was written",
-                    store_.Uri(), keys.size(), layout, o_.layout, keys.front(), layout));
+                    store_.Uri(), keys.size(), found, asked, keys.front(), found));
   }
 
   // The last key already written: the largest (ts, id) over this table's files in the
@@ -326,7 +333,7 @@ class TableExport {
     LP_ASSIGN_OR_RETURN(RowDigest digest, buffer_->Digest());
     WriteSpec ws;
     ws.path = local;
-    ws.compression = compression_;
+    ws.compression = o_.compression;
     LP_ASSIGN_OR_RETURN(
         int64_t written,
         buffer_->Flush(ws, {{"lakepack.digest", fmt::format("{}:{}", digest.rows, digest.checksum)},
@@ -358,7 +365,6 @@ class TableExport {
   std::unique_ptr<pg::Connection> conn_;
   std::vector<pg::PgColumn> cols_;
   size_t ts_ = 0, id_ = 0;
-  Compression compression_ = Compression::kZstd;
   std::unique_ptr<RowBuffer> buffer_;
   int64_t first_ts_ = 0, last_ts_ = 0;
   std::string first_id_, last_id_field_, half_;
@@ -452,11 +458,6 @@ Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
   if (o.chunk_rows <= 0 || o.flush_rows <= 0) {
     return Status::InvalidArgument("--chunk-rows and --flush-rows must be positive");
   }
-  if (o.layout != "hive-date" && o.layout != "by-partition" && o.layout != "flat") {
-    return Status::InvalidArgument("--layout: expected hive-date, by-partition or flat, got '" +
-                                   o.layout + "'");
-  }
-  LP_RETURN_IF_ERROR(ParseCompression(o.compression).status());
   LP_RETURN_IF_ERROR(pg::CheckConninfo(o.conninfo));
   StoreOptions so;
   so.create_local_root = true;

@@ -18,12 +18,12 @@
 #include <sstream>
 
 #include "common/strings.h"
-#include "exec/footer.h"
 #include "exec/job.h"
 #include "exec/parallel.h"
 #include "exec/rejects.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
+#include "format/parquet_footer.h"
 #include "lakepack/pack.h"
 #include "lakepack/uri.h"
 #include "plan/pack_plan.h"
@@ -85,23 +85,6 @@ Result<std::vector<ColumnInfo>> ReadSchemaFile(const std::string& path) {
     }
   }
   return cols;
-}
-
-// A message about a staged local file names the object instead.
-Status NameObject(const Status& st, const std::string& local, const std::string& uri) {
-  std::string msg = st.message();
-  if (local == uri) return st;
-  // The URI may hold the local path (file:///path): search on after each replacement, and
-  // leave a path that is already part of a file:// URI.
-  for (size_t pos = 0; (pos = msg.find(local, pos)) != std::string::npos;) {
-    if (pos >= 7 && msg.compare(pos - 7, 7, "file://") == 0) {
-      pos += local.size();
-      continue;
-    }
-    msg.replace(pos, local.size(), uri);
-    pos += uri.size();
-  }
-  return Status(st.code(), msg);
 }
 
 struct Cut {
@@ -201,40 +184,6 @@ std::string Sub(TaskContext& ctx, const std::string& name) {
 }
 
 }  // namespace
-
-Result<int64_t> ParseByteSize(std::string_view text) {
-  std::string t = Lower(std::string(text));
-  size_t i = 0;
-  while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) i++;
-  if (i == 0) return Status::InvalidArgument(fmt::format("bad size '{}' (e.g. 256MB)", text));
-  double v = 0;
-  try {
-    v = std::stod(t.substr(0, i));
-  } catch (...) {
-    return Status::InvalidArgument(fmt::format("bad size '{}' (e.g. 256MB)", text));
-  }
-  std::string unit = t.substr(i);
-  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
-  double mul = 0;
-  if (unit.empty() || unit == "b")
-    mul = 1;
-  else if (unit == "kb" || unit == "k")
-    mul = 1e3;
-  else if (unit == "mb" || unit == "m")
-    mul = 1e6;
-  else if (unit == "gb" || unit == "g")
-    mul = 1e9;
-  else if (unit == "kib")
-    mul = 1024.0;
-  else if (unit == "mib")
-    mul = 1024.0 * 1024;
-  else if (unit == "gib")
-    mul = 1024.0 * 1024 * 1024;
-  if (mul == 0 || v * mul < 1) {
-    return Status::InvalidArgument(fmt::format("bad size '{}' (e.g. 256MB)", text));
-  }
-  return static_cast<int64_t>(std::llround(v * mul));
-}
 
 namespace {
 
@@ -355,7 +304,8 @@ class PackJob final : public Job {
     }
     if (series.latest) result.latest = out_store->UriOf(series.latest->key);
     const bool latest_affected = !known.empty() && known.back().affected;
-    result.tops_up = series.latest && (series.latest->size < o.target_bytes || latest_affected);
+    result.tops_up =
+        series.latest && (series.latest->size < o.target_size.bytes() || latest_affected);
     for (const auto& i : inputs) in_bytes += i.size;
     if (!result.already_packed.empty()) {
       progress.Log(fmt::format("{} input(s) already packed (held by the outputs): skipped",
@@ -381,13 +331,13 @@ class PackJob final : public Job {
   Status Describe(int, const Plan&, JobContext&) override {
     // Sizes from input bytes: a plan, not a promise (formats compress differently).
     int64_t total = in_bytes + (result.tops_up ? series.latest->size : 0);
-    int64_t n = std::max<int64_t>(1, (total + o.target_bytes - 1) / o.target_bytes);
+    int64_t n = std::max<int64_t>(1, (total + o.target_size.bytes() - 1) / o.target_size.bytes());
     for (int64_t i = 0; i < n; i++) {
       PackedOutput p;
       p.output =
           out_store->UriOf(out_dir + PackOutputName(o.table, o.suffix, first_number + i, ext));
       p.tops_up = result.tops_up && i == 0;
-      p.bytes = std::min(o.target_bytes, total - i * o.target_bytes);
+      p.bytes = std::min(o.target_size.bytes(), total - i * o.target_size.bytes());
       result.outputs.push_back(p);
     }
 
@@ -426,7 +376,7 @@ class PackJob final : public Job {
         std::string kept = Sub(ctx, "kept") + "/" + std::to_string(i) + ".parquet";
         auto rows =
             KeepRows(*engine, local, src.output->kept_rows, WriteSpec{kept, FileFormat::kParquet});
-        if (!rows.ok()) return NameObject(rows.status(), local, uri);
+        if (!rows.ok()) return ShowPathAs(rows.status(), local, uri);
         local = kept;
       }
       if (rejects) rejects->ShowAs(local, uri);
@@ -444,7 +394,7 @@ class PackJob final : public Job {
       const auto& src = sources[i];
       std::string uri = src.store->UriOf(src.object.key);
       auto cols = engine->Schema(read_spec(locals[i]));
-      if (!cols.ok()) return NameObject(cols.status(), locals[i], uri);
+      if (!cols.ok()) return ShowPathAs(cols.status(), locals[i], uri);
       if (!cols->empty()) {  // a 0-byte CSV has no columns
         FileFormat f = FormatFromPath(src.object.key);
         schemas.push_back(
@@ -459,7 +409,7 @@ class PackJob final : public Job {
         auto bad = engine->FirstMisfit(read_spec(locals[i]), column, type);
         if (!bad.ok())
           return Result<std::optional<std::string>>(
-              NameObject(bad.status(), locals[i], sources[i].store->UriOf(sources[i].object.key)));
+              ShowPathAs(bad.status(), locals[i], sources[i].store->UriOf(sources[i].object.key)));
         return bad;
       };
       LP_ASSIGN_OR_RETURN(auto read_as, UniteInputSchemas(schemas, fits));
@@ -467,7 +417,7 @@ class PackJob final : public Job {
       if (!cols.ok()) {
         Status st = cols.status();
         for (size_t i = 0; i < sources.size(); i++) {
-          st = NameObject(st, locals[i], sources[i].store->UriOf(sources[i].object.key));
+          st = ShowPathAs(st, locals[i], sources[i].store->UriOf(sources[i].object.key));
         }
         return st;
       }
@@ -496,7 +446,7 @@ class PackJob final : public Job {
       ws.compression = Compression::kSnappy;
       if (locals[i].empty()) LP_RETURN_IF_ERROR(stage(i));
       auto rows = engine->CopyAs(read_spec(locals[i]), columns, ws);
-      if (!rows.ok()) return NameObject(rows.status(), locals[i], uri);
+      if (!rows.ok()) return ShowPathAs(rows.status(), locals[i], uri);
       if (src.output) {
         old_rows = *rows;
         const Provenance& held = src.output->affected ? src.output->kept : src.output->provenance;
@@ -538,13 +488,13 @@ class PackJob final : public Job {
       if (parquet_out) ws.metadata = {{kProvenanceKey, ProvenanceToJson(p)}};
       return p;
     };
-    const double target = static_cast<double>(o.target_bytes);
+    const double target = static_cast<double>(o.target_size.bytes());
     double bpr = 0;
     {
       int64_t all_rows = std::max<int64_t>(1, total_rows);
       double all_bpr = static_cast<double>(FileSize(all)) / static_cast<double>(all_rows);
-      int64_t probe =
-          std::min(total_rows, std::max(kMinProbeRows, RowsForBytes(o.target_bytes / 8, all_bpr)));
+      int64_t probe = std::min(
+          total_rows, std::max(kMinProbeRows, RowsForBytes(o.target_size.bytes() / 8, all_bpr)));
       if (probe > 0) {
         ws.path = out_local + "/probe." + ext;
         provenance_of(0, probe);
@@ -565,8 +515,8 @@ class PackJob final : public Job {
       cut.local = fmt::format("{}/{}", out_local, PackOutputName(o.table, o.suffix, number, ext));
       cut.tops_up = cuts.empty() && result.tops_up;
       ws.path = cut.local;
-      int64_t n =
-          std::clamp(RowsForBytes(o.target_bytes, bpr), std::min(min_rows, remaining), remaining);
+      int64_t n = std::clamp(RowsForBytes(o.target_size.bytes(), bpr),
+                             std::min(min_rows, remaining), remaining);
       // The closest attempt so far, by distance from the target.
       int64_t best_n = -1, best_size = 0;
       std::error_code ec;
@@ -590,8 +540,8 @@ class PackJob final : public Job {
         if (ec) return Status::IOError(fmt::format("{}: {}", ws.path, ec.message()));
         bpr = static_cast<double>(size) / static_cast<double>(n);
         if (std::abs(size - target) <= target * kAimTolerance) break;
-        int64_t next =
-            std::clamp(RowsForBytes(o.target_bytes, bpr), std::min(min_rows, remaining), remaining);
+        int64_t next = std::clamp(RowsForBytes(o.target_size.bytes(), bpr),
+                                  std::min(min_rows, remaining), remaining);
         if (next == n) break;
         n = next;
       }
@@ -619,7 +569,7 @@ class PackJob final : public Job {
       ws.path = cut.local;
       if (parquet_out) ws.metadata = {{kProvenanceKey, ProvenanceToJson(k.kept)}};
       auto rows = KeepRows(*engine, local, k.kept_rows, ws);
-      if (!rows.ok()) return NameObject(rows.status(), local, uri);
+      if (!rows.ok()) return ShowPathAs(rows.status(), local, uri);
       cut.rows = *rows;
       cut.size = FileSize(cut.local);
       cut.provenance = k.kept;
@@ -785,22 +735,22 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   if (o.table.empty() || o.table.find('/') != std::string::npos || o.table == "_lakepack") {
     return Status::InvalidArgument("--table: a table name without '/' is required");
   }
-  if (o.target_bytes <= 0) return Status::InvalidArgument("--target-size must be positive");
-  std::string ext = Lower(o.format);
-  LP_ASSIGN_OR_RETURN(FileFormat out_format, ParseFormat(ext));
-  if (ext != "parquet" && ext != "snappy.parquet" && ext != "csv" && ext != "jsonl") {
-    return Status::InvalidArgument("--format: expected parquet, snappy.parquet, csv or jsonl");
-  }
+  const int64_t target_bytes = o.target_size.bytes();
+  if (target_bytes <= 0) return Status::InvalidArgument("--target-size must be positive");
+  const std::string ext(PackFormatName(o.format));
+  const FileFormat out_format = o.format == PackFormat::kCsv         ? FileFormat::kCsv
+                                : o.format == PackFormat::kJsonLines ? FileFormat::kJsonLines
+                                                                     : FileFormat::kParquet;
   const bool parquet_out = out_format == FileFormat::kParquet;
   Compression compression = Compression::kSnappy;
-  if (!o.compression.empty()) {
+  if (o.compression) {
     if (!parquet_out) {
       return Status::InvalidArgument("--compression applies to Parquet outputs only");
     }
-    LP_ASSIGN_OR_RETURN(compression, ParseCompression(o.compression));
-    if (ext == "snappy.parquet" && compression != Compression::kSnappy) {
-      return Status::InvalidArgument(
-          fmt::format("--compression {} contradicts --format snappy.parquet", o.compression));
+    compression = *o.compression;
+    if (o.format == PackFormat::kSnappyParquet && compression != Compression::kSnappy) {
+      return Status::InvalidArgument(fmt::format(
+          "--compression {} contradicts --format snappy.parquet", CompressionName(compression)));
     }
   }
   if (!o.input_ext.empty()) {

@@ -10,11 +10,12 @@
 #include <mutex>
 #include <set>
 
-#include "exec/footer.h"
+#include "common/strings.h"
 #include "exec/job.h"
 #include "exec/parallel.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
+#include "format/parquet_footer.h"
 #include "lakepack/rollup.h"
 #include "lakepack/uri.h"
 #include "layout/layout.h"
@@ -29,14 +30,6 @@ namespace fs = std::filesystem;
 
 // The ETag a dry run gives the outputs it plans, so that the next level can plan on them.
 constexpr const char* kPlannedTag = "(planned)";
-
-// Root name of a store URI: the last path segment ("s3://b/u/db/t" → "t").
-std::string RootName(const std::string& uri) {
-  std::string u = uri;
-  while (!u.empty() && u.back() == '/') u.pop_back();
-  auto slash = u.rfind('/');
-  return slash == std::string::npos ? u : u.substr(slash + 1);
-}
 
 EngineOptions TaskEngineOptions(const RollupOptions& o, const std::string& spool) {
   EngineOptions eo = o.engine;
@@ -225,13 +218,8 @@ class RollupJob final : public Job {
 
 Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress) {
   // Usage first.
-  // Each usage error names its flag.
-  auto parsed_grouping = ParseGranularity(options.grouping);
-  if (!parsed_grouping.ok()) return parsed_grouping.status().WithContext("--grouping");
-  Granularity grouping = *parsed_grouping;
-  if (grouping == Granularity::kMinute) {
-    return Status::InvalidArgument("--grouping minute: nothing is finer than a minute");
-  }
+  // Each usage error names its flag (grouping and codec are typed: the CLI checked them).
+  const Granularity grouping = GranularityOf(options.grouping);
   auto parsed_start = ParseDay(options.start);
   if (!parsed_start.ok()) return parsed_start.status().WithContext("--start");
   auto parsed_end = ParseDay(options.end);
@@ -245,7 +233,6 @@ Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress
       Layout layout,
       Layout::Parse(options.layout.empty() ? std::string(Layout::kDefaultTemplate) : options.layout,
                     options.pattern));
-  LP_ASSIGN_OR_RETURN(Compression compression, ParseCompression(options.compression));
   if (options.shard_count < 1 || options.shard_index < 0 ||
       options.shard_index >= options.shard_count) {
     return Status::InvalidArgument("--shard: expected i/N with 0 <= i < N");
@@ -261,7 +248,7 @@ Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress
     levels.push_back(grouping);
   }
   RollupResult result;
-  RollupJob job(options, levels, start, end, std::move(layout), compression, store, result);
+  RollupJob job(options, levels, start, end, std::move(layout), options.compression, store, result);
   RunOptions ro;
   ro.dry_run = options.dry_run;
   ro.parallel = options.parallel;

@@ -3,6 +3,8 @@
 
 #include <atomic>
 
+#include "common/strings.h"
+
 namespace lakepack {
 
 Result<std::string> StageForReading(ObjectStore& store, const std::string& key,
@@ -11,9 +13,7 @@ Result<std::string> StageForReading(ObjectStore& store, const std::string& key,
   if (!info) return Status::NotFound(store.UriOf(key) + ": no such file or object");
   if (auto local = store.LocalPath(key)) return *local;
   static std::atomic<int> counter{0};
-  auto slash = key.rfind('/');
-  std::string name = slash == std::string::npos ? key : key.substr(slash + 1);
-  std::string path = spool_dir + "/in" + std::to_string(counter++) + "-" + name;
+  std::string path = spool_dir + "/in" + std::to_string(counter++) + "-" + BaseName(key);
   LP_RETURN_IF_ERROR(store.ReadToFile(key, path));
   return path;
 }
@@ -23,12 +23,6 @@ Result<ObjectInfo> Publish(ObjectStore& store, const std::string& key,
   PutOptions put;
   put.consume_source = true;
   return store.WriteFromFile(key, local_path, put);
-}
-
-Status ShowPathAs(const Status& status, std::string_view local, std::string_view shown) {
-  const std::string& msg = status.message();
-  if (status.ok() || local.empty() || msg.rfind(local, 0) != 0) return status;
-  return Status(status.code(), std::string(shown) + msg.substr(local.size()));
 }
 
 }  // namespace lakepack

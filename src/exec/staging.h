@@ -18,8 +18,4 @@ Result<std::string> StageForReading(ObjectStore& store, const std::string& key,
 Result<ObjectInfo> Publish(ObjectStore& store, const std::string& key,
                            const std::string& local_path);
 
-//! A status whose message names `local` (a staged copy) rewritten to name `shown` (what the
-//! user gave) instead; other statuses unchanged.
-Status ShowPathAs(const Status& status, std::string_view local, std::string_view shown);
-
 }  // namespace lakepack

@@ -8,7 +8,9 @@
 #include <fstream>
 #include <mutex>
 
+#include "common/strings.h"
 #include "exec/parallel.h"
+#include "exec/spool.h"
 #include "exec/staging.h"
 #include "lakepack/export.h"
 #include "lakepack/uri.h"
@@ -25,11 +27,6 @@ struct Target {
   std::shared_ptr<ObjectStore> store;
   std::string key;
 };
-
-std::string BaseName(const std::string& key) {
-  auto slash = key.rfind('/');
-  return slash == std::string::npos ? key : key.substr(slash + 1);
-}
 
 std::string Id8(const std::string& id, bool is_base64) {
   std::string s = id;
@@ -133,13 +130,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     ::close(fd);
     report.results_file = templ;
   }
-  std::string base = o.spool_dir;
-  if (base.empty()) {
-    const char* t = std::getenv("TMPDIR");
-    base = (t && *t) ? t : "/tmp";
-  }
-  std::string spool = base + "/lakepack-validate-XXXXXX";
-  if (::mkdtemp(spool.data()) == nullptr) return PosixError(spool, errno);
+  LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(o.spool_dir, "validate"));
 
   progress.Planned(static_cast<int64_t>(targets.size()), static_cast<int64_t>(targets.size()), 0);
   report.lines.resize(targets.size());
@@ -165,26 +156,14 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     const Target& t = targets[i];
     ValidateLine& line = report.lines[i];
     line.path = t.store->UriOf(t.key);
-    std::string dir = fmt::format("{}/{}", spool, i);
-    fs::create_directories(dir);
+    const std::string dir = spool->Sub(std::to_string(i));
     auto local = StageForReading(*t.store, t.key, dir);
-    if (local.ok() && t.store->LocalPath(t.key)) {
-      // The format engine detects hive partitions (year=2024/…) in a path and adds them as
-      // columns, which would change the row checksum; read local files through a plain name.
-      std::string link = dir + "/" + BaseName(t.key);
-      std::error_code lec;
-      fs::create_symlink(*local, link, lec);
-      if (!lec) local = link;
-    }
     if (!local.ok()) {
       line.reason = "cannot fetch: " + local.status().message();
     } else {
-      line.reason = Check(*engine, *local, BaseName(t.key), o, rows[i]);
       // Name the object, not the spool copy the engine read.
-      for (size_t at = 0; (at = line.reason.find(*local, at)) != std::string::npos;) {
-        line.reason.replace(at, local->size(), line.path);
-        at += line.path.size();
-      }
+      line.reason =
+          ShowPathAs(Check(*engine, *local, BaseName(t.key), o, rows[i]), *local, line.path);
     }
     std::error_code ec;
     fs::remove_all(dir, ec);
@@ -195,8 +174,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     pool.push_back(std::move(engine));
     return Status::OK();
   });
-  std::error_code ec;
-  fs::remove_all(spool, ec);
+  spool.reset();  // the spool and what is left in it go
 
   int64_t table_rows_in_files = 0;
   std::string table_source;

@@ -1,6 +1,7 @@
 // Names of file formats and codecs, as users type them and as files are named.
 #include <string>
 
+#include "common/strings.h"
 #include "lakepack/format.h"
 
 namespace lakepack {
@@ -8,11 +9,6 @@ namespace lakepack {
 namespace {
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 }  // namespace
 

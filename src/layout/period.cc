@@ -32,6 +32,20 @@ Result<Granularity> ParseGranularity(std::string_view name) {
                                  "' (expected hour, day, month or year)");
 }
 
+Granularity GranularityOf(Grouping g) {
+  switch (g) {
+    case Grouping::kHour:
+      return Granularity::kHour;
+    case Grouping::kDay:
+      return Granularity::kDay;
+    case Grouping::kMonth:
+      return Granularity::kMonth;
+    case Grouping::kYear:
+      return Granularity::kYear;
+  }
+  return Granularity::kDay;
+}
+
 Granularity Coarser(Granularity g) { return static_cast<Granularity>(static_cast<int>(g) + 1); }
 Granularity Finer(Granularity g) { return static_cast<Granularity>(static_cast<int>(g) - 1); }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "lakepack/options.h"
 #include "lakepack/status.h"
 
 namespace lakepack {
@@ -14,6 +15,8 @@ enum class Granularity { kMinute = 0, kHour = 1, kDay = 2, kMonth = 3, kYear = 4
 std::string_view GranularityName(Granularity g);
 //! "minute", "hour", "day", "month", "year".
 Result<Granularity> ParseGranularity(std::string_view name);
+//! The granularity of a roll-up's grouping: the one place the public enum meets this one.
+Granularity GranularityOf(Grouping g);
 //! The next coarser granularity (hour → day). REQUIRES: g != kYear.
 Granularity Coarser(Granularity g);
 //! The next finer granularity (day → hour). REQUIRES: g != kMinute.

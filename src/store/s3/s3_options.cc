@@ -15,6 +15,7 @@
 #include <sstream>
 #include <utility>
 
+#include "lakepack/options.h"
 #include "store/s3/aws_config.h"
 
 namespace lakepack::s3 {
@@ -50,25 +51,16 @@ Result<int64_t> ParseInt(std::string_view name, std::string_view text, int64_t m
   return static_cast<int64_t>(v);
 }
 
-// "16MiB", "16MB", "16M", "16777216": K, M, G and T are powers of 1024 here, because part
-// sizes and S3's limits are (5 MiB minimum part).
+// "16MiB", "16M", "16777216": lakepack's one size parser (ParseByteSize): K, M, G, T and
+// KiB ... TiB are powers of 1024, as part sizes and S3's limits are (5 MiB minimum part);
+// KB, MB, GB, TB are powers of 1000.
 Result<int64_t> ParseSize(std::string_view name, std::string_view text) {
-  std::string s = Lower(text);
-  size_t digits = 0;
-  while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits]))) ++digits;
-  std::string unit = s.substr(digits);
-  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
-  int shift = -1;
-  if (unit.empty() || unit == "b") shift = 0;
-  if (unit == "k" || unit == "kb" || unit == "kib") shift = 10;
-  if (unit == "m" || unit == "mb" || unit == "mib") shift = 20;
-  if (unit == "g" || unit == "gb" || unit == "gib") shift = 30;
-  if (unit == "t" || unit == "tb" || unit == "tib") shift = 40;
-  if (digits == 0 || digits > 12 || shift < 0) {
+  auto size = ParseByteSize(text);
+  if (!size.ok()) {
     return Status::InvalidArgument(std::string(name) + "='" + std::string(text) +
                                    "': expected a size such as 16MiB, 64M or 8388608");
   }
-  return static_cast<int64_t>(std::stoll(s.substr(0, digits))) << shift;
+  return size->bytes();
 }
 
 Result<bool> ParseBool(std::string_view name, std::string_view text) {

@@ -1,13 +1,13 @@
-// Footer-only inspection of Parquet objects (see footer.h).
-#include "exec/footer.h"
-
-#include "exec/staging.h"
+// Footer-only inspection of Parquet objects (see parquet_footer.h).
+#include "format/parquet_footer.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+
+#include "common/strings.h"
 
 namespace lakepack {
 

@@ -1,0 +1,37 @@
+// Flag text to the library's typed options (lakepack/options.h, lakepack/format.h): one parse
+// function per type. Every error is InvalidArgument and names its flag, so that the command
+// prints it as a usage error (exit 2).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "lakepack/format.h"
+#include "lakepack/options.h"
+#include "lakepack/status.h"
+
+namespace lakepack::cli {
+
+//! hour, day, month or year.
+Result<Grouping> ParseGroupingFlag(std::string_view flag, std::string_view text);
+
+//! snappy, zstd, gzip, uncompressed (or none), any case.
+Result<Compression> ParseCompressionFlag(std::string_view flag, std::string_view text);
+
+//! hive-date, by-partition or flat.
+Result<ExportLayout> ParseExportLayoutFlag(std::string_view flag, std::string_view text);
+
+//! snappy.parquet, parquet, csv or jsonl, any case.
+Result<PackFormat> ParsePackFormatFlag(std::string_view flag, std::string_view text);
+
+//! A size (ParseByteSize); with `positive`, zero is refused too.
+Result<ByteSize> ParseByteSizeFlag(std::string_view flag, std::string_view text,
+                                   bool positive = false);
+
+//! The format a file is read or written in: the flag's when it is given (parquet, csv, jsonl,
+//! ...), else what the path's extension says. Neither: "PATH: cannot tell the WHAT from the
+//! name; give FLAG csv|jsonl|parquet".
+Result<FileFormat> FormatFromFlagOrPath(std::string_view flag, std::string_view text,
+                                        const std::string& path, std::string_view what);
+
+}  // namespace lakepack::cli
