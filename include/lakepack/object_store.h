@@ -29,6 +29,9 @@ struct ObjectInfo {
   std::string etag;
   //! Last modification, nanoseconds since the Unix epoch (0 when unknown).
   int64_t mtime_ns = 0;
+  //! The PutOptions::tag the object was written with; filled by Stat only (listings leave it
+  //! empty), and only where Capabilities().tags.
+  std::string tag;
 };
 
 struct ListOptions {
@@ -66,6 +69,24 @@ struct PutOptions {
   //! The caller no longer needs the source file: a store may move it instead of copying.
   bool consume_source = false;
   std::string content_type;
+  //! Compare-and-swap: write only if the object now has this ETag; otherwise (also when it is
+  //! absent) fail with FailedPrecondition naming the key. Enforced by the endpoint where
+  //! Capabilities().if_match_reliable; elsewhere the store checks with a Stat just before the
+  //! write, which narrows the window but does not close it.
+  std::string if_match;
+  //! A short opaque string kept with the object and returned by Stat in ObjectInfo::tag (S3:
+  //! user metadata x-amz-meta-lakepack-tag; local: the xattr user.lakepack.tag). The commit
+  //! protocol writes "<task id>.<generation>" here, so that one Stat tells recovery whether a
+  //! write happened. Ignored where !Capabilities().tags.
+  std::string tag;
+};
+
+//! A multipart upload that was started and neither completed nor aborted (it is stored, and
+//! billed, until aborted).
+struct PendingUpload {
+  std::string key;
+  std::string upload_id;
+  int64_t initiated_ns = 0;  // when it was started (0 when unknown)
 };
 
 //! What a store promises; callers that need a guarantee check it here rather than assume it.
@@ -77,6 +98,13 @@ struct StoreCapabilities {
   bool create_only_reliable = true;
   //! A listing right after a write shows it.
   bool consistent_listing = true;
+  //! PutOptions::if_match is enforced atomically by the store (S3: probed per endpoint).
+  bool if_match_reliable = true;
+  //! A create-only write that goes up in parts is enforced too (S3: If-None-Match honoured on
+  //! CompleteMultipartUpload, probed per endpoint; RGW ignores it there).
+  bool create_only_multipart_reliable = true;
+  //! PutOptions::tag is kept and Stat returns it.
+  bool tags = true;
 };
 
 class ObjectStore {
@@ -125,6 +153,35 @@ class ObjectStore {
   //! Deletes objects. Keys that do not exist are not an error. Not atomic as a whole: on
   //! failure some keys may be gone; the message names the first that failed.
   virtual Status Delete(const std::vector<std::string>& keys) = 0;
+
+  //! Pinned reads: Read / ReadToFile of the object only while it has ETag `etag`; otherwise
+  //! FailedPrecondition "<uri>: changed since it was planned (ETag <etag>, now <now>)", and
+  //! NotFound when it is gone. S3 sends If-Match on every GET; local stores compare the open
+  //! file's tag. The default checks with Stat before and after the read.
+  virtual Result<std::string> ReadPinned(std::string_view key, std::string_view etag,
+                                         ByteRange range = {});
+  virtual Status ReadToFilePinned(std::string_view key, std::string_view etag,
+                                  const std::string& local_path);
+
+  //! Pinned deletes: deletes each (key, etag) only while the object still has that ETag.
+  //! Returns the keys left in place because their ETag changed (missing keys are neither
+  //! deleted nor returned). Where the endpoint cannot delete conditionally the store checks
+  //! with a Stat just before the delete (a narrow window, documented in commit-protocol.md).
+  //! The default does that with Stat and Delete.
+  virtual Result<std::vector<std::string>> DeletePinned(
+      const std::vector<std::pair<std::string, std::string>>& keys_and_etags);
+
+  //! Multipart uploads under `prefix` that were never completed or aborted. Stores without
+  //! multipart uploads return none (the default).
+  virtual Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) {
+    (void)prefix;
+    return std::vector<PendingUpload>{};
+  }
+  //! Aborts one (an upload already gone is not an error).
+  virtual Status AbortPendingUpload(const PendingUpload& upload) {
+    (void)upload;
+    return Status::OK();
+  }
 
   //! Requests made so far, by kind ("GET", "PUT", "LIST", "HEAD", "COPY", "DELETE",
   //! "MULTIPART_PART", "retries", "bytes_read", "bytes_written"), for run summaries.
