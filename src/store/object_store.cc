@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "store/store_util.h"
+
 namespace lakepack {
 
 std::string ObjectStore::UriOf(std::string_view key) const {
@@ -35,19 +37,36 @@ Result<std::vector<ObjectInfo>> ObjectStore::ListAll(std::string_view prefix) {
   return all;
 }
 
-namespace {
-
-Status Changed(const ObjectStore& store, std::string_view key, std::string_view etag,
-               const std::string& now) {
+Status ChangedSincePlannedAt(std::string_view uri, std::string_view etag, std::string_view now) {
+  if (now.empty()) {
+    return Status::FailedPrecondition(
+        fmt::format("{}: changed since it was planned (ETag {}, now absent)", uri, etag));
+  }
   return Status::FailedPrecondition(
-      fmt::format("{}: changed since it was planned (ETag {}, now {})", store.UriOf(key), etag,
-                  now.empty() ? "absent" : now));
+      fmt::format("{}: changed since it was planned (ETag {}, now {})", uri, etag, now));
 }
+
+Status ChangedSincePlanned(const ObjectStore& store, std::string_view key, std::string_view etag,
+                           std::string_view now) {
+  return ChangedSincePlannedAt(store.UriOf(key), etag, now);
+}
+
+Status CheckPutConditions(const ObjectStore& store, std::string_view key,
+                          const PutOptions& options) {
+  if (!options.if_match.empty() && options.if_none_match) {
+    return Status::InvalidArgument(store.UriOf(key) +
+                                   ": a write cannot be both create-only (if_none_match) and "
+                                   "compare-and-swap (if_match)");
+  }
+  return Status::OK();
+}
+
+namespace {
 
 Status CheckEtag(ObjectStore& store, std::string_view key, std::string_view etag) {
   LP_ASSIGN_OR_RETURN(auto info, store.Stat(key));
   if (!info) return Status::NotFound(store.UriOf(key) + ": not found");
-  if (info->etag != etag) return Changed(store, key, etag, info->etag);
+  if (info->etag != etag) return ChangedSincePlanned(store, key, etag, info->etag);
   return Status::OK();
 }
 
