@@ -754,6 +754,14 @@ Result<ObjectInfo> LocalStore::WriteAtomically(std::string_view key, const PutOp
   const bool tagged = !options.tag.empty() && TagsSupported();
   std::string path = PathOf(key);
   std::string dir = ParentPath(path);
+  if (!options.if_match.empty()) {
+    // Refused at once when there is nothing to swap, before directories are made for it (the
+    // real check is under the lock, in PublishIfMatch).
+    struct stat target;
+    if (::stat(path.c_str(), &target) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+      return ChangedSincePlanned(*this, key, options.if_match, "");
+    }
+  }
   std::string tmp;
   FileDescriptor file;
   for (int attempt = 0;; ++attempt) {

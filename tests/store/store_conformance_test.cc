@@ -650,6 +650,12 @@ TEST_P(StoreConformanceTest, TagRoundTrips) {
   ASSERT_TRUE(stat.has_value());
   EXPECT_EQ(stat->tag, "task-0042.5");
 
+  // A copy keeps the tag, as S3's CopyObject keeps the metadata.
+  ASSERT_OK(store_->Copy("tags/c", "tags/d"));
+  ASSERT_OK_AND_ASSIGN(stat, store_->Stat("tags/d"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->tag, "task-0042.5");
+
   // An overwrite without a tag leaves none.
   ASSERT_OK(store_->Write("tags/a", "untagged").status());
   ASSERT_OK_AND_ASSIGN(stat, store_->Stat("tags/a"));

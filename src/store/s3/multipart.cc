@@ -305,14 +305,14 @@ Result<bool> CompleteIfNoneMatchRefused(S3Client& client, const std::string& buc
 }
 
 Status MultipartCopy(S3Client& client, const std::string& bucket, const std::string& from,
-                     const std::string& to, int64_t size) {
+                     const std::string& to, int64_t size, const std::string& tag) {
   const int64_t part_size = client.options().PartSizeFor(size);
   const int64_t count = std::max<int64_t>(1, (size + part_size - 1) / part_size);
   const std::string write_id = NewWriteId();
   const int64_t started_ns = NowNs();
   int attempts = 1;
   LP_ASSIGN_OR_RETURN(std::string upload_id,
-                      CreateUpload(client, bucket, to, "", write_id, "", &attempts));
+                      CreateUpload(client, bucket, to, "", write_id, tag, &attempts));
   StrayUploadGuard stray_guard(client, bucket, to, upload_id, started_ns, attempts > 1);
   const std::string source = "/" + UriEncode(bucket, false) + "/" + UriEncode(from, true);
   std::vector<UploadedPart> parts(static_cast<size_t>(count));

@@ -110,9 +110,10 @@ Status AbortMultipartUpload(S3Client& client, const std::string& bucket, const s
 Status CopyObject(S3Client& client, const std::string& bucket, const std::string& from,
                   const std::string& to);
 
-//! The part-by-part copy CopyObject falls back to, with the source's size known.
+//! The part-by-part copy CopyObject falls back to, with the source's size (and tag, which a
+//! part-by-part copy must set itself: CopyObject copies metadata, UploadPartCopy does not).
 Status MultipartCopy(S3Client& client, const std::string& bucket, const std::string& from,
-                     const std::string& to, int64_t size);
+                     const std::string& to, int64_t size, const std::string& tag = "");
 
 //! Deletes keys: DeleteObjects in batches of kMaxDeleteBatch, in parallel; single DELETEs
 //! where the endpoint refuses the batch form. Missing keys are not an error.
