@@ -23,7 +23,9 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config curl ca-certificates
 command -v node >/dev/null || PKGS+=(nodejs)
 command -v npm >/dev/null || PKGS+=(npm)
 if [[ $WITH_TESTS -eq 1 ]]; then
-  PKGS+=(postgresql rclone)
+  # Ceph RGW, the real S3 server of the tests (tests/servers/rgw_start.sh): monitor, OSD,
+  # gateway; uuid-runtime for uuidgen.
+  PKGS+=(postgresql rclone ceph-mon ceph-osd radosgw uuid-runtime)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

@@ -72,7 +72,9 @@ struct PutOptions {
   //! Compare-and-swap: write only if the object now has this ETag; otherwise (also when it is
   //! absent) fail with FailedPrecondition naming the key. Enforced by the endpoint where
   //! Capabilities().if_match_reliable; elsewhere the store checks with a Stat just before the
-  //! write, which narrows the window but does not close it.
+  //! write, which narrows the window but does not close it. The message reads "<uri>: changed
+  //! since it was planned (ETag <if_match>, now <etag>)", or "… now absent)". Together with
+  //! if_none_match: InvalidArgument.
   std::string if_match;
   //! A short opaque string kept with the object and returned by Stat in ObjectInfo::tag (S3:
   //! user metadata x-amz-meta-lakepack-tag; local: the xattr user.lakepack.tag). The commit
@@ -171,8 +173,9 @@ class ObjectStore {
   virtual Result<std::vector<std::string>> DeletePinned(
       const std::vector<std::pair<std::string, std::string>>& keys_and_etags);
 
-  //! Multipart uploads under `prefix` that were never completed or aborted. Stores without
-  //! multipart uploads return none (the default).
+  //! Multipart uploads under `prefix` that were never completed or aborted, keys relative to
+  //! the store. Stores without multipart uploads return none (the default), and so do S3
+  //! endpoints without ListMultipartUploads (s3rver).
   virtual Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) {
     (void)prefix;
     return std::vector<PendingUpload>{};

@@ -4,8 +4,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "common/crash_point.h"
+#include "store/store_util.h"
 
 namespace lakepack {
 
@@ -187,6 +191,83 @@ bool IsTempName(std::string_view name) {
   return name.substr(0, kLocalTempPrefix.size()) == kLocalTempPrefix;
 }
 
+// The extended attribute that holds PutOptions::tag.
+constexpr const char* kTagXattr = "user.lakepack.tag";
+
+// The tag of an open file: "" when it has none. Errors other than "no such attribute" or
+// "not supported" are reported.
+Result<std::string> ReadTag(int fd, const std::string& path) {
+  std::string value(256, '\0');
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    ssize_t n = ::fgetxattr(fd, kTagXattr, value.data(), value.size());
+    if (n >= 0) {
+      value.resize(static_cast<size_t>(n));
+      return value;
+    }
+    int err = errno;
+    if (err == ENODATA || err == ENOTSUP) return std::string();
+    if (err != ERANGE) return PosixError("read tag of " + path, err);
+    ssize_t need = ::fgetxattr(fd, kTagXattr, nullptr, 0);
+    if (need < 0) {
+      if (errno == ENODATA) return std::string();
+      return PosixError("read tag of " + path, errno);
+    }
+    value.assign(static_cast<size_t>(need), '\0');
+  }
+  return Status::IOError(path + ": its tag keeps changing size while being read");
+}
+
+// Sets (or, for an empty tag, removes) the tag of an open file.
+Status WriteTag(int fd, const std::string& path, std::string_view tag) {
+  if (tag.empty()) {
+    if (::fremovexattr(fd, kTagXattr) != 0 && errno != ENODATA) {
+      return PosixError("remove tag of " + path, errno);
+    }
+    return Status::OK();
+  }
+  if (::fsetxattr(fd, kTagXattr, tag.data(), tag.size(), 0) != 0) {
+    return PosixError("set tag of " + path, errno);
+  }
+  return Status::OK();
+}
+
+// An open file, locked exclusively with flock(2), that `path` still names: the one version
+// a compare-and-swap or a pinned delete may act on. Other lakepack writers that use if_match
+// or DeletePinned take the same lock first, so whoever holds it decides alone.
+struct LockedTarget {
+  FileDescriptor fd;
+  struct stat st {};
+};
+
+// Opens and locks `path`. std::nullopt when it is absent (or not a regular file, which is
+// no object).
+Result<std::optional<LockedTarget>> LockTarget(const std::string& path) {
+  for (int attempt = 0; attempt < kMaxDirectoryRaceRetries; ++attempt) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return std::optional<LockedTarget>();
+      return PosixError("open " + path, errno);
+    }
+    LockedTarget target;
+    target.fd = FileDescriptor(fd);
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) return PosixError("lock " + path, errno);
+    }
+    if (::fstat(fd, &target.st) != 0) return PosixError("stat " + path, errno);
+    if (!S_ISREG(target.st.st_mode)) return std::optional<LockedTarget>();
+    struct stat now;
+    if (::stat(path.c_str(), &now) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return std::optional<LockedTarget>();
+      return PosixError("stat " + path, errno);
+    }
+    // Replaced while we waited for the lock: lock the version the path names now.
+    if (now.st_dev == target.st.st_dev && now.st_ino == target.st.st_ino) {
+      return std::optional<LockedTarget>(std::move(target));
+    }
+  }
+  return Status::IOError(path + ": replaced again and again while waiting for its lock");
+}
+
 Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
   while (size > 0) {
     ssize_t n = ::write(fd, data, size);
@@ -315,6 +396,9 @@ class LocalStore final : public ObjectStore {
     caps.atomic_write = true;
     caps.create_only_reliable = true;
     caps.consistent_listing = true;
+    caps.if_match_reliable = true;
+    caps.create_only_multipart_reliable = true;  // no parts: every write is one rename
+    caps.tags = TagsSupported();
     return caps;
   }
 
@@ -328,6 +412,12 @@ class LocalStore final : public ObjectStore {
                            const PutOptions& options) override;
   Status Copy(std::string_view from_key, std::string_view to_key) override;
   Status Delete(const std::vector<std::string>& keys) override;
+  Result<std::string> ReadPinned(std::string_view key, std::string_view etag,
+                                 ByteRange range) override;
+  Status ReadToFilePinned(std::string_view key, std::string_view etag,
+                          const std::string& local_path) override;
+  Result<std::vector<std::string>> DeletePinned(
+      const std::vector<std::pair<std::string, std::string>>& keys_and_etags) override;
 
   std::map<std::string, int64_t> Counters() const override {
     std::map<std::string, int64_t> out;
@@ -353,8 +443,33 @@ class LocalStore final : public ObjectStore {
   Result<FileDescriptor> OpenForRead(std::string_view key, const std::string& path,
                                      struct stat* st) const;
 
-  // Writes through a temp file in the key's directory, then publishes it under the key.
-  Result<ObjectInfo> WriteAtomically(std::string_view key, bool if_none_match, const Filler& fill);
+  // Writes through a temp file in the key's directory (tagged with options.tag), then
+  // publishes it under the key as options.if_none_match / if_match ask.
+  Result<ObjectInfo> WriteAtomically(std::string_view key, const PutOptions& options,
+                                     const Filler& fill);
+
+  // Compare-and-swap: renames `tmp` over `path` only while `path` is the version `if_match`
+  // names, holding that version's flock(2) lock across the check and the rename. Sets
+  // *tmp_gone when the rename happened and *cross_device (changing nothing) when `tmp` lies
+  // on another filesystem.
+  Status PublishIfMatch(std::string_view key, const std::string& tmp, const std::string& path,
+                        std::string_view if_match, bool* tmp_gone, bool* cross_device) const;
+
+  // The bytes of `range` of an open object.
+  Result<std::string> ReadOpen(const FileDescriptor& file, const std::string& path,
+                               const struct stat& st, ByteRange range);
+  // Copies `range` of an open object to local_path (see ReadToFile).
+  Status ReadOpenToFile(const FileDescriptor& in, const std::string& path, const struct stat& st,
+                        const std::string& local_path, ByteRange range);
+  // FailedPrecondition unless the open object `st` has ETag `etag`.
+  Status CheckPinned(std::string_view key, std::string_view etag, const struct stat& st) const;
+
+  // Whether the root's filesystem keeps user xattrs: probed once, on first use.
+  bool TagsSupported() const {
+    std::call_once(tags_probe_, [this] { tags_supported_ = ProbeUserXattrs(); });
+    return tags_supported_;
+  }
+  bool ProbeUserXattrs() const;
 
   // Moves `tmp` to `path`: rename, or for create-only a no-replace rename / link. Returns 0
   // or the errno. Sets *tmp_gone when `tmp` no longer exists under its own name.
@@ -364,7 +479,7 @@ class LocalStore final : public ObjectStore {
   // consume_source: renames the caller's file into place. std::nullopt when it must be
   // copied instead (another filesystem, not ours to modify, not a plain regular file).
   Result<std::optional<ObjectInfo>> MoveIntoPlace(std::string_view key, const std::string& source,
-                                                  bool if_none_match);
+                                                  const PutOptions& options);
 
   Status ConflictError(std::string_view key, const std::string& path, int err,
                        bool if_none_match) const;
@@ -399,7 +514,53 @@ class LocalStore final : public ObjectStore {
 
   const std::string root_;
   std::array<std::atomic<int64_t>, kNumCounters> counters_{};
+  mutable std::once_flag tags_probe_;
+  mutable bool tags_supported_ = false;
 };
+
+bool LocalStore::ProbeUserXattrs() const {
+  std::string probe = JoinPath(root_, std::string(kLocalTempPrefix) + RandomSuffix());
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    // A root we may not write to: ask the root itself. A filesystem without user xattrs
+    // answers ENOTSUP; one with them, ENODATA (or the value).
+    char byte;
+    return ::getxattr(root_.c_str(), kTagXattr, &byte, 0) >= 0 || errno == ENODATA;
+  }
+  bool ok = ::fsetxattr(fd, kTagXattr, "probe", 5, 0) == 0;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return ok;
+}
+
+Status LocalStore::CheckPinned(std::string_view key, std::string_view etag,
+                               const struct stat& st) const {
+  std::string now = InfoFromStat(std::string(key), st).etag;
+  if (now != etag) return ChangedSincePlanned(*this, key, etag, now);
+  return Status::OK();
+}
+
+Status LocalStore::PublishIfMatch(std::string_view key, const std::string& tmp,
+                                  const std::string& path, std::string_view if_match,
+                                  bool* tmp_gone, bool* cross_device) const {
+  *tmp_gone = false;
+  *cross_device = false;
+  LP_ASSIGN_OR_RETURN(std::optional<LockedTarget> target, LockTarget(path));
+  if (!target) return ChangedSincePlanned(*this, key, if_match, "");
+  LP_RETURN_IF_ERROR(CheckPinned(key, if_match, target->st));
+  // The lock stays held (target is still open) until the new version has its name: a CAS
+  // waiting for it then finds the path naming another inode, with another ETag.
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    if (err == EXDEV) {
+      *cross_device = true;
+      return Status::OK();
+    }
+    return ConflictError(key, path, err, false);
+  }
+  *tmp_gone = true;
+  return Status::OK();
+}
 
 Status LocalStore::CheckKey(std::string_view key) const {
   LP_RETURN_IF_ERROR(ValidateKey(key));
@@ -442,7 +603,24 @@ Result<std::optional<ObjectInfo>> LocalStore::Stat(std::string_view key) {
   }
   // A directory is where keys below it live, not an object (S3 has no directories).
   if (!S_ISREG(st.st_mode)) return std::optional<ObjectInfo>();
-  return std::optional<ObjectInfo>(InfoFromStat(std::string(key), st));
+  if (!TagsSupported()) return std::optional<ObjectInfo>(InfoFromStat(std::string(key), st));
+  // The ETag and the tag must describe one version: both come from one open file.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<ObjectInfo>();  // just deleted
+    // Unreadable (not ours): what stat saw, and the tag by path.
+    ObjectInfo info = InfoFromStat(std::string(key), st);
+    std::string value(256, '\0');
+    ssize_t n = ::getxattr(path.c_str(), kTagXattr, value.data(), value.size());
+    if (n > 0) info.tag = value.substr(0, static_cast<size_t>(n));
+    return std::optional<ObjectInfo>(std::move(info));
+  }
+  FileDescriptor file(fd);
+  if (::fstat(fd, &st) != 0) return PosixError("stat " + path, errno);
+  if (!S_ISREG(st.st_mode)) return std::optional<ObjectInfo>();
+  ObjectInfo info = InfoFromStat(std::string(key), st);
+  LP_ASSIGN_OR_RETURN(info.tag, ReadTag(fd, path));
+  return std::optional<ObjectInfo>(std::move(info));
 }
 
 Result<std::string> LocalStore::Read(std::string_view key, ByteRange range) {
@@ -450,6 +628,22 @@ Result<std::string> LocalStore::Read(std::string_view key, ByteRange range) {
   std::string path = PathOf(key);
   struct stat st;
   LP_ASSIGN_OR_RETURN(FileDescriptor file, OpenForRead(key, path, &st));
+  return ReadOpen(file, path, st, range);
+}
+
+Result<std::string> LocalStore::ReadPinned(std::string_view key, std::string_view etag,
+                                           ByteRange range) {
+  CrashPoint(kStoreRequestStep);
+  std::string path = PathOf(key);
+  struct stat st;
+  LP_ASSIGN_OR_RETURN(FileDescriptor file, OpenForRead(key, path, &st));
+  // The descriptor holds the version it opened: if that is the pinned one, so are its bytes.
+  LP_RETURN_IF_ERROR(CheckPinned(key, etag, st));
+  return ReadOpen(file, path, st, range);
+}
+
+Result<std::string> LocalStore::ReadOpen(const FileDescriptor& file, const std::string& path,
+                                         const struct stat& st, ByteRange range) {
   LP_ASSIGN_OR_RETURN(auto span, ResolveRange(path, st.st_size, range));
   Count(kGet);
   Count(kBytesRead, span.second);
@@ -479,6 +673,22 @@ Status LocalStore::ReadToFile(std::string_view key, const std::string& local_pat
   // The source is opened and the range checked before the target is touched, so a missing
   // object leaves whatever the caller had at local_path alone.
   LP_ASSIGN_OR_RETURN(FileDescriptor in, OpenForRead(key, path, &st));
+  return ReadOpenToFile(in, path, st, local_path, range);
+}
+
+Status LocalStore::ReadToFilePinned(std::string_view key, std::string_view etag,
+                                    const std::string& local_path) {
+  CrashPoint(kStoreRequestStep);
+  std::string path = PathOf(key);
+  struct stat st;
+  LP_ASSIGN_OR_RETURN(FileDescriptor in, OpenForRead(key, path, &st));
+  LP_RETURN_IF_ERROR(CheckPinned(key, etag, st));
+  return ReadOpenToFile(in, path, st, local_path, ByteRange{});
+}
+
+Status LocalStore::ReadOpenToFile(const FileDescriptor& in, const std::string& path,
+                                  const struct stat& st, const std::string& local_path,
+                                  ByteRange range) {
   LP_ASSIGN_OR_RETURN(auto span, ResolveRange(path, st.st_size, range));
   Count(kGet);
   Count(kBytesRead, span.second);
@@ -538,10 +748,20 @@ int LocalStore::Publish(const std::string& tmp, const std::string& path, bool if
   return 0;  // the caller unlinks tmp, still there under its own name
 }
 
-Result<ObjectInfo> LocalStore::WriteAtomically(std::string_view key, bool if_none_match,
+Result<ObjectInfo> LocalStore::WriteAtomically(std::string_view key, const PutOptions& options,
                                                const Filler& fill) {
+  const bool if_none_match = options.if_none_match;
+  const bool tagged = !options.tag.empty() && TagsSupported();
   std::string path = PathOf(key);
   std::string dir = ParentPath(path);
+  if (!options.if_match.empty()) {
+    // Refused at once when there is nothing to swap, before directories are made for it (the
+    // real check is under the lock, in PublishIfMatch).
+    struct stat target;
+    if (::stat(path.c_str(), &target) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+      return ChangedSincePlanned(*this, key, options.if_match, "");
+    }
+  }
   std::string tmp;
   FileDescriptor file;
   for (int attempt = 0;; ++attempt) {
@@ -564,31 +784,48 @@ Result<ObjectInfo> LocalStore::WriteAtomically(std::string_view key, bool if_non
   }
   TempFileGuard guard(tmp);
   LP_RETURN_IF_ERROR(fill(file.get(), tmp));
+  // Set before the rename, so that the tag appears together with the content.
+  if (tagged) {
+    LP_RETURN_IF_ERROR(WriteTag(file.get(), tmp, options.tag));
+  }
   LP_RETURN_IF_ERROR(StampWriteTime(file.get(), tmp));
   if (::fsync(file.get()) != 0) return PosixError("fsync " + tmp, errno);
   struct stat st;
   if (::fstat(file.get(), &st) != 0) return PosixError("stat " + tmp, errno);
   LP_RETURN_IF_ERROR(file.Close(tmp));
   bool tmp_gone = false;
-  int err = Publish(tmp, path, if_none_match, &tmp_gone);
-  if (tmp_gone) guard.Release();
-  if (err != 0) return ConflictError(key, path, err, if_none_match);
+  if (!options.if_match.empty()) {
+    bool cross_device = false;  // impossible: tmp lies in the target's directory
+    Status published = PublishIfMatch(key, tmp, path, options.if_match, &tmp_gone, &cross_device);
+    if (tmp_gone) guard.Release();
+    LP_RETURN_IF_ERROR(published);
+    if (!tmp_gone) return PosixError("rename " + tmp + " to " + path, EXDEV);
+  } else {
+    int err = Publish(tmp, path, if_none_match, &tmp_gone);
+    if (tmp_gone) guard.Release();
+    if (err != 0) return ConflictError(key, path, err, if_none_match);
+  }
   LP_RETURN_IF_ERROR(FsyncDirectory(dir));
-  return InfoFromStat(std::string(key), st);
+  ObjectInfo info = InfoFromStat(std::string(key), st);
+  if (tagged) info.tag = options.tag;
+  return info;
 }
 
 Result<ObjectInfo> LocalStore::Write(std::string_view key, std::string_view data,
                                      const PutOptions& options) {
   CrashPoint(kStoreRequestStep);
   LP_RETURN_IF_ERROR(CheckKey(key));
-  return CountPut(WriteAtomically(key, options.if_none_match, [&](int fd, const std::string& tmp) {
+  LP_RETURN_IF_ERROR(CheckPutConditions(*this, key, options));
+  return CountPut(WriteAtomically(key, options, [&](int fd, const std::string& tmp) {
     return WriteAll(fd, data.data(), data.size(), tmp);
   }));
 }
 
 Result<std::optional<ObjectInfo>> LocalStore::MoveIntoPlace(std::string_view key,
                                                             const std::string& source,
-                                                            bool if_none_match) {
+                                                            const PutOptions& options) {
+  const bool if_none_match = options.if_none_match;
+  const bool tagged = TagsSupported();
   struct stat st;
   if (::lstat(source.c_str(), &st) != 0) return PosixError("stat " + source, errno);
   // A symlink would be moved as a link, and a file with other names would stay writable
@@ -600,12 +837,19 @@ Result<std::optional<ObjectInfo>> LocalStore::MoveIntoPlace(std::string_view key
   // The object must look like any other (write time now, default mode); a file we may not
   // change that way is copied.
   if (::fchmod(fd, NewFileMode()) != 0) return std::optional<ObjectInfo>();
+  // Its tag is the write's (a source that carries one of its own loses it).
+  if (tagged && !WriteTag(fd, source, options.tag).ok()) return std::optional<ObjectInfo>();
   if (!StampWriteTime(fd, source).ok()) return std::optional<ObjectInfo>();
   // The caller may never have synced it; the rename must not publish data still in flight.
   if (::fsync(fd) != 0) return PosixError("fsync " + source, errno);
   std::string path = PathOf(key);
   std::string dir = ParentPath(path);
-  for (int attempt = 0;; ++attempt) {
+  if (!options.if_match.empty()) {
+    bool moved = false, cross_device = false;
+    LP_RETURN_IF_ERROR(PublishIfMatch(key, source, path, options.if_match, &moved, &cross_device));
+    if (cross_device) return std::optional<ObjectInfo>();  // another filesystem: copy
+  }
+  for (int attempt = 0; options.if_match.empty(); ++attempt) {
     Status made = MakeDirectories(dir, root_);
     if (!made.ok()) {
       if (made.IsNotFound() && attempt < kMaxDirectoryRaceRetries) continue;
@@ -627,16 +871,18 @@ Result<std::optional<ObjectInfo>> LocalStore::MoveIntoPlace(std::string_view key
   }
   if (::fstat(fd, &st) != 0) return PosixError("stat " + path, errno);
   LP_RETURN_IF_ERROR(FsyncDirectory(dir));
-  return std::optional<ObjectInfo>(InfoFromStat(std::string(key), st));
+  ObjectInfo info = InfoFromStat(std::string(key), st);
+  if (tagged) info.tag = options.tag;
+  return std::optional<ObjectInfo>(std::move(info));
 }
 
 Result<ObjectInfo> LocalStore::WriteFromFile(std::string_view key, const std::string& local_path,
                                              const PutOptions& options) {
   CrashPoint(kStoreRequestStep);
   LP_RETURN_IF_ERROR(CheckKey(key));
+  LP_RETURN_IF_ERROR(CheckPutConditions(*this, key, options));
   if (options.consume_source) {
-    LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> moved,
-                        MoveIntoPlace(key, local_path, options.if_none_match));
+    LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> moved, MoveIntoPlace(key, local_path, options));
     if (moved) return CountPut(std::move(*moved));
   }
   int fd = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -645,10 +891,9 @@ Result<ObjectInfo> LocalStore::WriteFromFile(std::string_view key, const std::st
   struct stat st;
   if (::fstat(fd, &st) != 0) return PosixError("stat " + local_path, errno);
   if (S_ISDIR(st.st_mode)) return PosixError("read " + local_path, EISDIR);
-  Result<ObjectInfo> written =
-      WriteAtomically(key, options.if_none_match, [&](int out, const std::string& tmp) {
-        return CopyRange(in.get(), local_path, 0, -1, out, tmp);
-      });
+  Result<ObjectInfo> written = WriteAtomically(key, options, [&](int out, const std::string& tmp) {
+    return CopyRange(in.get(), local_path, 0, -1, out, tmp);
+  });
   // Consumed but copied (another filesystem): the source is gone either way.
   if (written.ok() && options.consume_source) ::unlink(local_path.c_str());
   return CountPut(std::move(written));
@@ -662,10 +907,16 @@ Status LocalStore::Copy(std::string_view from_key, std::string_view to_key) {
   struct stat st;
   LP_ASSIGN_OR_RETURN(FileDescriptor in, OpenForRead(from_key, from_path, &st));
   Count(kCopy);
+  // The copy keeps the source's tag, as S3's CopyObject keeps its metadata.
+  PutOptions options;
+  if (TagsSupported()) {
+    LP_ASSIGN_OR_RETURN(options.tag, ReadTag(in.get(), from_path));
+  }
   // The open descriptor pins one version of the source even if it is replaced meanwhile.
-  Result<ObjectInfo> written = WriteAtomically(to_key, false, [&](int out, const std::string& tmp) {
-    return CopyRange(in.get(), from_path, 0, st.st_size, out, tmp);
-  });
+  Result<ObjectInfo> written =
+      WriteAtomically(to_key, options, [&](int out, const std::string& tmp) {
+        return CopyRange(in.get(), from_path, 0, st.st_size, out, tmp);
+      });
   return written.status();
 }
 
@@ -703,6 +954,33 @@ Status LocalStore::Delete(const std::vector<std::string>& keys) {
     PruneEmptyParents(key);
   }
   return Status::OK();
+}
+
+Result<std::vector<std::string>> LocalStore::DeletePinned(
+    const std::vector<std::pair<std::string, std::string>>& keys_and_etags) {
+  for (const auto& entry : keys_and_etags) LP_RETURN_IF_ERROR(CheckKey(entry.first));
+  std::vector<std::string> changed;
+  if (keys_and_etags.empty()) return changed;
+  CrashPoint(kStoreRequestStep);
+  Count(kDelete);
+  for (const auto& [key, etag] : keys_and_etags) {
+    std::string path = PathOf(key);
+    // Under the version's lock, as a compare-and-swap takes it: no CAS can replace the
+    // object between the check and the unlink.
+    LP_ASSIGN_OR_RETURN(std::optional<LockedTarget> target, LockTarget(path));
+    if (!target) continue;  // missing: nothing to delete, nothing changed
+    if (InfoFromStat(key, target->st).etag != etag) {
+      changed.push_back(key);
+      continue;
+    }
+    if (::unlink(path.c_str()) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) continue;
+      return PosixError("delete " + path, errno);
+    }
+    target.reset();
+    PruneEmptyParents(key);
+  }
+  return changed;
 }
 
 // One listing page: a depth-first walk that visits keys in ascending byte order and stops

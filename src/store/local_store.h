@@ -14,6 +14,20 @@
 //   LastModified); the ETag is "<size>-<mtime_ns>-<inode>" in lower-case hex, so it changes
 //   whenever lakepack rewrites the object. A file rewritten in place by another program within
 //   one filesystem clock tick and at the same size keeps its tag (a limit of size+mtime tags).
+// - Tags (PutOptions::tag) are the xattr user.lakepack.tag, set on the temp file before the
+//   rename so that they appear together with the content; Stat reads the ETag and the tag
+//   from one open file. Whether the root's filesystem takes user xattrs is probed once per
+//   store, on first use (a temp file in the root, or the root itself when that is read-only);
+//   where not, Capabilities().tags is false and tags are ignored. Copy keeps the source's tag.
+// - Compare-and-swap (if_match) is race-free against other lakepack writers that use if_match
+//   or DeletePinned: the target is opened and flock(LOCK_EX)'ed, the path is checked to still
+//   name that inode, its ETag compared, the new file renamed over it, and only then is the
+//   lock released (a writer waiting on the old inode then finds the path naming another).
+//   Plain writes do not take the lock. Absent or changed: FailedPrecondition naming the URI
+//   ("… changed since it was planned (ETag X, now Y)" / "now absent").
+// - Pinned reads check the ETag of the open descriptor and read from it, so the bytes are the
+//   pinned version's even if the key is replaced meanwhile. Pinned deletes check and unlink
+//   under the same lock as compare-and-swap.
 // - consume_source: a source file on the same filesystem is renamed into place (after an
 //   fsync, and given the mode and write time of any new object); one elsewhere, a symlink or
 //   a file with other hard links is copied. Either way it is gone after a successful write,

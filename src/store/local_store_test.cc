@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -121,6 +122,86 @@ TEST_F(LocalStoreTest, CountsOperations) {
   EXPECT_EQ(counters["COPY"], 1);
   EXPECT_EQ(counters["HEAD"], 1);
   EXPECT_EQ(counters["LIST"], 1);
+  EXPECT_EQ(counters["DELETE"], 1);
+}
+
+TEST_F(LocalStoreTest, TagIsAnXattrOfTheFile) {
+  if (!store_->Capabilities().tags) GTEST_SKIP() << "the filesystem of /tmp takes no user xattrs";
+  PutOptions tagged;
+  tagged.tag = "t-1.2";
+  ASSERT_TRUE(store_->Write("x/a", "data", tagged).ok());
+  char value[64] = {};
+  ssize_t n = ::getxattr((root_ + "/x/a").c_str(), "user.lakepack.tag", value, sizeof(value));
+  ASSERT_EQ(n, 5);
+  EXPECT_EQ(std::string(value, 5), "t-1.2");
+  EXPECT_TRUE(TempFiles(root_).empty());
+}
+
+TEST_F(LocalStoreTest, CompareAndSwapLeavesNoDebris) {
+  PutOptions cas;
+  cas.if_match = "1-2-3";
+  // Nothing to swap in a directory that does not exist: refused before it is made.
+  auto absent = store_->Write("fresh/dir/k", "x", cas);
+  EXPECT_EQ(absent.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(fs::exists(root_ + "/fresh"));
+  // Refused over a changed object: no temp file stays.
+  auto v1 = store_->Write("d/k", "v1");
+  ASSERT_TRUE(v1.ok());
+  auto stale = store_->Write("d/k", "v2", cas);
+  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(TempFiles(root_).empty());
+  // A consumed source on the same filesystem is moved into place.
+  const std::string source = scratch_ + "/new";
+  WriteLocalFile(source, "v2 moved");
+  cas.if_match = v1->etag;
+  cas.consume_source = true;
+  auto moved = store_->WriteFromFile("d/k", source, cas);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_FALSE(fs::exists(source));
+  EXPECT_EQ(ReadLocalFile(root_ + "/d/k"), "v2 moved");
+  EXPECT_TRUE(TempFiles(root_).empty());
+}
+
+// A compare-and-swap and a pinned delete from the same ETag: exactly one of them acts.
+TEST_F(LocalStoreTest, CompareAndSwapAndPinnedDeleteExcludeEachOther) {
+  for (int round = 0; round < 20; ++round) {
+    auto base = store_->Write("race/k", "base " + std::to_string(round));
+    ASSERT_TRUE(base.ok());
+    Status swapped;
+    Result<std::vector<std::string>> deleted = std::vector<std::string>{};
+    std::thread writer([&] {
+      PutOptions cas;
+      cas.if_match = base->etag;
+      swapped = store_->Write("race/k", "swapped", cas).status();
+    });
+    std::thread deleter([&] { deleted = store_->DeletePinned({{"race/k", base->etag}}); });
+    writer.join();
+    deleter.join();
+    ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+    auto now = store_->Stat("race/k");
+    ASSERT_TRUE(now.ok());
+    if (swapped.ok()) {
+      // The swap came first: the delete found another ETag and kept the object.
+      EXPECT_EQ(*deleted, std::vector<std::string>{"race/k"});
+      ASSERT_TRUE(now->has_value());
+      EXPECT_EQ(ReadLocalFile(root_ + "/race/k"), "swapped");
+    } else {
+      // The delete came first: the swap found nothing.
+      EXPECT_EQ(swapped.code(), StatusCode::kFailedPrecondition) << swapped.ToString();
+      EXPECT_TRUE(deleted->empty());
+      EXPECT_FALSE(now->has_value());
+    }
+  }
+}
+
+TEST_F(LocalStoreTest, PinnedOperationsCount) {
+  auto v = store_->Write("p/a", "12345");
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(store_->ReadPinned("p/a", v->etag, {1, 2}).ok());
+  ASSERT_TRUE(store_->DeletePinned({{"p/a", v->etag}}).ok());
+  auto counters = store_->Counters();
+  EXPECT_EQ(counters["GET"], 1);
+  EXPECT_EQ(counters["bytes_read"], 2);
   EXPECT_EQ(counters["DELETE"], 1);
 }
 

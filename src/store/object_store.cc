@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "store/store_util.h"
+
 namespace lakepack {
 
 std::string ObjectStore::UriOf(std::string_view key) const {
@@ -33,6 +35,74 @@ Result<std::vector<ObjectInfo>> ObjectStore::ListAll(std::string_view prefix) {
     options.continuation_token = std::move(page.next_token);
   }
   return all;
+}
+
+Status ChangedSincePlannedAt(std::string_view uri, std::string_view etag, std::string_view now) {
+  if (now.empty()) {
+    return Status::FailedPrecondition(
+        fmt::format("{}: changed since it was planned (ETag {}, now absent)", uri, etag));
+  }
+  return Status::FailedPrecondition(
+      fmt::format("{}: changed since it was planned (ETag {}, now {})", uri, etag, now));
+}
+
+Status ChangedSincePlanned(const ObjectStore& store, std::string_view key, std::string_view etag,
+                           std::string_view now) {
+  return ChangedSincePlannedAt(store.UriOf(key), etag, now);
+}
+
+Status CheckPutConditions(const ObjectStore& store, std::string_view key,
+                          const PutOptions& options) {
+  if (!options.if_match.empty() && options.if_none_match) {
+    return Status::InvalidArgument(store.UriOf(key) +
+                                   ": a write cannot be both create-only (if_none_match) and "
+                                   "compare-and-swap (if_match)");
+  }
+  return Status::OK();
+}
+
+namespace {
+
+Status CheckEtag(ObjectStore& store, std::string_view key, std::string_view etag) {
+  LP_ASSIGN_OR_RETURN(auto info, store.Stat(key));
+  if (!info) return Status::NotFound(store.UriOf(key) + ": not found");
+  if (info->etag != etag) return ChangedSincePlanned(store, key, etag, info->etag);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::string> ObjectStore::ReadPinned(std::string_view key, std::string_view etag,
+                                            ByteRange range) {
+  LP_RETURN_IF_ERROR(CheckEtag(*this, key, etag));
+  LP_ASSIGN_OR_RETURN(std::string data, Read(key, range));
+  LP_RETURN_IF_ERROR(CheckEtag(*this, key, etag));
+  return data;
+}
+
+Status ObjectStore::ReadToFilePinned(std::string_view key, std::string_view etag,
+                                     const std::string& local_path) {
+  LP_RETURN_IF_ERROR(CheckEtag(*this, key, etag));
+  LP_RETURN_IF_ERROR(ReadToFile(key, local_path));
+  Status st = CheckEtag(*this, key, etag);
+  if (!st.ok()) ::unlink(local_path.c_str());
+  return st;
+}
+
+Result<std::vector<std::string>> ObjectStore::DeletePinned(
+    const std::vector<std::pair<std::string, std::string>>& keys_and_etags) {
+  std::vector<std::string> doomed, changed;
+  for (const auto& [key, etag] : keys_and_etags) {
+    LP_ASSIGN_OR_RETURN(auto info, Stat(key));
+    if (!info) continue;
+    if (info->etag == etag) {
+      doomed.push_back(key);
+    } else {
+      changed.push_back(key);
+    }
+  }
+  if (!doomed.empty()) LP_RETURN_IF_ERROR(Delete(doomed));
+  return changed;
 }
 
 namespace {

@@ -2,8 +2,10 @@
 #include "store/prefix_store.h"
 
 #include <map>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace lakepack {
 
@@ -80,6 +82,45 @@ class PrefixStore final : public ObjectStore {
       full.push_back(Full(key));
     }
     return base_->Delete(full);
+  }
+
+  Result<std::string> ReadPinned(std::string_view key, std::string_view etag,
+                                 ByteRange range) override {
+    LP_RETURN_IF_ERROR(ValidateKey(key));
+    return base_->ReadPinned(Full(key), etag, range);
+  }
+
+  Status ReadToFilePinned(std::string_view key, std::string_view etag,
+                          const std::string& local_path) override {
+    LP_RETURN_IF_ERROR(ValidateKey(key));
+    return base_->ReadToFilePinned(Full(key), etag, local_path);
+  }
+
+  Result<std::vector<std::string>> DeletePinned(
+      const std::vector<std::pair<std::string, std::string>>& keys_and_etags) override {
+    std::vector<std::pair<std::string, std::string>> full;
+    full.reserve(keys_and_etags.size());
+    for (const auto& [key, etag] : keys_and_etags) {
+      LP_RETURN_IF_ERROR(ValidateKey(key));
+      full.emplace_back(Full(key), etag);
+    }
+    LP_ASSIGN_OR_RETURN(std::vector<std::string> changed, base_->DeletePinned(full));
+    for (std::string& key : changed) key = Strip(key);
+    return changed;
+  }
+
+  Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) override {
+    LP_ASSIGN_OR_RETURN(std::vector<PendingUpload> uploads,
+                        base_->ListPendingUploads(prefix_ + std::string(prefix)));
+    for (PendingUpload& upload : uploads) upload.key = Strip(upload.key);
+    return uploads;
+  }
+
+  Status AbortPendingUpload(const PendingUpload& upload) override {
+    LP_RETURN_IF_ERROR(ValidateKey(upload.key));
+    PendingUpload full = upload;
+    full.key = Full(upload.key);
+    return base_->AbortPendingUpload(full);
   }
 
   std::map<std::string, int64_t> Counters() const override { return base_->Counters(); }

@@ -8,6 +8,9 @@
 #   s3rver    s3rver from the npm registry (tests/servers/package.json): a second dialect that
 #             checks the access key id but not the signature, ignores If-None-Match and has no
 #             ListParts
+#   rgw       Ceph RGW 16.2 (Debian's ceph-mon, ceph-osd, radosgw; tests/servers/rgw_start.sh):
+#             a real S3 server, SigV4 enforced; If-Match only in the unquoted form, and
+#             If-None-Match ignored on CompleteMultipartUpload
 # and writes DIR/servers.env, shell exports that describe them (see docs/testing.md).
 #   tests/servers/start.sh DIR      DIR is created; tests/servers/stop.sh DIR undoes it all.
 # Running it again first stops whatever an earlier run left in DIR.
@@ -39,6 +42,9 @@ fail() {
 BUCKET=lakepack-test
 AUTH_BUCKET=lakepack-auth-test
 S3RVER_BUCKET=lakepack-s3rver-test
+RGW_BUCKET=lakepack-rgw-test
+RGW_KEY=LPRGWTESTKEY0001
+RGW_SECRET=lprgwtestsecretlprgwtestsecret0001
 REGION=us-east-1
 S3RVER_VERSION=$(sed -n 's/.*"s3rver": *"\([^"]*\)".*/\1/p' "$HERE/package.json")
 RUN=$DIR/pids   # ports and keys handed back by the starters below; removed by stop.sh
@@ -100,22 +106,31 @@ start_s3rver() {
   echo "$port" >"$RUN/s3rver.out"
 }
 
+# (d) Ceph RGW: a monitor, a memstore OSD and the gateway (the slowest, 10-20 s).
+start_rgw() {
+  "$HERE/rgw_start.sh" "$DIR" "$RUN/rgw.out" "$RGW_BUCKET" "$RGW_KEY" "$RGW_SECRET"
+}
+
 start_moto_plain & p1=$!
 start_moto_auth & p2=$!
 start_s3rver & p3=$!
+start_rgw & p4=$!
 ok=1
 wait $p1 || ok=0
 wait $p2 || ok=0
 wait $p3 || ok=0
+wait $p4 || ok=0
 [[ $ok == 1 ]] || fail "a server did not start (messages above; logs in $DIR/logs)"
 read -r MOTO_PORT <"$RUN/moto.out"
 read -r AUTH_PORT AUTH_KEY AUTH_SECRET <"$RUN/moto-auth.out"
 read -r S3RVER_PORT <"$RUN/s3rver.out"
+read -r RGW_PORT <"$RUN/rgw.out"
 rm -f "$RUN"/*.out
 
 MOTO_EP=http://$LP_HOST:$MOTO_PORT
 AUTH_EP=http://$LP_HOST:$AUTH_PORT
 S3RVER_EP=http://$LP_HOST:$S3RVER_PORT
+RGW_EP=http://$LP_HOST:$RGW_PORT
 # Written to a temp name and renamed, so a reader never sees half a file. One
 # "export NAME='VALUE'" per line: bash sources it, and the C++ tests read it with a parser this
 # simple (tests/servers/servers_env.cc), so no value may hold a quote or a newline.
@@ -152,19 +167,26 @@ env_line() {
   env_line LAKEPACK_TEST_S3RVER_SECRET_ACCESS_KEY S3RVER
   echo "# The store conformance suite: NAME=URI per remote store; the endpoint, keys and region of"
   echo "# store NAME are in LAKEPACK_TEST_STORE_<NAME>_* (NAME upper-cased)."
-  env_line LAKEPACK_TEST_STORES "moto=s3://$BUCKET/conf;s3rver=s3://$S3RVER_BUCKET/conf"
-  for store in MOTO S3RVER; do
-    if [[ $store == MOTO ]]; then ep=$MOTO_EP key=testing; else ep=$S3RVER_EP key=S3RVER; fi
+  env_line LAKEPACK_TEST_STORES \
+    "moto=s3://$BUCKET/conf;s3rver=s3://$S3RVER_BUCKET/conf;rgw=s3://$RGW_BUCKET/conf"
+  for store in MOTO S3RVER RGW; do
+    case $store in
+      MOTO) ep=$MOTO_EP key=testing secret=testing ;;
+      S3RVER) ep=$S3RVER_EP key=S3RVER secret=S3RVER ;;
+      RGW) ep=$RGW_EP key=$RGW_KEY secret=$RGW_SECRET ;;
+    esac
     env_line "LAKEPACK_TEST_STORE_${store}_ENDPOINT" "$ep"
     env_line "LAKEPACK_TEST_STORE_${store}_ACCESS_KEY_ID" "$key"
-    env_line "LAKEPACK_TEST_STORE_${store}_SECRET_ACCESS_KEY" "$key"
+    env_line "LAKEPACK_TEST_STORE_${store}_SECRET_ACCESS_KEY" "$secret"
     env_line "LAKEPACK_TEST_STORE_${store}_REGION" "$REGION"
   done
   echo "# How s3rver departs from S3 (checked against s3rver $S3RVER_VERSION; names from"
   echo "# tests/store/store_backends.h): listings in its own order, common prefixes not counted"
-  echo "# towards max-keys, a broken answer to a Range GET of an empty object."
+  echo "# towards max-keys, a broken answer to a Range GET of an empty object, no"
+  echo "# ListMultipartUploads."
   env_line LAKEPACK_TEST_STORE_S3RVER_DEVIATIONS \
-    unordered_listing,max_keys_ignores_prefixes,broken_range_on_empty
+    unordered_listing,max_keys_ignores_prefixes,broken_range_on_empty,no_list_uploads
 } >"$DIR/servers.env.tmp"
 mv "$DIR/servers.env.tmp" "$DIR/servers.env"
-echo "start.sh: moto $MOTO_EP, moto-auth $AUTH_EP, s3rver $S3RVER_EP; env in $DIR/servers.env"
+echo "start.sh: moto $MOTO_EP, moto-auth $AUTH_EP, s3rver $S3RVER_EP, rgw $RGW_EP;" \
+  "env in $DIR/servers.env"

@@ -17,11 +17,18 @@ fi
 DIR=$(cd "$1" && pwd)
 
 stopped=0
+# The Ceph daemons in order, the gateway before the OSD before the monitor they both need.
+for name in rgw-gateway rgw-osd rgw-mon; do
+  if [[ -e $DIR/pids/$name.pid ]]; then
+    lp_stop "$DIR/pids/$name.pid"
+    stopped=$((stopped + 1))
+  fi
+done
 for pidfile in "$DIR"/pids/*.pid; do
   [[ -e $pidfile ]] || continue
   lp_stop "$pidfile"
   stopped=$((stopped + 1))
 done
-rm -rf "$DIR/pids" "$DIR/s3rver-data"
+rm -rf "$DIR/pids" "$DIR/s3rver-data" "$DIR/rgw"
 rm -f "$DIR/servers.env" "$DIR/servers.env.tmp"
 echo "stop.sh: stopped $stopped server(s) in $DIR"

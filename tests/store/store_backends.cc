@@ -15,6 +15,8 @@
 #include "servers/servers_env.h"
 #include "store/local_store.h"
 #include "store/prefix_store.h"
+#include "store/s3/s3_client.h"
+#include "store/s3/s3_options.h"
 
 namespace lakepack::testing {
 
@@ -71,7 +73,7 @@ std::vector<StoreBackend> ReadBackends() {
     // CTest lists the tests at build time, before the servers run: name the remote stores the
     // fixture always provides, so that the list is the same then and at run time. Run without
     // the servers, these tests fail (they are not skipped: a skipped store suite proves nothing).
-    for (const char* name : {"moto", "s3rver"}) {
+    for (const char* name : {"moto", "s3rver", "rgw"}) {
       StoreBackend b;
       b.name = name;
       b.missing_env = true;
@@ -147,11 +149,45 @@ Result<std::unique_ptr<TestStore>> TestStore::Open(const StoreBackend& backend,
       std::to_string(counter++);
   t->store_ = MakePrefixStore(*base, prefix);
   t->remote_ = true;
+  t->backend_name_ = backend.name;
   return t;
+}
+
+Result<std::optional<std::string>> TestStore::StartUpload(std::string_view key) {
+  if (!remote_) return std::optional<std::string>();
+  // s3://bucket/full/key, from the store itself.
+  const std::string uri = store_->UriOf(key);
+  const std::string rest = uri.substr(uri.find("://") + 3);
+  const size_t slash = rest.find('/');
+  s3::S3Request req;
+  req.kind = s3::RequestKind::kMultipartCreate;
+  req.method = "POST";
+  req.bucket = rest.substr(0, slash);
+  req.key = rest.substr(slash + 1);
+  req.query = {{"uploads", ""}};
+  req.send_body = true;
+  Result<s3::S3Options> options = [&] {
+    ScopedStoreEnv env(backend_name_);
+    return s3::S3Options::FromEnv();
+  }();
+  LP_RETURN_IF_ERROR(options.status());
+  LP_ASSIGN_OR_RETURN(std::shared_ptr<s3::S3Client> client, s3::S3Client::Make(*options));
+  LP_ASSIGN_OR_RETURN(s3::HttpResponse resp, client->Execute(req));
+  const size_t open = resp.body.find("<UploadId>");
+  const size_t close = resp.body.find("</UploadId>");
+  if (open == std::string::npos || close == std::string::npos) {
+    return Status::Corruption(uri + ": CreateMultipartUpload answered no UploadId: " + resp.body);
+  }
+  return std::optional<std::string>(resp.body.substr(open + 10, close - open - 10));
 }
 
 TestStore::~TestStore() {
   if (remote_ && store_) {
+    // Uploads a test started (or left by a failed write) are billed until aborted.
+    Result<std::vector<PendingUpload>> pending = store_->ListPendingUploads("");
+    if (pending.ok()) {
+      for (const PendingUpload& upload : *pending) (void)store_->AbortPendingUpload(upload);
+    }
     Result<std::vector<ObjectInfo>> left = store_->ListAll("");
     if (!left.ok()) {
       std::cerr << "cleanup of " << store_->Uri() << " failed: " << left.status().ToString()

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -29,6 +30,8 @@ inline constexpr std::string_view kKnownDeviations[] = {
     "max_keys_ignores_prefixes",
     // S3 answers a Range request on an empty object with 416; some send a broken response.
     "broken_range_on_empty",
+    // S3 lists the multipart uploads in progress (ListMultipartUploads); some endpoints lack it.
+    "no_list_uploads",
 };
 
 struct StoreBackend {
@@ -64,11 +67,15 @@ class TestStore {
   const std::shared_ptr<ObjectStore>& store() const { return store_; }
   //! A local directory, empty at the start of the test, on the same filesystem as local stores.
   const std::string& scratch_dir() const { return scratch_dir_; }
+  //! Remote stores: starts a multipart upload of `key` (CreateMultipartUpload, no parts) and
+  //! returns its upload id, for the tests of ListPendingUploads. std::nullopt for local stores.
+  Result<std::optional<std::string>> StartUpload(std::string_view key);
 
  private:
   TestStore() = default;
 
   std::shared_ptr<ObjectStore> store_;
+  std::string backend_name_;
   std::string scratch_dir_;
   std::string temp_dir_;  // removed recursively at the end
   bool remote_ = false;   // its objects must be deleted through the store

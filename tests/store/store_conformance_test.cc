@@ -583,6 +583,269 @@ TEST_P(StoreConformanceTest, UriOfNamesTheObject) {
   EXPECT_EQ(uri.rfind(store_->Uri(), 0), 0u) << uri << " does not start with " << store_->Uri();
 }
 
+// What each backend must promise (the probe's findings on the servers of tests/servers):
+// a change in an endpoint's behaviour, or a probe gone wrong, fails here by name.
+struct ExpectedCapabilities {
+  const char* backend;
+  bool create_only;
+  bool create_only_multipart;
+  bool if_match;
+  bool tags;
+};
+constexpr ExpectedCapabilities kExpectedCapabilities[] = {
+    {"local", true, true, true, true},
+    {"local_prefixed", true, true, true, true},
+    {"moto", true, true, true, true},
+    // s3rver ignores If-None-Match and If-Match on PUT.
+    {"s3rver", false, false, false, true},
+    // RGW: If-Match only unquoted (the probe finds that form); If-None-Match ignored on
+    // CompleteMultipartUpload.
+    {"rgw", true, false, true, true},
+};
+
+TEST_P(StoreConformanceTest, CapabilitiesAreTheBackendsOwn) {
+  const ExpectedCapabilities* expected = nullptr;
+  for (const auto& e : kExpectedCapabilities) {
+    if (GetParam().name == e.backend) expected = &e;
+  }
+  if (expected == nullptr) GTEST_SKIP() << "no expectations for backend " << GetParam().name;
+  StoreCapabilities caps = store_->Capabilities();
+  EXPECT_TRUE(caps.atomic_write);
+  EXPECT_EQ(caps.create_only_reliable, expected->create_only);
+  EXPECT_EQ(caps.create_only_multipart_reliable, expected->create_only_multipart);
+  EXPECT_EQ(caps.if_match_reliable, expected->if_match);
+  EXPECT_EQ(caps.tags, expected->tags);
+  // Asked again: the same answer, from the cache.
+  StoreCapabilities again = store_->Capabilities();
+  EXPECT_EQ(again.if_match_reliable, caps.if_match_reliable);
+  EXPECT_EQ(again.tags, caps.tags);
+}
+
+TEST_P(StoreConformanceTest, TagRoundTrips) {
+  if (!store_->Capabilities().tags) GTEST_SKIP() << store_->Uri() << " keeps no tags";
+  PutOptions tagged;
+  tagged.tag = "task-0042.3";
+  ASSERT_OK_AND_ASSIGN(ObjectInfo written, store_->Write("tags/a", "data", tagged));
+  EXPECT_EQ(written.tag, "task-0042.3");
+  ASSERT_OK_AND_ASSIGN(std::optional<ObjectInfo> stat, store_->Stat("tags/a"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->tag, "task-0042.3");
+  EXPECT_EQ(stat->etag, written.etag);
+
+  const std::string file = Scratch("tagged.bin");
+  WriteLocalFile(file, "from a file");
+  tagged.tag = "task-0042.4";
+  ASSERT_OK(store_->WriteFromFile("tags/b", file, tagged).status());
+  ASSERT_OK_AND_ASSIGN(stat, store_->Stat("tags/b"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->tag, "task-0042.4");
+
+  // Consumed source (local stores move it into place): the tag still goes with it.
+  WriteLocalFile(file, "moved");
+  PutOptions consumed = tagged;
+  consumed.consume_source = true;
+  consumed.tag = "task-0042.5";
+  ASSERT_OK(store_->WriteFromFile("tags/c", file, consumed).status());
+  ASSERT_OK_AND_ASSIGN(stat, store_->Stat("tags/c"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->tag, "task-0042.5");
+
+  // A copy keeps the tag, as S3's CopyObject keeps the metadata.
+  ASSERT_OK(store_->Copy("tags/c", "tags/d"));
+  ASSERT_OK_AND_ASSIGN(stat, store_->Stat("tags/d"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->tag, "task-0042.5");
+
+  // An overwrite without a tag leaves none.
+  ASSERT_OK(store_->Write("tags/a", "untagged").status());
+  ASSERT_OK_AND_ASSIGN(stat, store_->Stat("tags/a"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->tag, "");
+}
+
+TEST_P(StoreConformanceTest, IfMatchReplacesTheVersionItNames) {
+  ASSERT_OK_AND_ASSIGN(ObjectInfo v1, store_->Write("cas/k", "v1"));
+  PutOptions cas;
+  cas.if_match = v1.etag;
+  cas.tag = "gen-2";
+  ASSERT_OK_AND_ASSIGN(ObjectInfo v2, store_->Write("cas/k", "v2", cas));
+  EXPECT_NE(v2.etag, v1.etag);
+  ASSERT_OK_AND_ASSIGN(std::string back, store_->Read("cas/k"));
+  EXPECT_EQ(back, "v2");
+  ASSERT_OK_AND_ASSIGN(std::optional<ObjectInfo> stat, store_->Stat("cas/k"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->etag, v2.etag);
+  if (store_->Capabilities().tags) {
+    EXPECT_EQ(stat->tag, "gen-2");
+  }
+
+  // From a file, against the new version.
+  const std::string file = Scratch("v3.bin");
+  WriteLocalFile(file, "v3");
+  cas.if_match = v2.etag;
+  ASSERT_OK(store_->WriteFromFile("cas/k", file, cas).status());
+  ASSERT_OK_AND_ASSIGN(back, store_->Read("cas/k"));
+  EXPECT_EQ(back, "v3");
+}
+
+TEST_P(StoreConformanceTest, IfMatchRefusesAStaleEtag) {
+  ASSERT_OK_AND_ASSIGN(ObjectInfo v1, store_->Write("cas/stale", "v1"));
+  ASSERT_OK_AND_ASSIGN(ObjectInfo v2, store_->Write("cas/stale", "v2 by someone else"));
+  PutOptions cas;
+  cas.if_match = v1.etag;
+  auto refused = store_->Write("cas/stale", "v3", cas);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition)
+      << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find(store_->UriOf("cas/stale") +
+                                            ": changed since it was planned (ETag " + v1.etag +
+                                            ", now " + v2.etag + ")"),
+            std::string::npos)
+      << refused.status().ToString();
+  // From a file, and consumed: refused too, the source kept.
+  const std::string file = Scratch("v3.bin");
+  WriteLocalFile(file, "v3 from file");
+  cas.consume_source = true;
+  auto from_file = store_->WriteFromFile("cas/stale", file, cas);
+  EXPECT_EQ(from_file.status().code(), StatusCode::kFailedPrecondition)
+      << from_file.status().ToString();
+  EXPECT_TRUE(LocalFileExists(file)) << "a refused write must leave its source";
+  ASSERT_OK_AND_ASSIGN(std::string back, store_->Read("cas/stale"));
+  EXPECT_EQ(back, "v2 by someone else");
+}
+
+TEST_P(StoreConformanceTest, IfMatchOnAnAbsentKeyFails) {
+  ASSERT_OK_AND_ASSIGN(ObjectInfo v1, store_->Write("cas/gone", "v1"));
+  ASSERT_OK(store_->Delete({"cas/gone"}));
+  PutOptions cas;
+  cas.if_match = v1.etag;
+  auto refused = store_->Write("cas/gone", "v2", cas);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition)
+      << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("now absent"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("cas/gone"), std::string::npos);
+  ASSERT_OK_AND_ASSIGN(std::optional<ObjectInfo> stat, store_->Stat("cas/gone"));
+  EXPECT_FALSE(stat.has_value()) << "a refused compare-and-swap must not create the key";
+}
+
+TEST_P(StoreConformanceTest, IfMatchWithIfNoneMatchIsInvalid) {
+  PutOptions both;
+  both.if_match = "abc";
+  both.if_none_match = true;
+  auto refused = store_->Write("cas/both", "x", both);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << refused.status().ToString();
+}
+
+TEST_P(StoreConformanceTest, IfMatchRaceHasExactlyOneWinner) {
+  if (!store_->Capabilities().if_match_reliable) {
+    GTEST_SKIP() << store_->Uri() << " does not enforce If-Match (checked by HEAD: a window)";
+  }
+  ASSERT_OK_AND_ASSIGN(ObjectInfo base, store_->Write("cas/race", "base"));
+  constexpr int kThreads = 8;
+  std::vector<Status> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      PutOptions cas;
+      cas.if_match = base.etag;
+      results[i] = store_->Write("cas/race", "writer " + std::to_string(i), cas).status();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int winner = -1;
+  for (int i = 0; i < kThreads; ++i) {
+    if (results[i].ok()) {
+      EXPECT_EQ(winner, -1) << "two compare-and-swaps succeeded: " << winner << " and " << i;
+      winner = i;
+    } else {
+      EXPECT_EQ(results[i].code(), StatusCode::kFailedPrecondition) << results[i].ToString();
+    }
+  }
+  ASSERT_NE(winner, -1);
+  ASSERT_OK_AND_ASSIGN(std::string back, store_->Read("cas/race"));
+  EXPECT_EQ(back, "writer " + std::to_string(winner));
+}
+
+TEST_P(StoreConformanceTest, PinnedReadsReadThePinnedVersionOnly) {
+  const std::string data = BinaryData(5000);
+  ASSERT_OK_AND_ASSIGN(ObjectInfo v1, store_->Write("pin/k", data));
+  ASSERT_OK_AND_ASSIGN(std::string whole, store_->ReadPinned("pin/k", v1.etag));
+  EXPECT_EQ(whole, data);
+  ASSERT_OK_AND_ASSIGN(std::string part, store_->ReadPinned("pin/k", v1.etag, {100, 50}));
+  EXPECT_EQ(part, data.substr(100, 50));
+  const std::string file = Scratch("pinned.bin");
+  ASSERT_OK(store_->ReadToFilePinned("pin/k", v1.etag, file));
+  EXPECT_EQ(ReadLocalFile(file), data);
+
+  ASSERT_OK_AND_ASSIGN(ObjectInfo v2, store_->Write("pin/k", "changed"));
+  auto changed = store_->ReadPinned("pin/k", v1.etag);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_EQ(changed.status().code(), StatusCode::kFailedPrecondition)
+      << changed.status().ToString();
+  EXPECT_NE(changed.status().message().find(store_->UriOf("pin/k") +
+                                            ": changed since it was planned (ETag " + v1.etag +
+                                            ", now " + v2.etag + ")"),
+            std::string::npos)
+      << changed.status().ToString();
+  const std::string file2 = Scratch("pinned2.bin");
+  Status to_file = store_->ReadToFilePinned("pin/k", v1.etag, file2);
+  EXPECT_EQ(to_file.code(), StatusCode::kFailedPrecondition) << to_file.ToString();
+  EXPECT_FALSE(LocalFileExists(file2)) << "a failed pinned read leaves no file";
+
+  ASSERT_OK(store_->Delete({"pin/k"}));
+  auto gone = store_->ReadPinned("pin/k", v2.etag);
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound) << gone.status().ToString();
+  Status gone_to_file = store_->ReadToFilePinned("pin/k", v2.etag, file2);
+  EXPECT_EQ(gone_to_file.code(), StatusCode::kNotFound) << gone_to_file.ToString();
+  EXPECT_FALSE(LocalFileExists(file2));
+}
+
+TEST_P(StoreConformanceTest, DeletePinnedKeepsWhatChanged) {
+  ASSERT_OK_AND_ASSIGN(ObjectInfo a, store_->Write("dp/a", "a"));
+  ASSERT_OK_AND_ASSIGN(ObjectInfo b, store_->Write("dp/b", "b"));
+  ASSERT_OK(store_->Write("dp/b", "b changed").status());
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<std::string> changed,
+      store_->DeletePinned({{"dp/a", a.etag}, {"dp/b", b.etag}, {"dp/missing", "abc"}}));
+  EXPECT_EQ(changed, std::vector<std::string>{"dp/b"});
+  ASSERT_OK_AND_ASSIGN(std::optional<ObjectInfo> stat_a, store_->Stat("dp/a"));
+  EXPECT_FALSE(stat_a.has_value()) << "unchanged: deleted";
+  ASSERT_OK_AND_ASSIGN(std::string back, store_->Read("dp/b"));
+  EXPECT_EQ(back, "b changed");
+  ASSERT_OK_AND_ASSIGN(changed, store_->DeletePinned({}));
+  EXPECT_TRUE(changed.empty());
+  auto bad = store_->DeletePinned({{"../x", "e"}});
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, PendingUploadsAreListedAndAborted) {
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> started, handle_->StartUpload("up/k"));
+  if (!started) {
+    // No multipart uploads (local stores): never any pending.
+    ASSERT_OK_AND_ASSIGN(std::vector<PendingUpload> none, store_->ListPendingUploads(""));
+    EXPECT_TRUE(none.empty());
+    return;
+  }
+  SKIP_IF_DEVIATES("no_list_uploads");
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> other, handle_->StartUpload("elsewhere/k"));
+  ASSERT_OK_AND_ASSIGN(std::vector<PendingUpload> pending, store_->ListPendingUploads("up/"));
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].key, "up/k");
+  EXPECT_EQ(pending[0].upload_id, *started);
+  EXPECT_GT(pending[0].initiated_ns, 0);
+  ASSERT_OK(store_->AbortPendingUpload(pending[0]));
+  ASSERT_OK_AND_ASSIGN(pending, store_->ListPendingUploads("up/"));
+  EXPECT_TRUE(pending.empty());
+  ASSERT_OK_AND_ASSIGN(pending, store_->ListPendingUploads(""));
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].key, "elsewhere/k");
+  ASSERT_OK(store_->AbortPendingUpload(pending[0]));
+  // Aborting one that is gone is not an error.
+  EXPECT_OK(store_->AbortPendingUpload(pending[0]));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest, ::testing::ValuesIn(TestBackends()),
                          [](const ::testing::TestParamInfo<StoreBackend>& info) {
                            return info.param.name;

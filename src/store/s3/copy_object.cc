@@ -42,7 +42,7 @@ Status CopyObject(S3Client& client, const std::string& bucket, const std::string
     if (error.code == "InvalidRequest" || error.code == "EntityTooLarge") {
       LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> info, HeadObject(client, bucket, from));
       if (info && info->size > kMaxSingleCopySize) {
-        return MultipartCopy(client, bucket, from, to, info->size);
+        return MultipartCopy(client, bucket, from, to, info->size, info->tag);
       }
     }
     return client.Failure(req, resp);

@@ -1,4 +1,4 @@
-// HeadObject: size, ETag and modification time of one object, or nothing.
+// HeadObject: size, ETag, modification time and tag of one object, or nothing.
 #include <random>
 #include <thread>
 
@@ -52,6 +52,7 @@ Result<std::optional<ObjectInfo>> HeadObject(S3Client& client, const std::string
   info.size = std::strtoll(resp.Header("content-length").c_str(), nullptr, 10);
   info.etag = StripQuotes(resp.Header("etag"));
   info.mtime_ns = ParseHttpDateNs(resp.Header("last-modified"));
+  info.tag = resp.Header(std::string(kTagHeader));
   if (write_id != nullptr) *write_id = resp.Header(std::string(kWriteIdHeader));
   return std::optional<ObjectInfo>(std::move(info));
 }

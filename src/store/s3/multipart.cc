@@ -4,11 +4,14 @@
 #include <pugixml.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <sstream>
 
 #include "store/s3/crypto.h"
 #include "store/s3/errors.h"
 #include "store/s3/operations.h"
+#include "store/store_util.h"
 
 namespace lakepack::s3 {
 
@@ -19,9 +22,12 @@ struct UploadedPart {
   std::string md5;   // raw; empty for copied parts
 };
 
+// CreateMultipartUpload. *attempts (when given) receives how many attempts it took: more
+// than one means an earlier attempt may have created an upload whose answer was lost.
 Result<std::string> CreateUpload(S3Client& client, const std::string& bucket,
                                  const std::string& key, const std::string& content_type,
-                                 const std::string& write_id) {
+                                 const std::string& write_id, const std::string& tag = "",
+                                 int* attempts = nullptr) {
   S3Request req;
   req.kind = RequestKind::kMultipartCreate;
   req.method = "POST";
@@ -31,7 +37,9 @@ Result<std::string> CreateUpload(S3Client& client, const std::string& bucket,
   req.send_body = true;
   if (!content_type.empty()) req.headers.emplace_back("Content-Type", content_type);
   req.headers.emplace_back(std::string(kWriteIdHeader), write_id);
+  if (!tag.empty()) req.headers.emplace_back(std::string(kTagHeader), tag);
   LP_ASSIGN_OR_RETURN(HttpResponse resp, client.Execute(req));
+  if (attempts != nullptr) *attempts = resp.attempts;
   pugi::xml_document doc;
   doc.load_buffer(resp.body.data(), resp.body.size());
   std::string id = doc.document_element().child_value("UploadId");
@@ -45,14 +53,64 @@ Result<std::string> CreateUpload(S3Client& client, const std::string& bucket,
 
 Status AbortUpload(S3Client& client, const std::string& bucket, const std::string& key,
                    const std::string& upload_id) {
-  S3Request req;
-  req.kind = RequestKind::kMultipartAbort;
-  req.method = "DELETE";
-  req.bucket = bucket;
-  req.key = key;
-  req.query = {{"uploadId", upload_id}};
-  req.accept = {404};  // NoSuchUpload: already gone, which is what we want
-  return client.Execute(req).status();
+  return AbortMultipartUpload(client, bucket, key, upload_id);
+}
+
+// After a CreateMultipartUpload that took more than one attempt: an earlier attempt may have
+// created an upload whose answer never came, which would stay (and be billed) forever.
+// Aborts the uploads of exactly `key` other than `ours` that were started since the first
+// attempt (less a minute for clock skew between us and the endpoint). Best effort: the
+// write's own outcome does not depend on it. A concurrent writer of the same key that
+// started an upload in that same minute would lose it; lakepack does not write one key from
+// two places at once.
+void AbortStrayUploads(S3Client& client, const std::string& bucket, const std::string& key,
+                       const std::string& ours, int64_t first_attempt_ns) {
+  const int64_t since = first_attempt_ns - int64_t{60} * 1000000000;
+  Result<std::vector<PendingUpload>> pending = ListMultipartUploads(client, bucket, key);
+  if (!pending.ok()) {
+    if (client.options().debug) {
+      std::fprintf(stderr, "lakepack s3: cannot list stray uploads of %s: %s\n",
+                   S3Client::UriOf(bucket, key).c_str(), pending.status().ToString().c_str());
+    }
+    return;
+  }
+  for (const PendingUpload& upload : *pending) {
+    if (upload.key != key || upload.upload_id == ours) continue;
+    if (upload.initiated_ns == 0 || upload.initiated_ns < since) continue;
+    (void)AbortMultipartUpload(client, bucket, key, upload.upload_id);
+  }
+}
+
+// Runs AbortStrayUploads when the write is over, however it ended, if `active`.
+class StrayUploadGuard {
+ public:
+  StrayUploadGuard(S3Client& client, const std::string& bucket, const std::string& key,
+                   const std::string& upload_id, int64_t started_ns, bool active)
+      : client_(client),
+        bucket_(bucket),
+        key_(key),
+        upload_id_(upload_id),
+        started_ns_(started_ns),
+        active_(active) {}
+  StrayUploadGuard(const StrayUploadGuard&) = delete;
+  StrayUploadGuard& operator=(const StrayUploadGuard&) = delete;
+  ~StrayUploadGuard() {
+    if (active_) AbortStrayUploads(client_, bucket_, key_, upload_id_, started_ns_);
+  }
+
+ private:
+  S3Client& client_;
+  const std::string& bucket_;
+  const std::string& key_;
+  const std::string& upload_id_;
+  const int64_t started_ns_;
+  const bool active_;
+};
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Adds the abort's outcome to the failure that caused it.
@@ -84,7 +142,8 @@ std::string CompleteBody(const std::vector<UploadedPart>& parts) {
 Result<std::string> CompleteUpload(S3Client& client, const std::string& bucket,
                                    const std::string& key, const std::string& upload_id,
                                    const std::vector<UploadedPart>& parts,
-                                   const std::string& write_id, bool if_none_match) {
+                                   const std::string& write_id, bool if_none_match,
+                                   const std::string& if_match = "") {
   const std::string uri = S3Client::UriOf(bucket, key);
   const std::string body = CompleteBody(parts);
   S3Request req;
@@ -97,6 +156,7 @@ Result<std::string> CompleteUpload(S3Client& client, const std::string& bucket,
   req.body = body;
   req.headers.emplace_back("Content-Type", "application/xml");
   if (if_none_match) req.headers.emplace_back("If-None-Match", "*");
+  if (!if_match.empty()) req.headers.emplace_back("If-Match", client.IfMatchValue(if_match));
   // S3 sends 200 before it has assembled the parts, so a failure can arrive as an <Error>
   // document inside the 200.
   req.error_in_ok_body = true;
@@ -108,6 +168,7 @@ Result<std::string> CompleteUpload(S3Client& client, const std::string& bucket,
     std::string found;
     LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> now, HeadObject(client, bucket, key, &found));
     if (now && found == write_id) return now->etag;
+    if (!if_match.empty()) return ChangedSincePlannedAt(uri, if_match, now ? now->etag : "");
     if (resp.status == 412) {
       return Status::AlreadyExists(uri +
                                    ": already exists (create-only multipart upload refused by " +
@@ -146,9 +207,14 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
     LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> existing, HeadObject(client, bucket, key));
     if (existing) return Status::AlreadyExists(uri + ": already exists (create-only write)");
   }
+  LP_RETURN_IF_ERROR(CheckTag(uri, options.tag));
   const std::string write_id = NewWriteId();
-  LP_ASSIGN_OR_RETURN(std::string upload_id,
-                      CreateUpload(client, bucket, key, options.content_type, write_id));
+  const int64_t started_ns = NowNs();
+  int attempts = 1;
+  LP_ASSIGN_OR_RETURN(std::string upload_id, CreateUpload(client, bucket, key, options.content_type,
+                                                          write_id, options.tag, &attempts));
+  // Whatever the outcome, an upload an earlier lost attempt created must not stay.
+  StrayUploadGuard stray_guard(client, bucket, key, upload_id, started_ns, attempts > 1);
 
   std::vector<UploadedPart> parts(static_cast<size_t>(count));
   auto upload_part = [&](size_t i) -> Status {
@@ -200,22 +266,54 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
   });
   if (!uploaded.ok()) return FailAndAbort(client, bucket, key, upload_id, uploaded);
 
-  Result<std::string> etag =
-      CompleteUpload(client, bucket, key, upload_id, parts, write_id, options.if_none_match);
+  Result<std::string> etag = CompleteUpload(client, bucket, key, upload_id, parts, write_id,
+                                            options.if_none_match, options.if_match);
   if (!etag.ok()) return FailAndAbort(client, bucket, key, upload_id, etag.status());
   ObjectInfo info;
   info.key = key;
   info.size = payload.size;
   info.etag = *etag;
+  info.tag = options.tag;
   return info;
 }
 
+Result<bool> CompleteIfNoneMatchRefused(S3Client& client, const std::string& bucket,
+                                        const std::string& key, std::string_view body) {
+  const std::string write_id = NewWriteId();
+  LP_ASSIGN_OR_RETURN(std::string upload_id, CreateUpload(client, bucket, key, "", write_id));
+  S3Request part;
+  part.kind = RequestKind::kMultipartPart;
+  part.method = "PUT";
+  part.bucket = bucket;
+  part.key = key;
+  part.query = {{"partNumber", "1"}, {"uploadId", upload_id}};
+  part.send_body = true;
+  part.body = body;
+  const std::string md5 = Md5(body);
+  part.headers.emplace_back("Content-MD5", Base64Encode(md5));
+  Result<HttpResponse> sent = client.Execute(part);
+  if (!sent.ok()) return FailAndAbort(client, bucket, key, upload_id, sent.status());
+  std::string etag = sent->Header("etag");
+  std::vector<UploadedPart> parts{{etag.empty() ? "\"" + HexEncode(md5) + "\"" : etag, md5}};
+  Result<std::string> completed =
+      CompleteUpload(client, bucket, key, upload_id, parts, write_id, true);
+  if (completed.ok()) return false;
+  Status cause = completed.status();
+  (void)AbortUpload(client, bucket, key, upload_id);
+  if (cause.IsAlreadyExists()) return true;
+  return cause;
+}
+
 Status MultipartCopy(S3Client& client, const std::string& bucket, const std::string& from,
-                     const std::string& to, int64_t size) {
+                     const std::string& to, int64_t size, const std::string& tag) {
   const int64_t part_size = client.options().PartSizeFor(size);
   const int64_t count = std::max<int64_t>(1, (size + part_size - 1) / part_size);
   const std::string write_id = NewWriteId();
-  LP_ASSIGN_OR_RETURN(std::string upload_id, CreateUpload(client, bucket, to, "", write_id));
+  const int64_t started_ns = NowNs();
+  int attempts = 1;
+  LP_ASSIGN_OR_RETURN(std::string upload_id,
+                      CreateUpload(client, bucket, to, "", write_id, tag, &attempts));
+  StrayUploadGuard stray_guard(client, bucket, to, upload_id, started_ns, attempts > 1);
   const std::string source = "/" + UriEncode(bucket, false) + "/" + UriEncode(from, true);
   std::vector<UploadedPart> parts(static_cast<size_t>(count));
   Status copied = ParallelFor(client.pool(), parts.size(), [&](size_t i) -> Status {

@@ -21,6 +21,20 @@ namespace lakepack::s3 {
 Result<ListPage> ListObjectsV2(S3Client& client, const std::string& bucket,
                                const ListOptions& options);
 
+//! The user metadata header that holds PutOptions::tag.
+inline constexpr std::string_view kTagHeader = "x-amz-meta-lakepack-tag";
+
+//! InvalidArgument unless `tag` can travel as a header value (printable ASCII, no blanks,
+//! at most 256 bytes).
+Status CheckTag(const std::string& uri, std::string_view tag);
+
+//! What the store's probe found the endpoint enforces (S3Store::Capabilities); the default is
+//! what is assumed before and without a probe: nothing beyond create-only single PUTs.
+struct EndpointConditions {
+  //! If-Match on PutObject is enforced (in the form S3Client::IfMatchValue sends).
+  bool if_match = false;
+};
+
 //! The user metadata header that tags an object with the write that made it, so that a
 //! write whose answer was lost can recognise its own object (see WriteIdMatches).
 inline constexpr std::string_view kWriteIdHeader = "x-amz-meta-lakepack-write-id";
@@ -28,8 +42,8 @@ inline constexpr std::string_view kWriteIdHeader = "x-amz-meta-lakepack-write-id
 //! A fresh random write id (16 hex digits).
 std::string NewWriteId();
 
-//! HeadObject: std::nullopt for 404. `write_id`, when given, receives the object's
-//! kWriteIdHeader value ("" when it has none).
+//! HeadObject: std::nullopt for 404. ObjectInfo::tag is the kTagHeader value. `write_id`, when
+//! given, receives the object's kWriteIdHeader value ("" when it has none).
 Result<std::optional<ObjectInfo>> HeadObject(S3Client& client, const std::string& bucket,
                                              const std::string& key,
                                              std::string* write_id = nullptr);
@@ -42,18 +56,23 @@ Result<bool> WriteIdMatches(S3Client& client, const std::string& bucket, const s
                             const std::string& write_id);
 
 //! GetObject into memory, whole or a range (416 → InvalidArgument; a range running past
-//! the end is cut at the end).
+//! the end is cut at the end). With `pin_etag` (bare), only that version: If-Match on the
+//! GET; another version is FailedPrecondition ("changed since it was planned"), a missing
+//! object NotFound.
 Result<std::string> GetObject(S3Client& client, const std::string& bucket, const std::string& key,
-                              const ByteRange& range);
+                              const ByteRange& range, const std::string& pin_etag = "");
 
 //! GetObject streamed into a local file (created or truncated; removed on failure). Objects
-//! larger than one part are fetched as ranged GETs in parallel, pinned to the first answer's
-//! ETag with If-Match so that a concurrent overwrite cannot mix two versions.
+//! larger than one part are fetched as ranged GETs in parallel, pinned with If-Match to
+//! `pin_etag` when given (then as GetObject), else to the first answer's ETag so that a
+//! concurrent overwrite cannot mix two versions.
 Status GetObjectToFile(S3Client& client, const std::string& bucket, const std::string& key,
-                       const std::string& local_path, const ByteRange& range);
+                       const std::string& local_path, const ByteRange& range,
+                       const std::string& pin_etag = "");
 
 //! One PutObject with Content-MD5, the ETag checked against the MD5 where it is one.
-//! options.if_none_match sends If-None-Match: * (412 → AlreadyExists).
+//! options.if_none_match sends If-None-Match: * (412 → AlreadyExists); options.if_match
+//! sends If-Match (412 or 404 → FailedPrecondition); options.tag goes in kTagHeader.
 Result<ObjectInfo> PutObject(S3Client& client, const std::string& bucket, const std::string& key,
                              const Payload& payload, const PutOptions& options);
 
@@ -63,19 +82,38 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
                                    const std::string& key, const Payload& payload,
                                    const PutOptions& options);
 
-//! PutObject or MultipartUpload, by size (multipart_threshold). Create-only writes up to
-//! kMaxSinglePutSize always go as one PUT, where If-None-Match is most widely honoured.
+//! PutObject or MultipartUpload, by size (multipart_threshold). Conditional writes (create-
+//! only, if_match) up to kMaxSinglePutSize always go as one PUT, where the conditions are
+//! most widely honoured. Where !conditions.if_match, options.if_match is checked with a HEAD
+//! just before the write (a window in which another writer can slip in).
 Result<ObjectInfo> Upload(S3Client& client, const std::string& bucket, const std::string& key,
-                          const Payload& payload, const PutOptions& options);
+                          const Payload& payload, const PutOptions& options,
+                          const EndpointConditions& conditions = {});
+
+//! For the probe: a one-part multipart upload of the existing `key`, completed with
+//! If-None-Match: *. True when the endpoint refused it (412), false when it overwrote the
+//! object. The upload is aborted when it was not completed.
+Result<bool> CompleteIfNoneMatchRefused(S3Client& client, const std::string& bucket,
+                                        const std::string& key, std::string_view body);
+
+//! ListMultipartUploads: every upload started under `prefix` (full keys) and neither
+//! completed nor aborted, all pages. An endpoint without the call (s3rver) gives none.
+Result<std::vector<PendingUpload>> ListMultipartUploads(S3Client& client, const std::string& bucket,
+                                                        const std::string& prefix);
+
+//! AbortMultipartUpload; an upload already gone (404 NoSuchUpload) is not an error.
+Status AbortMultipartUpload(S3Client& client, const std::string& bucket, const std::string& key,
+                            const std::string& upload_id);
 
 //! CopyObject inside the bucket (overwrites). Missing source: NotFound. Sources larger than
 //! S3's single-copy limit are copied part by part (UploadPartCopy).
 Status CopyObject(S3Client& client, const std::string& bucket, const std::string& from,
                   const std::string& to);
 
-//! The part-by-part copy CopyObject falls back to, with the source's size known.
+//! The part-by-part copy CopyObject falls back to, with the source's size (and tag, which a
+//! part-by-part copy must set itself: CopyObject copies metadata, UploadPartCopy does not).
 Status MultipartCopy(S3Client& client, const std::string& bucket, const std::string& from,
-                     const std::string& to, int64_t size);
+                     const std::string& to, int64_t size, const std::string& tag = "");
 
 //! Deletes keys: DeleteObjects in batches of kMaxDeleteBatch, in parallel; single DELETEs
 //! where the endpoint refuses the batch form. Missing keys are not an error.

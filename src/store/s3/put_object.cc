@@ -1,8 +1,9 @@
-// PutObject (one request, Content-MD5, optional If-None-Match: *) and Upload, which picks
-// between it and a multipart upload.
+// PutObject (one request, Content-MD5, optional If-None-Match: * or If-Match) and Upload,
+// which picks between it and a multipart upload.
 #include "store/s3/crypto.h"
 #include "store/s3/errors.h"
 #include "store/s3/operations.h"
+#include "store/store_util.h"
 
 namespace lakepack::s3 {
 
@@ -17,9 +18,30 @@ bool EtagIsNotMd5(const HttpResponse& resp) {
 
 }  // namespace
 
+Status CheckTag(const std::string& uri, std::string_view tag) {
+  // It travels as an HTTP header value: printable ASCII, no surrounding blanks.
+  if (tag.size() > 256) {
+    return Status::InvalidArgument(uri + ": object tag of " + std::to_string(tag.size()) +
+                                   " bytes is longer than 256");
+  }
+  for (char c : tag) {
+    if (c < 0x21 || c > 0x7e) {
+      return Status::InvalidArgument(uri + ": object tag '" + std::string(tag) +
+                                     "' may hold only printable ASCII without blanks");
+    }
+  }
+  return Status::OK();
+}
+
 Result<ObjectInfo> PutObject(S3Client& client, const std::string& bucket, const std::string& key,
                              const Payload& payload, const PutOptions& options) {
   const std::string uri = S3Client::UriOf(bucket, key);
+  LP_RETURN_IF_ERROR(CheckTag(uri, options.tag));
+  if (options.if_none_match && !options.if_match.empty()) {
+    return Status::InvalidArgument(uri +
+                                   ": a write cannot be both create-only (if_none_match) and "
+                                   "compare-and-swap (if_match)");
+  }
   S3Request req;
   req.kind = RequestKind::kPut;
   req.method = "PUT";
@@ -43,15 +65,32 @@ Result<ObjectInfo> PutObject(S3Client& client, const std::string& bucket, const 
   const std::string md5_hex = HexEncode(md5);
   req.headers.emplace_back("Content-MD5", Base64Encode(md5));
   if (!options.content_type.empty()) req.headers.emplace_back("Content-Type", options.content_type);
+  if (!options.tag.empty()) req.headers.emplace_back(std::string(kTagHeader), options.tag);
   std::string write_id;
   if (options.if_none_match) {
     req.headers.emplace_back("If-None-Match", "*");
     write_id = NewWriteId();
     req.headers.emplace_back(std::string(kWriteIdHeader), write_id);
     req.accept = {412};
+  } else if (!options.if_match.empty()) {
+    req.headers.emplace_back("If-Match", client.IfMatchValue(options.if_match));
+    write_id = NewWriteId();
+    req.headers.emplace_back(std::string(kWriteIdHeader), write_id);
+    // AWS answers 404 when the key is absent, RGW 412.
+    req.accept = {404, 412};
   }
   LP_ASSIGN_OR_RETURN(HttpResponse resp, client.Execute(req));
 
+  if (!options.if_match.empty() && (resp.status == 412 || resp.status == 404)) {
+    // As for create-only: the refusal may answer our own earlier attempt that landed.
+    std::string found;
+    LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> now, HeadObject(client, bucket, key, &found));
+    if (!now) return ChangedSincePlannedAt(uri, options.if_match, "");
+    if (found != write_id) return ChangedSincePlannedAt(uri, options.if_match, now->etag);
+    ObjectInfo info = *now;
+    info.key = key;
+    return info;
+  }
   if (resp.status == 412) {
     // The 412 may answer an earlier attempt of this very request that landed but whose
     // answer was lost (our retry, or curl resending on a connection that died).
@@ -64,6 +103,7 @@ Result<ObjectInfo> PutObject(S3Client& client, const std::string& bucket, const 
   ObjectInfo info;
   info.key = key;
   info.size = payload.size;
+  info.tag = options.tag;
   info.etag = StripQuotes(resp.Header("etag"));
   if (info.etag.empty()) info.etag = md5_hex;
   if (LooksLikeMd5(info.etag) && !EtagIsNotMd5(resp) && info.etag != md5_hex) {
@@ -74,15 +114,32 @@ Result<ObjectInfo> PutObject(S3Client& client, const std::string& bucket, const 
 }
 
 Result<ObjectInfo> Upload(S3Client& client, const std::string& bucket, const std::string& key,
-                          const Payload& payload, const PutOptions& options) {
+                          const Payload& payload, const PutOptions& options,
+                          const EndpointConditions& conditions) {
   if (payload.size > kMaxObjectSize) {
     return Status::InvalidArgument(S3Client::UriOf(bucket, key) + ": " +
                                    std::to_string(payload.size) +
                                    " bytes is more than S3's largest object (5 TiB)");
   }
-  const bool multipart = options.if_none_match
-                             ? payload.size > kMaxSinglePutSize
-                             : payload.size >= client.options().multipart_threshold;
+  const bool conditional = options.if_none_match || !options.if_match.empty();
+  const bool multipart = conditional ? payload.size > kMaxSinglePutSize
+                                     : payload.size >= client.options().multipart_threshold;
+  if (!options.if_match.empty() && (!conditions.if_match || multipart)) {
+    // The endpoint does not enforce If-Match (or not on the multipart path): check just
+    // before the write. Another writer can still slip in between the HEAD and the PUT.
+    const std::string uri = S3Client::UriOf(bucket, key);
+    LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> now, HeadObject(client, bucket, key));
+    if (!now) return ChangedSincePlannedAt(uri, options.if_match, "");
+    if (now->etag != options.if_match) {
+      return ChangedSincePlannedAt(uri, options.if_match, now->etag);
+    }
+    if (!conditions.if_match) {
+      PutOptions unconditional = options;
+      unconditional.if_match.clear();
+      if (multipart) return MultipartUpload(client, bucket, key, payload, unconditional);
+      return PutObject(client, bucket, key, payload, unconditional);
+    }
+  }
   if (multipart) return MultipartUpload(client, bucket, key, payload, options);
   return PutObject(client, bucket, key, payload, options);
 }

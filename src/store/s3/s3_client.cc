@@ -269,6 +269,11 @@ Result<HttpResponse> S3Client::Execute(const S3Request& request) {
   }
 }
 
+std::string S3Client::IfMatchValue(std::string_view etag) const {
+  if (if_match_bare()) return std::string(etag);
+  return "\"" + std::string(etag) + "\"";
+}
+
 std::map<std::string, int64_t> S3Client::Counters() const {
   std::map<std::string, int64_t> out;
   for (size_t i = 0; i < requests_.size(); ++i) {

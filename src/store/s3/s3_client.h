@@ -101,6 +101,14 @@ class S3Client {
   bool batch_delete_refused() const { return batch_delete_refused_.load(); }
   void set_batch_delete_refused() { batch_delete_refused_ = true; }
 
+  //! The If-Match value for a (bare) ETag: quoted, as AWS and moto take it, unless this
+  //! endpoint was found to want it bare (Ceph RGW matches only the unquoted form).
+  std::string IfMatchValue(std::string_view etag) const;
+  bool if_match_bare() const { return if_match_bare_.load(); }
+  //! Set by the store's probe, or by a pinned read whose If-Match was refused although the
+  //! object still had that ETag.
+  void set_if_match_bare(bool bare) { if_match_bare_ = bare; }
+
   //! Replaces every occurrence of the secret key and session token in `text`.
   std::string Scrub(std::string text) const;
   Status Scrub(const Status& status) const;
@@ -130,6 +138,7 @@ class S3Client {
   std::atomic<int64_t> bytes_read_{0};
   std::atomic<int64_t> bytes_written_{0};
   std::atomic<bool> batch_delete_refused_{false};
+  std::atomic<bool> if_match_bare_{false};
   // Last, so that it is destroyed (its workers joined) before anything its tasks may use.
   ThreadPool pool_;
 };

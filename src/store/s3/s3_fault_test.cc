@@ -10,11 +10,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <pugixml.hpp>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -223,6 +225,14 @@ s3::S3Options FastRetryOptions(const FakeServer& server) {
   o.retry_max_delay_ms = 20;
   o.max_retries = 5;
   o.concurrency = 4;
+  return o;
+}
+
+// Multipart from 5 MiB on, in 5 MiB parts: a 12 MiB write goes up in three.
+s3::S3Options SmallPartOptions(const FakeServer& server) {
+  s3::S3Options o = FastRetryOptions(server);
+  o.multipart_threshold = 5 << 20;
+  o.part_size = 5 << 20;
   return o;
 }
 
@@ -501,10 +511,7 @@ TEST(S3FaultTest, FailedPartAbortsTheUpload) {
   MultipartServer mp;
   mp.fail_part = 2;
   FakeServer server([&](const FakeRequest& r) { return mp.Handle(r); });
-  s3::S3Options o = FastRetryOptions(server);
-  o.multipart_threshold = 5 << 20;
-  o.part_size = 5 << 20;
-  auto store = Open(o);
+  auto store = Open(SmallPartOptions(server));
   auto written = store->Write("big", std::string((12 << 20) + 1, 'z'));
   ASSERT_FALSE(written.ok());
   EXPECT_NE(written.status().message().find("part refused (part 2 of 3)"), std::string::npos)
@@ -522,10 +529,7 @@ TEST(S3FaultTest, CompleteWhoseAnswerWasLostIsConfirmedByHead) {
     if (r.method == "POST" && r.query == "uploadId=UP1") mp.stored_size = (12 << 20) + 1;
     return reply;
   });
-  s3::S3Options o = FastRetryOptions(server);
-  o.multipart_threshold = 5 << 20;
-  o.part_size = 5 << 20;
-  auto store = Open(o);
+  auto store = Open(SmallPartOptions(server));
   auto written = store->Write("big", std::string((12 << 20) + 1, 'z'));
   ASSERT_TRUE(written.ok()) << written.status().ToString();
   EXPECT_EQ(written->etag, mp.stored_etag);
@@ -581,12 +585,127 @@ TEST(S3FaultTest, ProbeDetectsAnEndpointThatIgnoresIfNoneMatch) {
         200, {{"ETag", "\"" + s3::HexEncode(s3::Md5(r.body)) + "\""}}, "", FakeReply::kNormal, 0};
   });
   auto store = Open(FastRetryOptions(server), "lake");
+  StoreCapabilities caps = store->Capabilities();
+  EXPECT_FALSE(caps.create_only_reliable);
+  EXPECT_FALSE(caps.create_only_multipart_reliable);
+  EXPECT_FALSE(caps.if_match_reliable) << "a stale If-Match was not refused";
+  EXPECT_FALSE(caps.tags) << "HEAD shows no x-amz-meta-lakepack-tag";
   EXPECT_FALSE(store->Capabilities().create_only_reliable);
-  EXPECT_FALSE(store->Capabilities().create_only_reliable);
-  EXPECT_EQ(server.Count("PUT"), 2) << "probed once";
+  // Two create-only PUTs, a HEAD, the right and a stale If-Match PUT; no multipart probe
+  // where create-only fails anyway.
+  EXPECT_EQ(server.Count("PUT"), 4) << "probed once";
+  EXPECT_EQ(server.Count("HEAD"), 1);
+  EXPECT_EQ(server.Count("POST", "uploads"), 0);
   EXPECT_EQ(server.Count("POST", "delete"), 1) << "probe deleted";
-  EXPECT_EQ(server.requests()[0].path.rfind("/bkt/lake/_lakepack/probe/create-only-", 0), 0u)
+  EXPECT_EQ(server.requests()[0].path.rfind("/bkt/lake/_lakepack/probe/", 0), 0u)
       << server.requests()[0].path;
+  EXPECT_EQ(server.requests()[0].Header("x-amz-meta-lakepack-tag"), "lakepack-probe");
+}
+
+// RGW matches If-Match only against the unquoted ETag: a pinned read that meets 412 while
+// HEAD still shows the pinned ETag switches form once, and keeps the form it learnt.
+TEST(S3FaultTest, PinnedReadLearnsTheIfMatchFormTheEndpointTakes) {
+  FakeServer server([&](const FakeRequest& r) {
+    if (r.method == "HEAD") {
+      return FakeReply{
+          200, {{"Content-Length", "4"}, {"ETag", "\"abc\""}}, "", FakeReply::kNormal, 0};
+    }
+    if (r.Header("if-match") != "abc") {
+      return ErrorReply(412, "PreconditionFailed", "quoted ETags never match here");
+    }
+    return FakeReply{200, {{"ETag", "\"abc\""}}, "data", FakeReply::kNormal, 0};
+  });
+  auto store = Open(FastRetryOptions(server));
+  auto first = store->ReadPinned("k", "abc");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(*first, "data");
+  EXPECT_EQ(server.Count("GET"), 2);
+  auto second = store->ReadPinned("k", "abc");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(server.Count("GET"), 3) << "the bare form is kept";
+  auto changed = store->ReadPinned("k", "old");
+  EXPECT_EQ(changed.status().code(), StatusCode::kFailedPrecondition)
+      << changed.status().ToString();
+  EXPECT_NE(changed.status().message().find(
+                "s3://bkt/k: changed since it was planned (ETag old, now abc)"),
+            std::string::npos)
+      << changed.status().ToString();
+}
+
+// The first CreateMultipartUpload lands but its answer is lost; the retry starts a second
+// upload, which the write uses. The first must not stay behind (billed until aborted).
+TEST(S3FaultTest, LostCreateMultipartUploadAnswerLeavesNoUpload) {
+  int creates = 0;
+  std::set<std::string> pending;
+  std::map<int, std::string> part_md5s;
+  FakeServer server([&](const FakeRequest& r) {
+    if (r.method == "POST" && r.query == "uploads") {
+      std::string id = "UP" + std::to_string(creates++);
+      pending.insert(id);
+      FakeReply ok;
+      ok.body = "<InitiateMultipartUploadResult><UploadId>" + id +
+                "</UploadId></InitiateMultipartUploadResult>";
+      if (id == "UP0") ok.action = FakeReply::kReset;  // created, but the answer is lost
+      return ok;
+    }
+    if (r.method == "PUT" && r.query.find("partNumber=") != std::string::npos) {
+      int n = std::atoi(r.query.substr(r.query.find("partNumber=") + 11).c_str());
+      std::string md5 = s3::Md5(r.body);
+      part_md5s[n] = md5;
+      return FakeReply{
+          200, {{"ETag", "\"" + s3::HexEncode(md5) + "\""}}, "", FakeReply::kNormal, 0};
+    }
+    if (r.method == "POST" && r.query.rfind("uploadId=", 0) == 0) {
+      pending.erase(r.query.substr(9));
+      FakeReply ok;
+      ok.body =
+          "<CompleteMultipartUploadResult><ETag>\"0123-3\"</ETag>"
+          "</CompleteMultipartUploadResult>";
+      return ok;
+    }
+    if (r.method == "GET" && r.query.find("uploads") != std::string::npos) {
+      EXPECT_NE(r.query.find("prefix=big"), std::string::npos) << r.query;
+      std::time_t now = std::time(nullptr);
+      char when[32];
+      std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S.000Z", std::gmtime(&now));
+      std::string body = "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>";
+      for (const std::string& id : pending) {
+        body += "<Upload><Key>big</Key><UploadId>" + id + "</UploadId><Initiated>" + when +
+                "</Initiated></Upload>";
+      }
+      // An upload of another key, and an old one of this key: neither is ours to abort.
+      body += "<Upload><Key>big2</Key><UploadId>OTHER</UploadId><Initiated>" + std::string(when) +
+              "</Initiated></Upload>";
+      body +=
+          "<Upload><Key>big</Key><UploadId>OLD</UploadId><Initiated>"
+          "2001-01-01T00:00:00.000Z</Initiated></Upload>";
+      return FakeReply{200, {}, body + "</ListMultipartUploadsResult>", FakeReply::kNormal, 0};
+    }
+    if (r.method == "DELETE" && r.query.rfind("uploadId=", 0) == 0) {
+      pending.erase(r.query.substr(9));
+      return FakeReply{204, {}, "", FakeReply::kNormal, 0};
+    }
+    return ErrorReply(400, "Unexpected", r.method + " " + r.path + "?" + r.query);
+  });
+  auto store = Open(SmallPartOptions(server));
+  auto written = store->Write("big", std::string((12 << 20) + 1, 'z'));
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(creates, 2);
+  EXPECT_TRUE(pending.empty()) << "left behind: " << *pending.begin();
+  EXPECT_EQ(server.Count("DELETE", "uploadId=UP0"), 1);
+  EXPECT_EQ(server.Count("DELETE", "uploadId=UP1"), 0) << "the one used was completed";
+  EXPECT_EQ(server.Count("DELETE", "uploadId=OTHER"), 0);
+  EXPECT_EQ(server.Count("DELETE", "uploadId=OLD"), 0);
+}
+
+// A write whose CreateMultipartUpload went through at once lists nothing afterwards.
+TEST(S3FaultTest, CreateMultipartUploadAnsweredAtOnceListsNothing) {
+  MultipartServer mp;
+  FakeServer server([&](const FakeRequest& r) { return mp.Handle(r); });
+  auto store = Open(SmallPartOptions(server));
+  auto written = store->Write("big", std::string((12 << 20) + 1, 'z'));
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(server.Count("GET"), 0);
 }
 
 TEST(S3FaultTest, PutChecksTheEtagAgainstTheMd5) {

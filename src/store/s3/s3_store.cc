@@ -16,6 +16,7 @@
 #include "store/s3/operations.h"
 #include "store/s3/s3_client.h"
 #include "store/s3_open.h"
+#include "store/store_util.h"
 
 namespace lakepack {
 
@@ -45,7 +46,14 @@ Result<std::shared_ptr<s3::S3Client>> SharedClient(s3::S3Options options) {
 
 // Probe results per endpoint, bucket, prefix and key id: they do not change within a run.
 std::mutex probe_mu;
-std::map<std::string, bool> probe_results;
+std::map<std::string, S3Store::Probed>& ProbeResults() {
+  static auto* results = new std::map<std::string, S3Store::Probed>();
+  return *results;
+}
+
+s3::Payload MemoryPayload(const std::string& body) {
+  return s3::Payload{body, -1, "", static_cast<int64_t>(body.size())};
+}
 
 std::string RandomHex() {
   std::random_device rd;
@@ -72,55 +80,94 @@ std::string S3Store::Uri() const {
 }
 
 StoreCapabilities S3Store::Capabilities() const {
+  const Probed& probed = Probe();
   StoreCapabilities caps;
   caps.atomic_write = true;
   caps.consistent_listing = true;
-  caps.create_only_reliable = ProbeCreateOnly();
+  caps.create_only_reliable = probed.create_only;
+  caps.create_only_multipart_reliable = probed.create_only_multipart;
+  caps.if_match_reliable = probed.if_match;
+  caps.tags = probed.tags;
   return caps;
 }
 
-bool S3Store::ProbeCreateOnly() const {
+const S3Store::Probed& S3Store::Probe() const {
   std::call_once(probe_once_, [this] {
     const std::string cache_key = client_->EndpointFor(bucket_) + "\n" + bucket_ + "\n" + prefix_ +
                                   "\n" + options().credentials.access_key_id;
     {
       std::lock_guard<std::mutex> lock(probe_mu);
-      if (auto it = probe_results.find(cache_key); it != probe_results.end()) {
-        create_only_reliable_ = it->second;
+      if (auto it = ProbeResults().find(cache_key); it != ProbeResults().end()) {
+        probed_ = it->second;
+        client_->set_if_match_bare(probed_.if_match_bare);
         return;
       }
     }
-    // Two create-only PUTs of one fresh key: an endpoint that enforces If-None-Match refuses
-    // the second with 412; one that ignores it (s3rver, older MinIO and Ceph) overwrites.
-    // The second body differs from the first, so a retried PUT cannot mistake our own first
-    // write for its own.
-    const std::string key = prefix_ + "_lakepack/probe/create-only-" + RandomHex();
+    // One fresh key, a few tiny requests. Every body differs from the others, so each write
+    // has its own ETag and a retried request cannot mistake an earlier write for its own.
+    const std::string key = prefix_ + "_lakepack/probe/" + RandomHex();
+    auto body = [](int n) { return "lakepack capability probe " + std::to_string(n); };
+    Probed found;
+    std::string why;
     PutOptions create_only;
     create_only.if_none_match = true;
-    bool reliable = false;
-    std::string why;
-    const std::string first_body = "lakepack create-only probe 1";
-    const std::string second_body = "lakepack create-only probe 2";
-    s3::Payload first{first_body, -1, "", static_cast<int64_t>(first_body.size())};
-    s3::Payload second{second_body, -1, "", static_cast<int64_t>(second_body.size())};
-    Result<ObjectInfo> put = s3::PutObject(*client_, bucket_, key, first, create_only);
+    create_only.tag = "lakepack-probe";
+    Result<ObjectInfo> put =
+        s3::PutObject(*client_, bucket_, key, MemoryPayload(body(1)), create_only);
     if (!put.ok()) {
-      why = put.status().ToString();
+      why = "cannot write: " + put.status().ToString();
     } else {
-      Result<ObjectInfo> again = s3::PutObject(*client_, bucket_, key, second, create_only);
-      reliable = again.status().IsAlreadyExists();
-      why = again.ok() ? "the second create-only PUT succeeded" : again.status().ToString();
+      // Create-only: a second create-only PUT must be refused with 412. Both carry the tag,
+      // so that HEAD shows it whichever one stands.
+      Result<ObjectInfo> again =
+          s3::PutObject(*client_, bucket_, key, MemoryPayload(body(2)), create_only);
+      found.create_only = again.status().IsAlreadyExists();
+      why = "create-only " + std::string(found.create_only ? "enforced" : "not enforced");
+      Result<std::optional<ObjectInfo>> head = s3::HeadObject(*client_, bucket_, key);
+      if (head.ok() && *head) {
+        const std::string etag = (*head)->etag;
+        found.tags = (*head)->tag == "lakepack-probe";
+        why += found.tags ? ", tags kept" : ", tags lost";
+        // If-Match: the right ETag must pass and a stale one be refused, in one form.
+        for (bool bare : {false, true}) {
+          client_->set_if_match_bare(bare);
+          PutOptions cas;
+          cas.if_match = etag;
+          Result<ObjectInfo> right =
+              s3::PutObject(*client_, bucket_, key, MemoryPayload(body(bare ? 5 : 4)), cas);
+          if (!right.ok()) continue;
+          // `etag` is stale now.
+          Result<ObjectInfo> stale =
+              s3::PutObject(*client_, bucket_, key, MemoryPayload(body(6)), cas);
+          found.if_match = stale.status().code() == StatusCode::kFailedPrecondition;
+          found.if_match_bare = bare;
+          break;
+        }
+        client_->set_if_match_bare(found.if_match_bare);
+        why += found.if_match ? std::string(", If-Match enforced (") +
+                                    (found.if_match_bare ? "bare" : "quoted") + " ETag)"
+                              : ", If-Match not enforced";
+        // Create-only on CompleteMultipartUpload: the key exists, so it must be refused.
+        if (found.create_only) {
+          Result<bool> refused = s3::CompleteIfNoneMatchRefused(*client_, bucket_, key, body(7));
+          found.create_only_multipart = refused.ok() && *refused;
+          why += found.create_only_multipart ? ", multipart create-only enforced"
+                                             : ", multipart create-only not enforced";
+        }
+      } else {
+        why += ", HEAD failed";
+      }
       (void)s3::DeleteObjects(*client_, bucket_, {key});  // best effort: the probe is tiny
     }
     if (options().debug) {
-      std::fprintf(stderr, "lakepack s3: create-only probe of %s: %s (%s)\n", Uri().c_str(),
-                   reliable ? "enforced" : "not enforced", client_->Scrub(why).c_str());
+      std::fprintf(stderr, "lakepack s3: capability probe of %s: %s\n", Uri().c_str(),
+                   client_->Scrub(why).c_str());
     }
-    create_only_reliable_ = reliable;
+    probed_ = found;
     std::lock_guard<std::mutex> lock(probe_mu);
-    probe_results[cache_key] = reliable;
+    ProbeResults()[cache_key] = found;
   });
-  return create_only_reliable_;
+  return probed_;
 }
 
 Result<ListPage> S3Store::List(const ListOptions& options) {
@@ -170,9 +217,7 @@ Result<ObjectInfo> S3Store::WriteFromFile(std::string_view key, const std::strin
   payload.fd = fd;
   payload.path = local_path;
   payload.size = st.st_size;
-  LP_ASSIGN_OR_RETURN(ObjectInfo info, s3::Upload(*client_, bucket_, Full(key), payload, options));
-  info.key = std::string(key);
-  return info;
+  return Upload(key, payload, options);
 }
 
 Result<ObjectInfo> S3Store::Write(std::string_view key, std::string_view data,
@@ -181,9 +226,68 @@ Result<ObjectInfo> S3Store::Write(std::string_view key, std::string_view data,
   s3::Payload payload;
   payload.data = data;
   payload.size = static_cast<int64_t>(data.size());
-  LP_ASSIGN_OR_RETURN(ObjectInfo info, s3::Upload(*client_, bucket_, Full(key), payload, options));
+  return Upload(key, payload, options);
+}
+
+Result<ObjectInfo> S3Store::Upload(std::string_view key, const s3::Payload& payload,
+                                   const PutOptions& options) {
+  LP_RETURN_IF_ERROR(CheckPutConditions(*this, key, options));
+  s3::EndpointConditions conditions;
+  // A compare-and-swap needs to know whether (and in which form) If-Match is honoured.
+  if (!options.if_match.empty()) conditions.if_match = Probe().if_match;
+  LP_ASSIGN_OR_RETURN(ObjectInfo info,
+                      s3::Upload(*client_, bucket_, Full(key), payload, options, conditions));
   info.key = std::string(key);
   return info;
+}
+
+Result<std::string> S3Store::ReadPinned(std::string_view key, std::string_view etag,
+                                        ByteRange range) {
+  LP_RETURN_IF_ERROR(CheckKey(key));
+  return s3::GetObject(*client_, bucket_, Full(key), range, std::string(etag));
+}
+
+Status S3Store::ReadToFilePinned(std::string_view key, std::string_view etag,
+                                 const std::string& local_path) {
+  LP_RETURN_IF_ERROR(CheckKey(key));
+  return s3::GetObjectToFile(*client_, bucket_, Full(key), local_path, ByteRange{},
+                             std::string(etag));
+}
+
+Result<std::vector<std::string>> S3Store::DeletePinned(
+    const std::vector<std::pair<std::string, std::string>>& keys_and_etags) {
+  for (const auto& entry : keys_and_etags) LP_RETURN_IF_ERROR(CheckKey(entry.first));
+  // S3 has no conditional batch delete: HEAD each key, then delete those still unchanged.
+  // A write between a key's HEAD and the delete is lost (a window; commit-protocol.md).
+  std::vector<int> state(keys_and_etags.size(), 0);  // 0 missing, 1 unchanged, 2 changed
+  LP_RETURN_IF_ERROR(
+      s3::ParallelFor(client_->pool(), keys_and_etags.size(), [&](size_t i) -> Status {
+        const auto& [key, etag] = keys_and_etags[i];
+        LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> info,
+                            s3::HeadObject(*client_, bucket_, Full(key)));
+        if (info) state[i] = info->etag == etag ? 1 : 2;
+        return Status::OK();
+      }));
+  std::vector<std::string> doomed, changed;
+  for (size_t i = 0; i < keys_and_etags.size(); ++i) {
+    if (state[i] == 1) doomed.push_back(Full(keys_and_etags[i].first));
+    if (state[i] == 2) changed.push_back(keys_and_etags[i].first);
+  }
+  if (!doomed.empty()) LP_RETURN_IF_ERROR(s3::DeleteObjects(*client_, bucket_, doomed));
+  return changed;
+}
+
+Result<std::vector<PendingUpload>> S3Store::ListPendingUploads(std::string_view prefix) {
+  LP_ASSIGN_OR_RETURN(std::vector<PendingUpload> uploads,
+                      s3::ListMultipartUploads(*client_, bucket_, prefix_ + std::string(prefix)));
+  // The endpoint answers only keys under prefix_ + prefix (ListMultipartUploads filters).
+  for (PendingUpload& upload : uploads) upload.key.erase(0, prefix_.size());
+  return uploads;
+}
+
+Status S3Store::AbortPendingUpload(const PendingUpload& upload) {
+  LP_RETURN_IF_ERROR(CheckKey(upload.key));
+  return s3::AbortMultipartUpload(*client_, bucket_, Full(upload.key), upload.upload_id);
 }
 
 Status S3Store::Copy(std::string_view from_key, std::string_view to_key) {

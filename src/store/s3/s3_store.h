@@ -7,10 +7,26 @@
 // - Writes are atomic (S3 shows an object only once its PUT or multipart upload completes).
 //   Objects of multipart_threshold bytes or more go up in parts of equal size, in parallel,
 //   and the upload is aborted on any failure so no orphan parts stay behind.
-// - Create-only writes send If-None-Match: *. Whether the endpoint enforces it is probed once
-//   per endpoint and bucket, on the first call to Capabilities() (two create-only PUTs of a
-//   key under <prefix>/_lakepack/probe/, then a delete); create_only_reliable is false where
-//   the second PUT succeeds, or the probe cannot run.
+// - Create-only writes send If-None-Match: *, compare-and-swap writes If-Match. What the
+//   endpoint enforces is probed once per endpoint, bucket and prefix, on the first call to
+//   Capabilities() or the first if_match write, with one round of tiny requests on one key
+//   under <prefix>/_lakepack/probe/, deleted afterwards:
+//     create_only_reliable: a second create-only PUT is refused (s3rver overwrites);
+//     tags: the first PUT's x-amz-meta-lakepack-tag comes back on HEAD;
+//     if_match_reliable: a PUT with the right ETag succeeds and one with a stale ETag gets
+//       412, in the quoted form (""etag"", AWS, moto) or else the bare one (Ceph RGW
+//       matches only the unquoted ETag); the store then sends the form that worked;
+//     create_only_multipart_reliable: a 1-part multipart upload of the existing key completed
+//       with If-None-Match: * is refused (RGW and s3rver complete it).
+//   Where the probe cannot run (read-only credentials) everything is false. Where if_match is
+//   not enforced the store checks with a HEAD just before the PUT (a window).
+// - Conditional writes (create-only, if_match) up to 5 GiB go as a single PUT.
+// - Pinned reads send If-Match on every GET (a 412 is told apart by a HEAD: changed →
+//   FailedPrecondition, gone → NotFound), and check the answer's ETag too, for endpoints that
+//   ignore If-Match. Pinned deletes HEAD each key and delete those that still match (a window).
+// - A CreateMultipartUpload that needed more than one attempt may have left an upload behind
+//   (a lost answer): after the write, the other uploads of that key started since are aborted.
+// - ListPendingUploads is ListMultipartUploads; on s3rver, which lacks it, none.
 // - Listings are consistent (S3 is strongly consistent since December 2020).
 // - Transient failures (5xx, 429, SlowDown, timeouts, dropped connections, bodies cut short)
 //   are retried with exponential backoff and full jitter, bounded in count and time.
@@ -36,7 +52,8 @@ namespace lakepack {
 
 namespace s3 {
 class S3Client;
-}
+struct Payload;
+}  // namespace s3
 
 class S3Store final : public ObjectStore {
  public:
@@ -57,9 +74,26 @@ class S3Store final : public ObjectStore {
                            const PutOptions& options = {}) override;
   Status Copy(std::string_view from_key, std::string_view to_key) override;
   Status Delete(const std::vector<std::string>& keys) override;
+  Result<std::string> ReadPinned(std::string_view key, std::string_view etag,
+                                 ByteRange range = {}) override;
+  Status ReadToFilePinned(std::string_view key, std::string_view etag,
+                          const std::string& local_path) override;
+  Result<std::vector<std::string>> DeletePinned(
+      const std::vector<std::pair<std::string, std::string>>& keys_and_etags) override;
+  Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) override;
+  Status AbortPendingUpload(const PendingUpload& upload) override;
   std::map<std::string, int64_t> Counters() const override;
 
   // S3-only.
+
+  //! What the endpoint enforces (see above): probed once, cached per endpoint and bucket.
+  struct Probed {
+    bool create_only = false;
+    bool create_only_multipart = false;
+    bool if_match = false;
+    bool if_match_bare = false;  // If-Match wants the unquoted ETag (Ceph RGW)
+    bool tags = false;
+  };
 
   const std::string& bucket() const { return bucket_; }
   //! "" or "a/b/".
@@ -73,13 +107,15 @@ class S3Store final : public ObjectStore {
   std::string Full(std::string_view key) const { return prefix_ + std::string(key); }
   //! ValidateKey, and the full key within S3's length limit.
   Status CheckKey(std::string_view key) const;
-  bool ProbeCreateOnly() const;
+  const Probed& Probe() const;
+  Result<ObjectInfo> Upload(std::string_view key, const s3::Payload& payload,
+                            const PutOptions& options);
 
   const std::shared_ptr<s3::S3Client> client_;
   const std::string bucket_;
   const std::string prefix_;
   mutable std::once_flag probe_once_;
-  mutable bool create_only_reliable_ = false;
+  mutable Probed probed_;
 };
 
 //! Opens s3://bucket/prefix with explicit options (tests, benchmarks); OpenS3Store reads them
