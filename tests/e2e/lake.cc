@@ -14,6 +14,12 @@
 #include "lakepack/uri.h"
 #include "servers/servers_env.h"
 
+namespace lakepack {
+void PrintTo(const RowDigest& d, std::ostream* os) {
+  *os << "RowDigest{rows " << d.rows << ", checksum " << d.checksum << "}";
+}
+}  // namespace lakepack
+
 namespace lakepack::e2e {
 
 namespace {

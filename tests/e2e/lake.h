@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +13,11 @@
 #include "e2e/harness.h"
 #include "lakepack/format.h"
 #include "lakepack/object_store.h"
+
+namespace lakepack {
+//! For gtest's messages: "RowDigest{rows 230, checksum 1234...}".
+void PrintTo(const RowDigest& d, std::ostream* os);
+}  // namespace lakepack
 
 namespace lakepack::e2e {
 
