@@ -175,6 +175,12 @@ std::vector<std::string> ListFiles(const std::string& dir) {
   return out;
 }
 
+std::vector<std::string> ListFilePaths(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& f : ListFiles(dir)) out.push_back(dir + "/" + f);
+  return out;
+}
+
 std::vector<ReaderView> CrossRead(const std::string& path, const std::string& reader,
                                   const std::vector<std::string>& exclude) {
   std::string script = std::string(LAKEPACK_SOURCE_DIR) + "/tests/xread/xread.mjs";

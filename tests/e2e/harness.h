@@ -86,6 +86,8 @@ std::string ReadFile(const std::string& path);
 bool Exists(const std::string& path);
 //! Every regular file under `dir`, recursively, as paths relative to it, sorted.
 std::vector<std::string> ListFiles(const std::string& dir);
+//! The same files as paths ("dir/relative").
+std::vector<std::string> ListFilePaths(const std::string& dir);
 
 //! What one independent reader says of a file (tests/xread/xread.mjs).
 struct ReaderView {

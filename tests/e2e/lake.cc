@@ -205,6 +205,16 @@ void TestLake::Put(const std::string& key, const std::string& local_path) {
   EXPECT_TRUE(r.ok()) << r.status().ToString();
 }
 
+void TestLake::PutTree(const std::string& dir) {
+  for (const auto& f : ListFiles(dir)) Put(f, dir + "/" + f);
+}
+
+std::string TestLake::KeyOf(std::string uri) const {
+  if (uri.rfind("file://", 0) == 0) uri = uri.substr(7);
+  const std::string root = uri_ + "/";
+  return uri.rfind(root, 0) == 0 ? uri.substr(root.size()) : uri;
+}
+
 RowDigest TestLake::DigestFiles(const std::vector<std::string>& local_parquet) {
   if (local_parquet.empty()) return {};
   auto d = engine_->Digest({local_parquet, FileFormat::kParquet});

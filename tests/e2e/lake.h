@@ -67,6 +67,11 @@ class TestLake {
   std::string Fetch(const std::string& key);
   //! Puts a local file into the lake.
   void Put(const std::string& key, const std::string& local_path);
+  //! Puts every file under local `dir` into the lake, at its path relative to `dir`.
+  void PutTree(const std::string& dir);
+  //! The key that a URI lakepack prints names in this lake ("s3://b/p/k" or "file:///root/k"
+  //! to "k"); a URI outside the lake comes back as it is.
+  std::string KeyOf(std::string uri) const;
 
   //! The digest of the rows of local Parquet files, as Digest() computes it for a lake.
   RowDigest DigestFiles(const std::vector<std::string>& local_parquet);
