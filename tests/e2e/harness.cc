@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -66,10 +68,15 @@ RunResult Wait(Spawned& p, std::chrono::seconds cap) {
   if (p.pid > 0) {
     int status = 0;
     bool hung = false;
+    int wait_errno = 0;
     auto deadline = std::chrono::steady_clock::now() + cap;
     for (;;) {
       pid_t got = waitpid(p.pid, &status, WNOHANG);
-      if (got == p.pid || got < 0) break;
+      if (got == p.pid) break;
+      if (got < 0 && errno != EINTR) {
+        wait_errno = errno;
+        break;
+      }
       if (std::chrono::steady_clock::now() > deadline) {
         hung = true;
         kill(p.pid, SIGKILL);
@@ -78,10 +85,11 @@ RunResult Wait(Spawned& p, std::chrono::seconds cap) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    r.exit_code = hung ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (hung) {
-      r.err = "(still running after " + std::to_string(cap.count()) + " s: killed)\n";
-    }
+    r.exit_code = hung || wait_errno != 0 ? -1
+                  : WIFEXITED(status)     ? WEXITSTATUS(status)
+                                          : 128 + WTERMSIG(status);
+    if (hung) r.err = "(still running after " + std::to_string(cap.count()) + " s: killed)\n";
+    if (wait_errno != 0) r.err = std::string("(waitpid: ") + std::strerror(wait_errno) + ")\n";
     p.pid = -1;
   } else {
     r.err = p.spawn_error;
