@@ -7,10 +7,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -18,12 +24,14 @@ namespace lakepack::e2e {
 
 namespace fs = std::filesystem;
 
-RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
-  RunResult r;
+Spawned Spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+  Spawned p;
   char out_tmpl[] = "/tmp/lp-e2e-out-XXXXXX";
   char err_tmpl[] = "/tmp/lp-e2e-err-XXXXXX";
   int out_fd = mkstemp(out_tmpl);
   int err_fd = mkstemp(err_tmpl);
+  p.out_path = out_tmpl;
+  p.err_path = err_tmpl;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
@@ -45,27 +53,99 @@ RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, 
   pid_t pid;
   int rc = posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
   posix_spawn_file_actions_destroy(&fa);
-  if (rc == 0) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  } else {
-    r.err = "spawn failed: " + argv[0];
-  }
   close(out_fd);
   close(err_fd);
-  r.out += ReadFile(out_tmpl);
-  r.err += ReadFile(err_tmpl);
-  unlink(out_tmpl);
-  unlink(err_tmpl);
+  if (rc == 0) {
+    p.pid = pid;
+  } else {
+    p.spawn_error = "spawn failed: " + argv[0];
+  }
+  return p;
+}
+
+RunResult Wait(Spawned& p, std::chrono::seconds cap) {
+  RunResult r;
+  if (p.pid > 0) {
+    int status = 0;
+    bool hung = false;
+    int wait_errno = 0;
+    auto deadline = std::chrono::steady_clock::now() + cap;
+    for (;;) {
+      pid_t got = waitpid(p.pid, &status, WNOHANG);
+      if (got == p.pid) break;
+      if (got < 0 && errno != EINTR) {
+        wait_errno = errno;
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        hung = true;
+        kill(p.pid, SIGKILL);
+        waitpid(p.pid, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    r.exit_code = hung || wait_errno != 0 ? -1
+                  : WIFEXITED(status)     ? WEXITSTATUS(status)
+                                          : 128 + WTERMSIG(status);
+    if (hung) r.err = "(still running after " + std::to_string(cap.count()) + " s: killed)\n";
+    if (wait_errno != 0) r.err = std::string("(waitpid: ") + std::strerror(wait_errno) + ")\n";
+    p.pid = -1;
+  } else {
+    r.err = p.spawn_error;
+  }
+  r.out += ReadFile(p.out_path);
+  r.err += ReadFile(p.err_path);
+  unlink(p.out_path.c_str());
+  unlink(p.err_path.c_str());
   return r;
+}
+
+RunResult Run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+  Spawned p = Spawn(argv, env);
+  return Wait(p);
+}
+
+std::vector<std::string> LakepackArgv(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {LAKEPACK_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
 }
 
 RunResult Lakepack(const std::vector<std::string>& args,
                    const std::map<std::string, std::string>& env) {
-  std::vector<std::string> argv = {LAKEPACK_BIN};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return Run(argv, env);
+  return Run(LakepackArgv(args), env);
+}
+
+std::vector<RunResult> RunTogether(const std::vector<Launch>& launches) {
+  std::vector<size_t> order(launches.size());
+  for (size_t i = 0; i < order.size(); i++) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return launches[a].delay_s < launches[b].delay_s; });
+  std::vector<Spawned> procs(launches.size());
+  auto t0 = std::chrono::steady_clock::now();
+  for (size_t i : order) {
+    // The schedule, not a wait for anything: the start times are the test's input.
+    std::this_thread::sleep_until(t0 +
+                                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(launches[i].delay_s)));
+    procs[i] = Spawn(launches[i].argv, launches[i].env);
+  }
+  std::vector<RunResult> results;
+  for (auto& p : procs) results.push_back(Wait(p));
+  return results;
+}
+
+nlohmann::json SummaryJson(const RunResult& run) {
+  nlohmann::json found = nlohmann::json::value_t::discarded;
+  std::istringstream lines(run.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] != '{') continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object()) found = j;
+  }
+  return found;
 }
 
 ScratchDir::ScratchDir() {
@@ -100,6 +180,12 @@ std::vector<std::string> ListFiles(const std::string& dir) {
     if (e.is_regular_file()) out.push_back(fs::relative(e.path(), dir).string());
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> ListFilePaths(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& f : ListFiles(dir)) out.push_back(dir + "/" + f);
   return out;
 }
 
@@ -167,6 +253,48 @@ void ExpectReadersAgree(const std::string& parquet, int64_t expected_rows,
     EXPECT_EQ(v.checksum, want.checksum) << reader << " values of " << parquet;
     EXPECT_FALSE(v.checksum.empty()) << reader;
   }
+}
+
+std::string MultisetOf(const std::vector<std::string>& paths, const std::string& reader,
+                       std::string* error) {
+  error->clear();
+  std::string script = std::string(LAKEPACK_SOURCE_DIR) + "/tests/xread/xread.mjs";
+  std::vector<std::string> argv = {"node", script, "--reader", reader};
+  argv.insert(argv.end(), paths.begin(), paths.end());
+  RunResult r = Run(argv);
+  uint64_t sum = 0;
+  size_t seen = 0;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    if (j.contains("error")) {
+      *error = j.value("file", "?") + ": " + j.value("error", "");
+      return "";
+    }
+    sum += std::stoull(j.value("multiset", "0"), nullptr, 16);
+    seen++;
+  }
+  if (seen != paths.size()) {
+    *error = "xread.mjs read " + std::to_string(seen) + " of " + std::to_string(paths.size()) +
+             " file(s) (exit " + std::to_string(r.exit_code) + "): " + r.err;
+    return "";
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(sum));
+  return hex;
+}
+
+std::vector<std::string> SpoolDirs(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("lakepack-", 0) == 0) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string ConformanceDir() {

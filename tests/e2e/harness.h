@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -28,6 +32,43 @@ RunResult Lakepack(const std::vector<std::string>& args,
 RunResult Run(const std::vector<std::string>& argv,
               const std::map<std::string, std::string>& env = {});
 
+//! A process started by Spawn and not waited for yet: its output goes to two temporary files.
+struct Spawned {
+  pid_t pid = -1;
+  std::string out_path, err_path;
+  std::string spawn_error;  // set when it could not start
+};
+
+//! Starts `argv` (argv[0] looked up in PATH) with `env` added to this process's environment.
+Spawned Spawn(const std::vector<std::string>& argv,
+              const std::map<std::string, std::string>& env = {});
+
+//! Waits for a spawned process (waitpid, polled) and returns what it printed and its exit code
+//! (128 + the signal when a signal ended it: 137 for SIGKILL). A process still running after
+//! `cap` is a hung run: it is killed (SIGKILL, by its pid) and the result says so, with
+//! exit_code -1, so that one hang fails one test instead of the whole binary's timeout.
+RunResult Wait(Spawned& process, std::chrono::seconds cap = std::chrono::seconds(600));
+
+//! The lakepack binary's argv for `args`, for Spawn and RunTogether.
+std::vector<std::string> LakepackArgv(const std::vector<std::string>& args);
+
+//! One process of a group that RunTogether starts.
+struct Launch {
+  std::vector<std::string> argv;  // argv[0] looked up in PATH (LakepackArgv for lakepack)
+  std::map<std::string, std::string> env;
+  //! Seconds after the group's start at which it starts. A delay only shapes the schedule
+  //! (who starts first, by how much): nothing waits for it to have any effect.
+  double delay_s = 0;
+};
+
+//! Starts every launch at its delay after the first start and waits for every one of them
+//! (waitpid; see Wait). Results come in the launches' order.
+std::vector<RunResult> RunTogether(const std::vector<Launch>& launches);
+
+//! The JSON summary a --json run printed: the last line of its stdout that is a JSON object
+//! (a discarded value when there is none).
+nlohmann::json SummaryJson(const RunResult& run);
+
 //! A fresh directory, removed with its contents at the end of the test.
 class ScratchDir {
  public:
@@ -45,6 +86,8 @@ std::string ReadFile(const std::string& path);
 bool Exists(const std::string& path);
 //! Every regular file under `dir`, recursively, as paths relative to it, sorted.
 std::vector<std::string> ListFiles(const std::string& dir);
+//! The same files as paths ("dir/relative").
+std::vector<std::string> ListFilePaths(const std::string& dir);
 
 //! What one independent reader says of a file (tests/xread/xread.mjs).
 struct ReaderView {
@@ -68,6 +111,16 @@ std::vector<ReaderView> CrossRead(const std::string& path, const std::string& re
 //! are still checked by hyparquet.
 void ExpectReadersAgree(const std::string& parquet, int64_t expected_rows,
                         const std::vector<std::string>& wasm_exclude = {});
+
+//! The order-independent multiset digest of the rows of all `paths` together, by one reader
+//! of tests/xread/xread.mjs ("hyparquet", "parquet-wasm" or "jsonl"): the sum mod 2^64 of the
+//! files' multisets, as 16 hex digits. Empty, with `error` set, when the reader fails on one.
+std::string MultisetOf(const std::vector<std::string>& paths, const std::string& reader,
+                       std::string* error);
+
+//! The entries of `dir` named "lakepack-*" (the spool directories of lakepack runs, which
+//! live at DIR/lakepack-<tag>-XXXXXX), sorted.
+std::vector<std::string> SpoolDirs(const std::string& dir);
 
 //! The Apache Parquet test corpus (../shared/conformance/parquet-testing).
 std::string ConformanceDir();
