@@ -107,57 +107,6 @@ Result<std::vector<std::string>> ObjectStore::DeletePinned(
 
 namespace {
 
-Status Changed(const ObjectStore& store, std::string_view key, std::string_view etag,
-               const std::string& now) {
-  return Status::FailedPrecondition(
-      fmt::format("{}: changed since it was planned (ETag {}, now {})", store.UriOf(key), etag,
-                  now.empty() ? "absent" : now));
-}
-
-Status CheckEtag(ObjectStore& store, std::string_view key, std::string_view etag) {
-  LP_ASSIGN_OR_RETURN(auto info, store.Stat(key));
-  if (!info) return Status::NotFound(store.UriOf(key) + ": not found");
-  if (info->etag != etag) return Changed(store, key, etag, info->etag);
-  return Status::OK();
-}
-
-}  // namespace
-
-Result<std::string> ObjectStore::ReadPinned(std::string_view key, std::string_view etag,
-                                            ByteRange range) {
-  LP_RETURN_IF_ERROR(CheckEtag(*this, key, etag));
-  LP_ASSIGN_OR_RETURN(std::string data, Read(key, range));
-  LP_RETURN_IF_ERROR(CheckEtag(*this, key, etag));
-  return data;
-}
-
-Status ObjectStore::ReadToFilePinned(std::string_view key, std::string_view etag,
-                                     const std::string& local_path) {
-  LP_RETURN_IF_ERROR(CheckEtag(*this, key, etag));
-  LP_RETURN_IF_ERROR(ReadToFile(key, local_path));
-  Status st = CheckEtag(*this, key, etag);
-  if (!st.ok()) ::unlink(local_path.c_str());
-  return st;
-}
-
-Result<std::vector<std::string>> ObjectStore::DeletePinned(
-    const std::vector<std::pair<std::string, std::string>>& keys_and_etags) {
-  std::vector<std::string> doomed, changed;
-  for (const auto& [key, etag] : keys_and_etags) {
-    LP_ASSIGN_OR_RETURN(auto info, Stat(key));
-    if (!info) continue;
-    if (info->etag == etag) {
-      doomed.push_back(key);
-    } else {
-      changed.push_back(key);
-    }
-  }
-  if (!doomed.empty()) LP_RETURN_IF_ERROR(Delete(doomed));
-  return changed;
-}
-
-namespace {
-
 // Quotes a key for messages: keys may hold spaces, and a NUL would cut the message short.
 std::string QuoteKey(std::string_view key) {
   std::string out = "'";
