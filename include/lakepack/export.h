@@ -27,7 +27,9 @@ struct ExportOptions {
   int parallel = 1;                  // tables at once
   int retries = 2;                   // attempts per table (RETRIES)
   double retry_backoff_seconds = 5;  // RETRY_BACKOFF_SEC
-  std::string spool_dir;             // empty: $TMPDIR or /tmp
+  std::string spool_dir;
+  Shard shard;  // --shard i/N: the tables whose hash falls in this shard             // empty:
+                // $TMPDIR or /tmp
   EngineOptions engine;
 };
 

@@ -33,6 +33,12 @@ enum class PackFormat { kSnappyParquet, kParquet, kCsv, kJsonLines };
 //! The extension: "snappy.parquet", "parquet", "csv", "jsonl".
 std::string_view PackFormatName(PackFormat format);
 
+//! Which part of a plan a run takes (--shard i/N): the tasks whose stable hash is i mod N.
+struct Shard {
+  int index = 0;
+  int count = 1;
+};
+
 //! A number of bytes.
 class ByteSize {
  public:

@@ -40,6 +40,7 @@ struct PackOptions {
   //! the run.
   std::string rejects_file;
   bool dry_run = false;
+  Shard shard;  // --shard i/N (one task per series: the run does it or leaves it)
   std::string spool_dir;
   EngineOptions engine;
 };

@@ -25,8 +25,7 @@ struct RollupOptions {
   Compression compression = Compression::kSnappy;  // of merged files
   std::string spool_dir;                           // empty: $TMPDIR or /tmp
   EngineOptions engine;
-  int shard_index = 0;
-  int shard_count = 1;
+  Shard shard;  // --shard i/N
 };
 
 //! The plan of a dry run, one entry per output.

@@ -22,6 +22,7 @@ struct ExportFlags {
   std::string backoff = "5s";
   std::string layout = "hive-date";
   std::string compression = "zstd";
+  std::string shard;
 };
 
 // "5", "5s", "500ms", "2m" → seconds.
@@ -64,6 +65,11 @@ int RunExport(ExportFlags& f, const GlobalOptions& g) {
   ExportOptions& o = f.o;
   o.spool_dir = g.spool_dir;
   o.engine = EngineOptionsFrom(g);
+  if (!f.shard.empty()) {
+    auto shard = ParseShardFlag("--shard", f.shard);
+    if (!shard.ok()) return Fail(kCmd, shard.status(), true);
+    o.shard = *shard;
+  }
   std::vector<std::string> pos = f.positional;
   if (!pos.empty() &&
       (pos[0].rfind("postgres://", 0) == 0 || pos[0].rfind("postgresql://", 0) == 0)) {
@@ -157,6 +163,8 @@ Command AddExportCommand(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   sub->add_option("--partitions-file", flags->partitions_file, "File of table names, one a line")
       ->envname("PARTITIONS_FILE");
+  sub->add_option("--shard", flags->shard,
+                  "Export only the tables that fall in shard i of N (i/N; for job arrays)");
   sub->footer(
       "Example:\n  lakepack export postgres://etl@db:5432/app public.items_2024_01 "
       "s3://archive/perm_items --layout hive-date\n"

@@ -1,6 +1,10 @@
 // Flag text to typed options (see flags.h).
 #include "cli/flags.h"
 
+#include <fmt/format.h>
+
+#include <cstdio>
+
 #include "common/strings.h"
 
 namespace lakepack::cli {
@@ -70,6 +74,18 @@ Result<FileFormat> FormatFromFlagOrPath(std::string_view flag, std::string_view 
                                    " csv|jsonl|parquet");
   }
   return f;
+}
+
+Result<Shard> ParseShardFlag(std::string_view flag, std::string_view text) {
+  Shard shard;
+  char tail = 0;
+  std::string t(text);
+  if (std::sscanf(t.c_str(), "%d/%d%c", &shard.index, &shard.count, &tail) != 2 ||
+      shard.count < 1 || shard.index < 0 || shard.index >= shard.count) {
+    return Status::InvalidArgument(
+        fmt::format("{}: expected i/N with 0 <= i < N, got '{}'", flag, text));
+  }
+  return shard;
 }
 
 }  // namespace lakepack::cli

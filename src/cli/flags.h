@@ -24,6 +24,9 @@ Result<ExportLayout> ParseExportLayoutFlag(std::string_view flag, std::string_vi
 //! snappy.parquet, parquet, csv or jsonl, any case.
 Result<PackFormat> ParsePackFormatFlag(std::string_view flag, std::string_view text);
 
+//! "i/N" with 0 <= i < N.
+Result<Shard> ParseShardFlag(std::string_view flag, std::string_view text);
+
 //! A size (ParseByteSize); with `positive`, zero is refused too.
 Result<ByteSize> ParseByteSizeFlag(std::string_view flag, std::string_view text,
                                    bool positive = false);

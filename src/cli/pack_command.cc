@@ -19,6 +19,7 @@ struct PackFlags {
   std::string target_size = "256MB";
   std::string format = "snappy.parquet";
   std::string compression;  // empty: snappy
+  std::string shard;
 };
 
 int RunPack(PackFlags& f, const GlobalOptions& g) {
@@ -35,6 +36,11 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
     auto codec = ParseCompressionFlag("--compression", f.compression);
     if (!codec.ok()) return Fail(kCmd, codec.status(), true);
     f.o.compression = *codec;
+  }
+  if (!f.shard.empty()) {
+    auto shard = ParseShardFlag("--shard", f.shard);
+    if (!shard.ok()) return Fail(kCmd, shard.status(), true);
+    f.o.shard = *shard;
   }
   TerminalProgress progress(g.quiet || g.json);
   auto res = Pack(f.o, progress);
@@ -148,6 +154,8 @@ Command AddPackCommand(CLI::App& app, const GlobalOptions& global) {
                   "Divert CSV / JSON-lines records that cannot be read to this local file (JSON "
                   "lines with file, line, reason, text) and pack the rest");
   sub->add_flag("--dry-run", o.dry_run, "Print the plan and stop");
+  sub->add_option("--shard", flags->shard,
+                  "Do the series only if it falls in shard i of N (i/N; for job arrays)");
   sub->footer(
       "Example:\n  lakepack pack s3://bucket/land s3://bucket/db --table table --target-size "
       "256MB\n"

@@ -32,14 +32,9 @@ int RunRollup(RollupFlags& f, const GlobalOptions& g) {
   if (!codec.ok()) return Fail(kCmd, codec.status(), true);
   f.o.compression = *codec;
   if (!f.shard.empty()) {
-    int i = 0, n = 0;
-    char tail = 0;
-    if (std::sscanf(f.shard.c_str(), "%d/%d%c", &i, &n, &tail) != 2) {
-      return Fail(kCmd, Status::InvalidArgument("--shard: expected i/N, got '" + f.shard + "'"),
-                  true);
-    }
-    f.o.shard_index = i;
-    f.o.shard_count = n;
+    auto shard = ParseShardFlag("--shard", f.shard);
+    if (!shard.ok()) return Fail(kCmd, shard.status(), true);
+    f.o.shard = *shard;
   }
   TerminalProgress progress(g.quiet || g.json);
   auto res = Rollup(f.o, progress);

@@ -359,7 +359,19 @@ Status Committer::RecoverTask(const std::string& task_id, RecoveryReport& report
 
 Result<RecoveryReport> Committer::Recover() {
   RecoveryReport report;
-  LP_ASSIGN_OR_RETURN(auto objects, dst_->ListAll(kJournalPrefix));
+  // One listing of lakepack's own prefix serves the journal, the staging area and the leases:
+  // recovery costs one LIST per run when there is nothing to recover.
+  LP_ASSIGN_OR_RETURN(auto own, dst_->ListAll(kLakepackPrefix));
+  std::vector<ObjectInfo> objects, staged, leases;
+  for (auto& o : own) {
+    if (o.key.rfind(kJournalPrefix, 0) == 0) {
+      objects.push_back(std::move(o));
+    } else if (o.key.rfind(kStagingPrefix, 0) == 0) {
+      staged.push_back(std::move(o));
+    } else if (o.key.rfind(kLeasePrefix, 0) == 0) {
+      leases.push_back(std::move(o));
+    }
+  }
   // Every record is read and checked before any is acted on: one that cannot be trusted stops
   // recovery with nothing deleted.
   std::vector<std::pair<std::string, JournalRecord>> records;
@@ -396,7 +408,6 @@ Result<RecoveryReport> Committer::Recover() {
   }
   // Staged objects without a record (an interrupted rollback) are removed, unless a live run's
   // record may be about to name them.
-  LP_ASSIGN_OR_RETURN(auto staged, dst_->ListAll(kStagingPrefix));
   std::vector<std::string> orphans;
   for (const auto& s : staged) {
     std::string rest = s.key.substr(kStagingPrefix.size());
@@ -405,7 +416,7 @@ Result<RecoveryReport> Committer::Recover() {
     if (!rec) orphans.push_back(s.key);
   }
   if (!orphans.empty()) LP_RETURN_IF_ERROR(dst_->Delete(orphans));
-  if (leases_) LP_RETURN_IF_ERROR(leases_->SweepDead().status());
+  if (leases_) LP_RETURN_IF_ERROR(leases_->SweepDead(leases).status());
   return report;
 }
 

@@ -300,8 +300,7 @@ void LeaseManager::RenewLoop() {
   }
 }
 
-Result<int> LeaseManager::SweepDead() {
-  LP_ASSIGN_OR_RETURN(auto leases, store_->ListAll(kLeasePrefix));
+Result<int> LeaseManager::SweepDead(const std::vector<ObjectInfo>& leases) {
   std::vector<std::pair<std::string, std::string>> dead;
   for (const auto& l : leases) {
     auto text = store_->ReadPinned(l.key, l.etag);

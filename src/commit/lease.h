@@ -113,8 +113,9 @@ class LeaseManager {
   bool Lost(const HeldLeases* held) const;
 
   //! Deletes the leases of dead owners (a run killed between dropping its record and
-  //! releasing its leases leaves them). Returns how many.
-  Result<int> SweepDead();
+  //! releasing its leases leaves them), among `leases` (a listing of kLeasePrefix).
+  //! Returns how many.
+  Result<int> SweepDead(const std::vector<ObjectInfo>& leases);
 
   //! The live lease on `lock`, if any and not ours.
   Result<std::optional<LeaseRecord>> LiveHolder(const std::string& lock);

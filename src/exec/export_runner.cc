@@ -19,6 +19,7 @@
 
 #include "common/strings.h"
 #include "exec/job.h"
+#include "exec/jobs.h"
 #include "exec/parallel.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
@@ -453,6 +454,11 @@ class ExportJob final : public Job {
 
 }  // namespace
 
+std::unique_ptr<Job> NewExportJob(const ExportOptions& options, std::shared_ptr<ObjectStore> store,
+                                  ProgressSink& progress) {
+  return std::make_unique<ExportJob>(options, std::move(store), progress);
+}
+
 Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
   if (o.tables.empty()) return Status::InvalidArgument("no tables given");
   if (o.chunk_rows <= 0 || o.flush_rows <= 0) {
@@ -462,11 +468,13 @@ Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
   StoreOptions so;
   so.create_local_root = true;
   LP_ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store, OpenStore(o.dst, so));
-  ExportJob job(o, store, progress);
+  auto job = NewExportJob(o, store, progress);
   RunOptions ro;
   ro.parallel = std::max(1, o.parallel);
   ro.spool_dir = o.spool_dir;
-  return RunJob(job, ro, progress);
+  ro.shard_index = o.shard.index;
+  ro.shard_count = o.shard.count;
+  return RunJob(*job, ro, progress);
 }
 
 }  // namespace lakepack

@@ -12,6 +12,7 @@
 #include "commit/lease.h"
 #include "common/strings.h"
 #include "exec/job.h"
+#include "exec/jobs.h"
 #include "exec/parallel.h"
 #include "exec/staging.h"
 #include "lakepack/uri.h"
@@ -296,6 +297,12 @@ Result<RunSummary> RunJob(Job& job, const RunOptions& options, ProgressSink& pro
   run.summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return std::move(run.summary);
+}
+
+Result<std::shared_ptr<ObjectStore>> OpenStoreFor(const std::string& uri, bool create_root) {
+  StoreOptions so;
+  so.create_local_root = create_root;
+  return OpenStore(uri, so);
 }
 
 Result<RecoveryReport> RecoverStore(const std::string& uri, ProgressSink& progress) {

@@ -19,6 +19,7 @@
 
 #include "common/strings.h"
 #include "exec/job.h"
+#include "exec/jobs.h"
 #include "exec/parallel.h"
 #include "exec/rejects.h"
 #include "exec/spool.h"
@@ -730,7 +731,8 @@ class PackJob final : public Job {
 
 }  // namespace
 
-Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
+Result<std::unique_ptr<Job>> NewPackJob(const PackOptions& o, const StoreOpener& open,
+                                        ProgressSink& progress, PackResult& result) {
   // Usage first: nothing is opened before the flags make sense.
   if (o.table.empty() || o.table.find('/') != std::string::npos || o.table == "_lakepack") {
     return Status::InvalidArgument("--table: a table name without '/' is required");
@@ -768,18 +770,25 @@ Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
     LP_ASSIGN_OR_RETURN(schema, ReadSchemaFile(o.schema_file));
   }
 
-  LP_ASSIGN_OR_RETURN(auto in_store, OpenStore(o.input_base));
-  StoreOptions so;
-  so.create_local_root = true;  // a dry run may leave an empty directory, never a file
-  LP_ASSIGN_OR_RETURN(auto out_store, OpenStore(o.output_base, so));
+  LP_ASSIGN_OR_RETURN(auto in_store, open(o.input_base, false));
+  // A dry run may leave an empty output directory, never a file.
+  LP_ASSIGN_OR_RETURN(auto out_store, open(o.output_base, true));
+  return std::unique_ptr<Job>(new PackJob(o, ext, out_format, compression, std::move(schema),
+                                          std::move(in_store), std::move(out_store), progress,
+                                          result));
+}
+
+Result<PackResult> Pack(const PackOptions& o, ProgressSink& progress) {
   PackResult result;
-  PackJob job(o, ext, out_format, compression, std::move(schema), in_store, out_store, progress,
-              result);
+  LP_ASSIGN_OR_RETURN(auto job, NewPackJob(o, OpenStoreFor, progress, result));
   RunOptions ro;
   ro.dry_run = o.dry_run;
   ro.spool_dir = o.spool_dir;
-  LP_ASSIGN_OR_RETURN(result.summary, RunJob(job, ro, progress));
-  LP_RETURN_IF_ERROR(job.failure);
+  ro.shard_index = o.shard.index;
+  ro.shard_count = o.shard.count;
+  LP_ASSIGN_OR_RETURN(result.summary, RunJob(*job, ro, progress));
+  // Pack has one task: its failure is the run's error (with its own code, for the exit code).
+  LP_RETURN_IF_ERROR(static_cast<PackJob&>(*job).failure);
   return result;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/strings.h"
 #include "exec/job.h"
+#include "exec/jobs.h"
 #include "exec/parallel.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
@@ -216,7 +217,8 @@ class RollupJob final : public Job {
 
 }  // namespace
 
-Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress) {
+Result<std::unique_ptr<Job>> NewRollupJob(const RollupOptions& options, const StoreOpener& open,
+                                          RollupResult& result) {
   // Usage first.
   // Each usage error names its flag (grouping and codec are typed: the CLI checked them).
   const Granularity grouping = GranularityOf(options.grouping);
@@ -233,12 +235,7 @@ Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress
       Layout layout,
       Layout::Parse(options.layout.empty() ? std::string(Layout::kDefaultTemplate) : options.layout,
                     options.pattern));
-  if (options.shard_count < 1 || options.shard_index < 0 ||
-      options.shard_index >= options.shard_count) {
-    return Status::InvalidArgument("--shard: expected i/N with 0 <= i < N");
-  }
 
-  LP_ASSIGN_OR_RETURN(auto store, OpenStore(options.src));
   std::vector<Granularity> levels;
   if (options.cascade) {
     for (int g = static_cast<int>(Granularity::kHour); g <= static_cast<int>(grouping); g++) {
@@ -247,15 +244,21 @@ Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress
   } else {
     levels.push_back(grouping);
   }
+  LP_ASSIGN_OR_RETURN(auto store, open(options.src, false));
+  return std::unique_ptr<Job>(new RollupJob(options, levels, start, end, std::move(layout),
+                                            options.compression, std::move(store), result));
+}
+
+Result<RollupResult> Rollup(const RollupOptions& options, ProgressSink& progress) {
   RollupResult result;
-  RollupJob job(options, levels, start, end, std::move(layout), options.compression, store, result);
+  LP_ASSIGN_OR_RETURN(auto job, NewRollupJob(options, OpenStoreFor, result));
   RunOptions ro;
   ro.dry_run = options.dry_run;
   ro.parallel = options.parallel;
-  ro.shard_index = options.shard_index;
-  ro.shard_count = options.shard_count;
+  ro.shard_index = options.shard.index;
+  ro.shard_count = options.shard.count;
   ro.spool_dir = options.spool_dir;
-  LP_ASSIGN_OR_RETURN(result.summary, RunJob(job, ro, progress));
+  LP_ASSIGN_OR_RETURN(result.summary, RunJob(*job, ro, progress));
   return result;
 }
 

@@ -474,7 +474,9 @@ TEST_P(RewrittenInput, NewRowsSurviveAndRecoveryNamesTheInput) {
       << "recovery must say that the input changed:\n"
       << rec.All();
   auto after_recover = lake->DataKeys();
-  EXPECT_EQ(after_recover, (std::vector<std::string>{kHour00, victim}))
+  std::vector<std::string> expected_keys{kHour00, victim};
+  std::sort(expected_keys.begin(), expected_keys.end());
+  EXPECT_EQ(after_recover, expected_keys)
       << "the hour file and the rewritten input, no other input";
   if (std::find(after_recover.begin(), after_recover.end(), victim) != after_recover.end()) {
     EXPECT_EQ(lake->DigestFiles({lake->Fetch(victim)}), fresh_rows)
@@ -556,6 +558,12 @@ TEST_P(MultipartHygiene, AnUploadCutByAKillIsAbortedByTheRerun) {
   std::string tree =
       SampleTree(dir, {"--minutes", "3", "--every", "1", "--rows-per-file", "3000", "--seed", "6"});
   auto lake = TestLake::Open(backend, "multipart");
+  if (!lake->store().Capabilities().create_only_multipart_reliable) {
+    // New outputs are create-only writes; where If-None-Match is not enforced on
+    // CompleteMultipartUpload (RGW) they go as one PUT, so no run leaves an upload to cut.
+    GTEST_SKIP() << backend << " does not enforce create-only multipart uploads: lakepack "
+                 << "writes its outputs there in one PUT (up to 5 GiB)";
+  }
   lake->PutTree(tree);
   const RowDigest before = lake->DigestFiles(ListFilePaths(tree));
   const std::map<std::string, std::string> env = {{"LAKEPACK_S3_MULTIPART_THRESHOLD", "262144"}};

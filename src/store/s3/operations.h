@@ -33,6 +33,9 @@ Status CheckTag(const std::string& uri, std::string_view tag);
 struct EndpointConditions {
   //! If-Match on PutObject is enforced (in the form S3Client::IfMatchValue sends).
   bool if_match = false;
+  //! If-None-Match: * on CompleteMultipartUpload is enforced: a create-only write may then go
+  //! up in parts above the multipart threshold, like any other write.
+  bool create_only_multipart = false;
 };
 
 //! The user metadata header that tags an object with the write that made it, so that a
@@ -82,9 +85,9 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
                                    const std::string& key, const Payload& payload,
                                    const PutOptions& options);
 
-//! PutObject or MultipartUpload, by size (multipart_threshold). Conditional writes (create-
-//! only, if_match) up to kMaxSinglePutSize always go as one PUT, where the conditions are
-//! most widely honoured. Where !conditions.if_match, options.if_match is checked with a HEAD
+//! PutObject or MultipartUpload, by size (multipart_threshold). Compare-and-swap writes up to
+//! kMaxSinglePutSize go as one PUT, where the condition is most widely honoured; create-only
+//! writes too, unless conditions.create_only_multipart. Where !conditions.if_match, options.if_match is checked with a HEAD
 //! just before the write (a window in which another writer can slip in).
 Result<ObjectInfo> Upload(S3Client& client, const std::string& bucket, const std::string& key,
                           const Payload& payload, const PutOptions& options,

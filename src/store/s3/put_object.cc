@@ -122,8 +122,13 @@ Result<ObjectInfo> Upload(S3Client& client, const std::string& bucket, const std
                                    " bytes is more than S3's largest object (5 TiB)");
   }
   const bool conditional = options.if_none_match || !options.if_match.empty();
-  const bool multipart = conditional ? payload.size > kMaxSinglePutSize
-                                     : payload.size >= client.options().multipart_threshold;
+  const bool large = payload.size >= client.options().multipart_threshold;
+  // A condition must hold on the path the bytes take: create-only writes go up in parts only
+  // where the endpoint enforces If-None-Match on completion; compare-and-swaps go as one PUT.
+  const bool multipart =
+      !conditional ? large
+                   : payload.size > kMaxSinglePutSize ||
+                         (options.if_none_match && conditions.create_only_multipart && large);
   if (!options.if_match.empty() && (!conditions.if_match || multipart)) {
     // The endpoint does not enforce If-Match (or not on the multipart path): check just
     // before the write. Another writer can still slip in between the HEAD and the PUT.

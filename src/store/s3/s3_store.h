@@ -20,7 +20,9 @@
 //       with If-None-Match: * is refused (RGW and s3rver complete it).
 //   Where the probe cannot run (read-only credentials) everything is false. Where if_match is
 //   not enforced the store checks with a HEAD just before the PUT (a window).
-// - Conditional writes (create-only, if_match) up to 5 GiB go as a single PUT.
+// - Compare-and-swap writes up to 5 GiB go as a single PUT; so do create-only writes, unless
+//   the endpoint enforces If-None-Match on CompleteMultipartUpload (probed: AWS, moto), where
+//   they go up in parts above the multipart threshold like any other write.
 // - Pinned reads send If-Match on every GET (a 412 is told apart by a HEAD: changed →
 //   FailedPrecondition, gone → NotFound), and check the answer's ETag too, for endpoints that
 //   ignore If-Match. Pinned deletes HEAD each key and delete those that still match (a window).
