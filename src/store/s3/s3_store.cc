@@ -235,7 +235,10 @@ Result<ObjectInfo> S3Store::Upload(std::string_view key, const s3::Payload& payl
   s3::EndpointConditions conditions;
   // A compare-and-swap needs to know whether (and in which form) If-Match is honoured.
   if (!options.if_match.empty()) conditions.if_match = Probe().if_match;
-  if (options.if_none_match) conditions.create_only_multipart = Probe().create_only_multipart;
+  // Only a create-only write that could go up in parts needs to know how completion is handled.
+  if (options.if_none_match && payload.size >= client_->options().multipart_threshold) {
+    conditions.create_only_multipart = Probe().create_only_multipart;
+  }
   LP_ASSIGN_OR_RETURN(ObjectInfo info,
                       s3::Upload(*client_, bucket_, Full(key), payload, options, conditions));
   info.key = std::string(key);
