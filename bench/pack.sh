@@ -75,3 +75,12 @@ echo "lakepack pack : ${lp_s}s, peak RSS $(rss "$WORK/lakepack.time") MB; $(stra
 echo "DuckDB COPY   : ${dd_s}s, peak RSS $(rss "$WORK/duckdb.time") MB; $(stray "$WORK/out-duckdb")"
 python3 -c "print(f'time ratio lakepack/DuckDB: {$lp_s/$dd_s:.2f}')"
 echo "lakepack rows: $(python3 -c "import json;print(json.load(open('$WORK/lakepack.json'))['rows'])"), DuckDB rows: $(python3 -c "import json;print(json.load(open('$WORK/duckdb.json'))['rows'])")"
+# One write per output: what lakepack wrote to the store against the outputs' own bytes (the
+# journal record, leases and manifest add a few KB; a staging copy would double it).
+python3 - "$WORK/lakepack.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+w, out = d["requests"].get("bytes_written", 0), d["bytes_out"]
+print(f"bytes written to the store: {w} for {out} bytes of outputs ({w / max(out, 1):.3f} copies); "
+      f"COPY requests: {d['requests'].get('COPY', 0)}")
+PY

@@ -407,5 +407,10 @@ if want lakepack && [[ -n ${REQ[lakepack]:-} ]]; then
   echo
   echo "lakepack requests: hour: ${REQ[lp-hour]}; day: ${REQ[lp-day]}; total: ${REQ[lakepack]}"
   echo "lakepack --json seconds: hour $(json "$LOGS/lp-hour.log" 'd["seconds"]'), day $(json "$LOGS/lp-day.log" 'd["seconds"]')"
+  # One write per output: bytes PUT to the store against the outputs' bytes (a staging copy
+  # would show COPY requests and twice the bytes on a local store).
+  for p in lp-hour lp-day; do
+    echo "lakepack $p: $(json "$LOGS/$p.log" '"%d bytes written for %d bytes of outputs (%.3f copies), COPY=%d" % (d["requests"].get("bytes_written", 0), d["bytes_out"], d["requests"].get("bytes_written", 0) / max(d["bytes_out"], 1), d["requests"].get("COPY", 0))')"
+  done
 fi
 exit $status
