@@ -87,8 +87,9 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
 
 //! PutObject or MultipartUpload, by size (multipart_threshold). Compare-and-swap writes up to
 //! kMaxSinglePutSize go as one PUT, where the condition is most widely honoured; create-only
-//! writes too, unless conditions.create_only_multipart. Where !conditions.if_match, options.if_match is checked with a HEAD
-//! just before the write (a window in which another writer can slip in).
+//! writes too, unless conditions.create_only_multipart. Where !conditions.if_match,
+//! options.if_match is checked with a HEAD just before the write (a window in which another writer
+//! can slip in).
 Result<ObjectInfo> Upload(S3Client& client, const std::string& bucket, const std::string& key,
                           const Payload& payload, const PutOptions& options,
                           const EndpointConditions& conditions = {});
