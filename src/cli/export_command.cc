@@ -65,11 +65,9 @@ int RunExport(ExportFlags& f, const GlobalOptions& g) {
   ExportOptions& o = f.o;
   o.spool_dir = g.spool_dir;
   o.engine = EngineOptionsFrom(g);
-  if (!f.shard.empty()) {
-    auto shard = ParseShardFlag("--shard", f.shard);
-    if (!shard.ok()) return Fail(kCmd, shard.status(), true);
-    o.shard = *shard;
-  }
+  auto shard = ParseShardFlag("--shard", f.shard);
+  if (!shard.ok()) return Fail(kCmd, shard.status(), true);
+  o.shard = *shard;
   std::vector<std::string> pos = f.positional;
   if (!pos.empty() &&
       (pos[0].rfind("postgres://", 0) == 0 || pos[0].rfind("postgresql://", 0) == 0)) {

@@ -78,6 +78,7 @@ Result<FileFormat> FormatFromFlagOrPath(std::string_view flag, std::string_view 
 
 Result<Shard> ParseShardFlag(std::string_view flag, std::string_view text) {
   Shard shard;
+  if (text.empty()) return shard;  // not given: the whole plan
   char tail = 0;
   std::string t(text);
   if (std::sscanf(t.c_str(), "%d/%d%c", &shard.index, &shard.count, &tail) != 2 ||

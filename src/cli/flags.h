@@ -24,7 +24,7 @@ Result<ExportLayout> ParseExportLayoutFlag(std::string_view flag, std::string_vi
 //! snappy.parquet, parquet, csv or jsonl, any case.
 Result<PackFormat> ParsePackFormatFlag(std::string_view flag, std::string_view text);
 
-//! "i/N" with 0 <= i < N.
+//! "i/N" with 0 <= i < N; empty (the flag not given): shard 0 of 1, the whole plan.
 Result<Shard> ParseShardFlag(std::string_view flag, std::string_view text);
 
 //! A size (ParseByteSize); with `positive`, zero is refused too.

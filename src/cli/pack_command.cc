@@ -37,11 +37,9 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
     if (!codec.ok()) return Fail(kCmd, codec.status(), true);
     f.o.compression = *codec;
   }
-  if (!f.shard.empty()) {
-    auto shard = ParseShardFlag("--shard", f.shard);
-    if (!shard.ok()) return Fail(kCmd, shard.status(), true);
-    f.o.shard = *shard;
-  }
+  auto shard = ParseShardFlag("--shard", f.shard);
+  if (!shard.ok()) return Fail(kCmd, shard.status(), true);
+  f.o.shard = *shard;
   TerminalProgress progress(g.quiet || g.json);
   auto res = Pack(f.o, progress);
   if (!res.ok()) {

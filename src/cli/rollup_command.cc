@@ -31,11 +31,9 @@ int RunRollup(RollupFlags& f, const GlobalOptions& g) {
   auto codec = ParseCompressionFlag("--compression", f.compression);
   if (!codec.ok()) return Fail(kCmd, codec.status(), true);
   f.o.compression = *codec;
-  if (!f.shard.empty()) {
-    auto shard = ParseShardFlag("--shard", f.shard);
-    if (!shard.ok()) return Fail(kCmd, shard.status(), true);
-    f.o.shard = *shard;
-  }
+  auto shard = ParseShardFlag("--shard", f.shard);
+  if (!shard.ok()) return Fail(kCmd, shard.status(), true);
+  f.o.shard = *shard;
   TerminalProgress progress(g.quiet || g.json);
   auto res = Rollup(f.o, progress);
   if (!res.ok()) {

@@ -80,6 +80,25 @@ struct Run {
   RunSummary summary;
 };
 
+// Tells the user what recovery did, when it did anything. Returns the tasks it ended.
+int LogRecovery(const RecoveryReport& report, ProgressSink& progress) {
+  int n = report.rolled_back + report.rolled_forward;
+  if (n > 0) {
+    progress.Log(
+        fmt::format("recovered {} unfinished task(s) from the journal: {} finished, {} rolled back",
+                    n, report.rolled_forward, report.rolled_back));
+  }
+  if (report.live > 0) {
+    progress.Log(
+        fmt::format("{} task(s) in the journal belong to live runs; left to them", report.live));
+  }
+  if (report.uploads_aborted > 0) {
+    progress.Log(fmt::format("aborted {} unfinished multipart upload(s) of dead runs",
+                             report.uploads_aborted));
+  }
+  return n;
+}
+
 void AddWarnings(Run& run, const std::vector<std::string>& lines) {
   std::lock_guard<std::mutex> lock(run.mu);
   for (const auto& l : lines) {
@@ -269,20 +288,7 @@ Result<RunSummary> RunJob(Job& job, const RunOptions& options, ProgressSink& pro
   run.committer = std::make_unique<Committer>(run.dst, run.src, run.leases.get());
   if (!options.dry_run) {
     LP_ASSIGN_OR_RETURN(RecoveryReport report, run.committer->Recover());
-    run.summary.recovered = report.rolled_back + report.rolled_forward;
-    if (run.summary.recovered > 0) {
-      progress.Log(fmt::format(
-          "recovered {} unfinished task(s) from the journal: {} finished, {} rolled back",
-          run.summary.recovered, report.rolled_forward, report.rolled_back));
-    }
-    if (report.live > 0) {
-      progress.Log(
-          fmt::format("{} task(s) in the journal belong to live runs; left to them", report.live));
-    }
-    if (report.uploads_aborted > 0) {
-      progress.Log(fmt::format("aborted {} unfinished multipart upload(s) of dead runs",
-                               report.uploads_aborted));
-    }
+    run.summary.recovered = LogRecovery(report, progress);
     AddWarnings(run, report.changed_inputs);
   }
   for (int level = 0; level < job.Levels(); level++) {
@@ -317,12 +323,7 @@ Result<RecoveryReport> RecoverStore(const std::string& uri, ProgressSink& progre
   LeaseManager leases(store, self, liveness, ttl);
   Committer committer(store, store, &leases);
   LP_ASSIGN_OR_RETURN(RecoveryReport report, committer.Recover());
-  int n = report.rolled_back + report.rolled_forward;
-  if (n > 0) {
-    progress.Log(
-        fmt::format("recovered {} unfinished task(s) from the journal: {} finished, {} rolled back",
-                    n, report.rolled_forward, report.rolled_back));
-  }
+  LogRecovery(report, progress);
   for (const auto& w : report.changed_inputs) progress.Log("warning: " + w);
   return report;
 }
