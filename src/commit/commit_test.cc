@@ -11,6 +11,7 @@
 #include "commit/lease.h"
 #include "plan/task.h"
 #include "store/memory_store.h"
+#include "unit/scratch_dir.h"
 
 namespace lakepack {
 namespace {
@@ -43,22 +44,7 @@ std::string Body(ObjectStore& s, const std::string& key) {
   return r.ok() ? *r : "<" + r.status().message() + ">";
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char t[] = "/tmp/lakepack-commit-test-XXXXXX";
-    path_ = ::mkdtemp(t);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string File(const std::string& name, const std::string& data) const {
-    std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << data;
-    return p;
-  }
-
- private:
-  std::string path_;
-};
+using TempDir = test_util::ScratchDir;
 
 TEST(TaskTest, IdIsStableAndCoversInputsAndOutputs) {
   Task t;

@@ -185,8 +185,8 @@ Status Checkpoint::Compact() {
     ::unlink(tmp.c_str());
     return st;
   }
-  std::string parent = fs::path(path_).parent_path().string();
-  if (parent.empty()) parent = ".";
+  fs::path parent = fs::path(path_).parent_path();
+  if (parent.empty()) parent = fs::current_path();
   int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);

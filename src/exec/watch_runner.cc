@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -164,6 +165,7 @@ class WatchJob final : public Job {
       LP_RETURN_IF_ERROR(cp_.Append(e));
       oc.kind = Outcome::kUnchanged;
       oc.object = e.object;
+      report_(task.label, oc);
       return result;
     }
     // Written by a run that died before its checkpoint line: recorded, not uploaded again.
@@ -175,6 +177,7 @@ class WatchJob final : public Job {
       oc.kind = Outcome::kRecorded;
       oc.object = e.object;
       oc.etag = e.etag;
+      report_(task.label, oc);
       return result;
     }
     LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(EngineFor(ctx.dir())));
@@ -246,6 +249,7 @@ class WatchJob final : public Job {
     oc.etag = w.etag;
     oc.bytes = w.size;
     oc.seconds = std::chrono::duration<double>(Clock::now() - oc.started).count();
+    report_(task.label, oc);
     return Status::OK();
   }
 
@@ -282,6 +286,7 @@ class WatchJob final : public Job {
   std::shared_ptr<ObjectStore> dst_;
   Checkpoint& cp_;
   std::vector<Candidate> candidates_;
+  ReportFn report_;
   std::mutex mu_;
   std::map<std::string, Outcome> outcomes_;
 };
@@ -345,6 +350,7 @@ class Watcher {
   Status Open();
   void Scan();
   void RunBatch();
+  void Report(const std::string& rel, const Outcome& o);
   void Fail(const std::string& rel, FileState& st, const std::string& error, bool bad);
   void AddWatch(const std::string& rel_dir);
   // Waits until `deadline`, a signal, or an inotify event worth a scan.
@@ -616,10 +622,44 @@ void Watcher::Fail(const std::string& rel, FileState& st, const std::string& err
   }
 }
 
+void Watcher::Report(const std::string& rel, const Outcome& o) {
+  nlohmann::ordered_json j;
+  if (o.kind == Outcome::kIngested) {
+    j["event"] = "ingested";
+    j["file"] = rel;
+    j["md5"] = o.md5;
+    j["rows"] = o.rows;
+    j["bytes"] = o.bytes;
+    j["seconds"] = std::round(o.seconds * 1000) / 1000;
+    j["object"] = o.object;
+    j["etag"] = o.etag;
+    j["replaced"] = o.replaced;
+    Event(j);
+    log_.Info(fmt::format("ingested {}: {} rows, {} bytes, {:.2f} s -> {}{}", rel, o.rows, o.bytes,
+                          o.seconds, o.object, o.replaced ? " (replaced)" : ""));
+  } else if (o.kind == Outcome::kRecorded) {
+    j["event"] = "recorded";
+    j["file"] = rel;
+    j["md5"] = o.md5;
+    j["object"] = o.object;
+    Event(j);
+    log_.Info(fmt::format("{}: already in {} (written by an earlier run); checkpointed", rel,
+                          o.object));
+  } else if (o.kind == Outcome::kUnchanged) {
+    j["event"] = "unchanged";
+    j["file"] = rel;
+    j["md5"] = o.md5;
+    Event(j);
+    log_.Info(
+        fmt::format("{}: same content as checkpointed (MD5 {}); nothing to upload", rel, o.md5));
+  }
+}
+
 void Watcher::RunBatch() {
   std::vector<Candidate> candidates;
   for (const auto& rel : ready_) candidates.push_back({rel, WatchOutputKey(rel, o_.format)});
-  WatchJob job(o_, src_, dst_, *cp_, candidates);
+  WatchJob job(o_, src_, dst_, *cp_, candidates,
+               [this](const std::string& rel, const Outcome& o) { Report(rel, o); });
   RunOptions ro;
   ro.parallel = std::max(1, o_.workers);
   ro.spool_dir = o_.spool_dir;
@@ -662,39 +702,9 @@ void Watcher::RunBatch() {
       continue;
     }
     if (!o || o->kind == Outcome::kNone) continue;  // gone since the scan
-    nlohmann::ordered_json j;
     switch (o->kind) {
       case Outcome::kIngested:
         ingested_++;
-        j["event"] = "ingested";
-        j["file"] = c.rel;
-        j["md5"] = o->md5;
-        j["rows"] = o->rows;
-        j["bytes"] = o->bytes;
-        j["seconds"] = std::round(o->seconds * 1000) / 1000;
-        j["object"] = o->object;
-        j["etag"] = o->etag;
-        j["replaced"] = o->replaced;
-        Event(j);
-        log_.Info(fmt::format("ingested {}: {} rows, {} bytes, {:.2f} s -> {}{}", c.rel, o->rows,
-                              o->bytes, o->seconds, o->object, o->replaced ? " (replaced)" : ""));
-        break;
-      case Outcome::kRecorded:
-        j["event"] = "recorded";
-        j["file"] = c.rel;
-        j["md5"] = o->md5;
-        j["object"] = o->object;
-        Event(j);
-        log_.Info(fmt::format("{}: already in {} (written by an earlier run); checkpointed", c.rel,
-                              o->object));
-        break;
-      case Outcome::kUnchanged:
-        j["event"] = "unchanged";
-        j["file"] = c.rel;
-        j["md5"] = o->md5;
-        Event(j);
-        log_.Info(fmt::format("{}: same content as checkpointed (MD5 {}); nothing to upload", c.rel,
-                              o->md5));
         break;
       case Outcome::kBad:
         Fail(c.rel, st, o->error, true);
@@ -702,7 +712,7 @@ void Watcher::RunBatch() {
       case Outcome::kFailed:
         Fail(c.rel, st, o->error, false);
         break;
-      case Outcome::kNone:
+      default:  // recorded, unchanged: reported as they happened
         break;
     }
   }
