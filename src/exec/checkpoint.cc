@@ -197,7 +197,6 @@ Status Checkpoint::Compact() {
   ::close(fd_);
   fd_ = nfd;
   lines_ = static_cast<int64_t>(entries_.size());
-  ignored_lines_ = 0;
   return Status::OK();
 }
 

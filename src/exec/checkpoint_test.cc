@@ -70,8 +70,8 @@ TEST(CheckpointTest, ATornLastLineIsIgnoredAndCompactedAway) {
 TEST(CheckpointTest, ReadsTheSeedsLinesRelativeToTheDirectory) {
   ScratchDir d;
   const std::string md5 = "0123456789abcdef0123456789ABCDEF";
-  const std::string path = d.File("ck.txt", "/data/csv/x/y.csv:" + md5 + "\n/elsewhere/z.csv:" +
-                                                md5 + "\nnot a line\n");
+  const std::string path =
+      d.File("ck.txt", "/data/csv/x/y.csv:" + md5 + "\n/elsewhere/z.csv:" + md5 + "\nnot a line\n");
   auto cp = Checkpoint::Open(path, "/data/csv/");
   ASSERT_TRUE(cp.ok());
   auto y = (*cp)->Find("x/y.csv");

@@ -103,15 +103,20 @@ struct Candidate {
   std::string key;  // in DST
 };
 
+// Called as each file is done (from worker threads), so that its log line comes at once.
+using ReportFn = std::function<void(const std::string& rel, const Outcome&)>;
+
 class WatchJob final : public Job {
  public:
   WatchJob(const WatchOptions& o, std::shared_ptr<ObjectStore> src,
-           std::shared_ptr<ObjectStore> dst, Checkpoint& cp, std::vector<Candidate> candidates)
+           std::shared_ptr<ObjectStore> dst, Checkpoint& cp, std::vector<Candidate> candidates,
+           ReportFn report)
       : o_(o),
         src_(std::move(src)),
         dst_(std::move(dst)),
         cp_(cp),
-        candidates_(std::move(candidates)) {}
+        candidates_(std::move(candidates)),
+        report_(std::move(report)) {}
 
   std::string Name() const override { return "watch"; }
   std::shared_ptr<ObjectStore> Destination() override { return dst_; }
@@ -643,8 +648,8 @@ void Watcher::Report(const std::string& rel, const Outcome& o) {
     j["md5"] = o.md5;
     j["object"] = o.object;
     Event(j);
-    log_.Info(fmt::format("{}: already in {} (written by an earlier run); checkpointed", rel,
-                          o.object));
+    log_.Info(
+        fmt::format("{}: already in {} (written by an earlier run); checkpointed", rel, o.object));
   } else if (o.kind == Outcome::kUnchanged) {
     j["event"] = "unchanged";
     j["file"] = rel;
