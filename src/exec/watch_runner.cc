@@ -310,6 +310,7 @@ struct FileState {
   Clock::time_point since;  // when `seen` was first observed
   int scans_same = 0;       // scans in a row that saw `seen`
   bool renamed = false;     // inotify saw it arrive by rename since
+  bool done = false;        // in the checkpoint as the last scan saw it
   enum { kWaiting, kBad, kFailed } status = kWaiting;
   int attempts = 0;
   Clock::time_point retry_at;
@@ -553,7 +554,8 @@ void Watcher::Scan() {
       fsx.scans_same++;
     }
     auto known = cp_->Find(rel);
-    if (known && known->size == now_seen.size && known->mtime_ns == now_seen.mtime_ns) {
+    fsx.done = known && known->size == now_seen.size && known->mtime_ns == now_seen.mtime_ns;
+    if (fsx.done) {
       done++;
       fsx.renamed = false;
       continue;
@@ -752,7 +754,7 @@ Result<int> Watcher::Run() {
     auto now = Clock::now();
     auto next = now + poll;
     for (const auto& [rel, st] : files_) {
-      if (st.status != FileState::kWaiting) continue;
+      if (st.done || st.status != FileState::kWaiting) continue;
       if (st.attempts > 0 && st.retry_at > now) {
         next = std::min(next, st.retry_at);
       } else if (st.scans_same > 0) {
