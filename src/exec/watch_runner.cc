@@ -400,6 +400,10 @@ Status Watcher::Open() {
   so.create_local_root = true;
   so.create_bucket = true;
   LP_ASSIGN_OR_RETURN(dst_, OpenStore(o_.dst, so));
+  // What a run that died left in DST's journal is ended now, even when every file turns out
+  // to be in the checkpoint already (no batch, hence no RunJob, would ever look).
+  LoggerProgress progress(log_);
+  LP_RETURN_IF_ERROR(RecoverStore(o_.dst, progress).status());
   if (o_.inotify) {
     inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (inotify_fd_ < 0) {
