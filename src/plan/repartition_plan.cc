@@ -186,4 +186,42 @@ DayPlan PlanDay(const DayPlanInput& in) {
   return plan;
 }
 
+Result<std::set<std::string>> ParseSeriesList(const std::string& text, const std::string& name) {
+  std::set<std::string> ids;
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '{') {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.contains("TimeSeriesSummaries") ||
+        !j["TimeSeriesSummaries"].is_array()) {
+      return Status::InvalidArgument(
+          name +
+          ": JSON, but not `aws iotsitewise list-time-series` output (no "
+          "TimeSeriesSummaries array)");
+    }
+    for (const auto& s : j["TimeSeriesSummaries"]) {
+      if (!s.is_object()) continue;
+      if (s.contains("timeSeriesId") && s["timeSeriesId"].is_string()) {
+        ids.insert(s["timeSeriesId"].get<std::string>());
+      }
+      if (s.contains("assetId") && s.contains("propertyId") && s["assetId"].is_string() &&
+          s["propertyId"].is_string()) {
+        ids.insert(s["assetId"].get<std::string>() + "_" + s["propertyId"].get<std::string>());
+      }
+    }
+    return ids;
+  }
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) nl = text.size();
+    std::string line = text.substr(at, nl - at);
+    at = nl + 1;
+    size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    size_t e = line.find_last_not_of(" \t\r");
+    ids.insert(line.substr(b, e - b + 1));
+  }
+  return ids;
+}
+
 }  // namespace lakepack

@@ -90,4 +90,10 @@ struct DayPlan {
 
 DayPlan PlanDay(const DayPlanInput& in);
 
+//! --series-list: plain lines (one id each; blanks and '#' comments skipped), or the JSON that
+//! `aws iotsitewise list-time-series` prints ({"TimeSeriesSummaries": [...]}), where each
+//! summary contributes its timeSeriesId and, for a series associated with an asset property,
+//! "assetId_propertyId" (the id the cold tier's file names carry). `name` is for messages.
+Result<std::set<std::string>> ParseSeriesList(const std::string& text, const std::string& name);
+
 }  // namespace lakepack

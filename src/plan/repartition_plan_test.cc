@@ -140,3 +140,22 @@ TEST(RepartitionPlanTest, TheSeriesListNarrowsTheDay) {
 
 }  // namespace
 }  // namespace lakepack
+
+namespace lakepack {
+namespace {
+
+TEST(RepartitionPlanTest, SeriesListsAsLinesOrSiteWiseJson) {
+  auto lines = ParseSeriesList("# ids\ns1\n  s2  \n\ns_3\n", "ids.txt");
+  ASSERT_TRUE(lines.ok());
+  EXPECT_EQ(*lines, (std::set<std::string>{"s1", "s2", "s_3"}));
+  auto json = ParseSeriesList(
+      R"({"TimeSeriesSummaries":[{"assetId":"a1","propertyId":"p1","timeSeriesId":"t1"},)"
+      R"({"alias":"/x","timeSeriesId":"t2"}]})",
+      "ts.json");
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(*json, (std::set<std::string>{"a1_p1", "t1", "t2"}));
+  EXPECT_FALSE(ParseSeriesList(R"({"other":1})", "x.json").ok());
+}
+
+}  // namespace
+}  // namespace lakepack
