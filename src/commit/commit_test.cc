@@ -414,3 +414,33 @@ TEST(RecoveryTest, VersionOneRecordsStillRecover) {
 
 }  // namespace
 }  // namespace lakepack
+
+namespace lakepack {
+namespace {
+
+// lakepack watch runs one RunJob (one LeaseManager, one run id) per batch in one process: a
+// lease an earlier batch failed to release must not hold up the next batch's retry.
+TEST(LeaseTest, ALeaseLeftByAnEndedRunOfThisProcessIsDead) {
+  auto store = MakeMemoryStore();
+  Owner first = Owner::Self();
+  {
+    LeaseManager a(store, first, Liveness::System(), 60'000);
+    Busy busy;
+    auto held = a.Claim({"k"}, "task1", &busy);
+    ASSERT_TRUE(held.ok() && held->has_value());
+    // Not released: as when the release's DELETE failed.
+    LeaseManager live(store, Owner::Self(), Liveness::System(), 60'000);
+    auto blocked = live.Claim({"k"}, "task1", &busy);
+    ASSERT_TRUE(blocked.ok());
+    EXPECT_FALSE(blocked->has_value()) << "a's run is still alive";
+  }
+  LeaseManager b(store, Owner::Self(), Liveness::System(), 60'000);
+  Busy busy;
+  auto taken = b.Claim({"k"}, "task1", &busy);
+  ASSERT_TRUE(taken.ok());
+  ASSERT_TRUE(taken->has_value()) << busy.holder;
+  EXPECT_EQ((*taken)->generation, 2);
+}
+
+}  // namespace
+}  // namespace lakepack
