@@ -26,21 +26,12 @@ using test_util::ReadAll;
 using test_util::ScratchDir;
 using test_util::WriteSampleAvro;
 
-std::vector<json> JsonLines(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream in(ReadAll(path));
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(json::parse(line));
-  }
-  return out;
-}
-
 // The records of an Avro file as our JSON lines.
 std::vector<json> Records(const std::string& avro, const ScratchDir& dir) {
   const std::string out = dir.path() + "/records-" + std::to_string(std::rand()) + ".jsonl";
   auto n = AvroToJsonLines(avro, out);
   EXPECT_TRUE(n.ok()) << n.status().ToString();
-  return JsonLines(out);
+  return test_util::ReadJsonLines(out);
 }
 
 // Each sample record as a JSON object (what AvroToJsonLines should say of it).
@@ -333,7 +324,7 @@ TEST(AvroToJsonLines, WritesOneObjectPerRecord) {
             R"(1609459200,"offsetInNanos":0,"quality":"BAD","doubleValue":0.0,)"
             R"("stringValue":null,"integerValue":null,"booleanValue":null,"jsonValue":)"
             R"("{\"k\":0}","recordVersion":0})");
-  auto lines = JsonLines(out);
+  auto lines = test_util::ReadJsonLines(out);
   ASSERT_EQ(lines.size(), 26u);
   for (int i = 0; i < 26; ++i) EXPECT_EQ(lines[i], Expected(i));
   // A corrupt input leaves no output behind.
@@ -366,7 +357,7 @@ std::vector<json> PythonRecords(const std::string& avro, const ScratchDir& dir, 
   const std::string out = avro + ".py.jsonl";
   std::string cmd = std::string(kPython) + " " + script + " " + avro + " > " + out;
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  auto lines = JsonLines(out);
+  auto lines = test_util::ReadJsonLines(out);
   if (!lines.empty()) {
     *head = lines.front();
     lines.erase(lines.begin());

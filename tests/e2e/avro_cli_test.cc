@@ -18,15 +18,6 @@ using test_util::EncodeDatum;
 using test_util::RawDatum;
 using test_util::SampleDatum;
 
-std::vector<json> JsonLines(const std::string& path) {
-  std::vector<json> rows;
-  std::istringstream in(test_util::ReadAll(path));
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) rows.push_back(json::parse(line));
-  }
-  return rows;
-}
-
 // `n` records in blocks of 1000; stringValue is null in the first 25,000 (more than the JSON
 // reader's type-detection sample) and set after, as a column of late values would be.
 void WriteLateStrings(const std::string& path, int n) {
@@ -90,8 +81,8 @@ TEST(AvroCli, ConvertToParquetCsvAndJsonLinesKeepsEveryValue) {
   EXPECT_EQ(info["columns"][5]["type"], "VARCHAR");
   EXPECT_EQ(info["columns"][6]["type"], "INTEGER");
   ASSERT_EQ(Lakepack({"convert", d / "out.parquet", d / "back.jsonl"}).exit_code, 0);
-  auto back = JsonLines(d / "back.jsonl");
-  auto direct = JsonLines(d / "out.jsonl");
+  auto back = test_util::ReadJsonLines(d / "back.jsonl");
+  auto direct = test_util::ReadJsonLines(d / "out.jsonl");
   ASSERT_EQ(back.size(), static_cast<size_t>(n));
   ASSERT_EQ(direct.size(), static_cast<size_t>(n));
   for (int i : {0, 1, 2, 3, 24999, 25000, 29999}) {
