@@ -479,6 +479,20 @@ void AppendAvroLong(std::string* out, int64_t v) {
   out->push_back(static_cast<char>(u));
 }
 
+Result<std::optional<AvroHeader>> ParseAvroHeader(std::string_view bytes, const std::string& name,
+                                                  int64_t file_size) {
+  AvroHeader h;
+  h.file_size = file_size;
+  bool complete = false;
+  LP_RETURN_IF_ERROR(ParseHeader(name, bytes, &complete, &h));
+  if (complete) return std::optional<AvroHeader>(std::move(h));
+  if (static_cast<int64_t>(bytes.size()) >= file_size) {
+    return Status::Corruption(
+        fmt::format("{}: truncated Avro header: the file ends at byte {}", name, file_size));
+  }
+  return std::optional<AvroHeader>();
+}
+
 Result<AvroHeader> ReadAvroHeader(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return PosixError(path, errno);

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,13 @@ struct AvroHeader {
 //! Reads and checks the header (magic "Obj\x01", the metadata map, the sync marker). A file
 //! that is not Avro or is cut short is Corruption naming `path` and the byte offset.
 Result<AvroHeader> ReadAvroHeader(const std::string& path);
+
+//! The same from the first bytes of a file of `file_size` bytes (a ranged read of a remote
+//! object: its header holds the user metadata, such as the sources a file was merged from,
+//! without the data). nullopt when `bytes` end inside the header: read more and call again.
+//! Errors name `name`.
+Result<std::optional<AvroHeader>> ParseAvroHeader(std::string_view bytes, const std::string& name,
+                                                  int64_t file_size);
 
 //! One block as stored.
 struct AvroBlock {
