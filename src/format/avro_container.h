@@ -117,6 +117,7 @@ class AvroContainerWriter {
   //! Flushes, fsyncs and closes the file. REQUIRES: not called before.
   Status Finish();
 
+  const std::string& path() const { return path_; }
   const AvroSync& sync() const { return sync_; }
   AvroCodec codec() const { return codec_; }
   int64_t records() const { return records_; }
