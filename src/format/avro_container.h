@@ -81,12 +81,15 @@ class AvroBlockReader {
 
  private:
   AvroBlockReader(std::string path, int fd, AvroHeader header, AvroCodec codec);
-  Status ReadAt(int64_t offset, size_t n, std::string* out, const char* what);
+  //! Bytes [offset, offset + n) of the file, through a read-ahead buffer.
+  Status ReadAt(int64_t offset, size_t n, char* out);
   std::string path_;
   int fd_;
   AvroHeader header_;
   AvroCodec codec_;
   int64_t pos_;
+  std::string ahead_;  // file bytes from ahead_at_ on
+  int64_t ahead_at_ = 0;
 };
 
 //! Compresses a block's record bytes with `codec` (snappy: with the spec's trailing CRC-32).
