@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -441,6 +442,38 @@ TEST(AvroCrossRead, LakepackReadsPythonAvroFiles) {
       ASSERT_TRUE(ConcatAvro({{path, ""}}, out).ok());
       EXPECT_EQ(Records(out.path, dir), ours);
     }
+  }
+}
+
+// Not run by default (a figure, not a check): block copy against decoding on 1,008,000
+// RawDatum records in 100 snappy files of 16 KiB blocks, the shape of a SiteWise day.
+//   lakepack_unit_tests --gtest_also_run_disabled_tests --gtest_filter='AvroBench.*'
+TEST(AvroBench, DISABLED_CopyAgainstDecodeOnAMillionRecords) {
+  ScratchDir dir;
+  std::vector<AvroSource> in;
+  for (int f = 0; f < 100; ++f) {
+    std::string p = dir.path() + "/in" + std::to_string(f) + ".avro";
+    ASSERT_TRUE(WriteSampleAvro(p, AvroCodec::kSnappy, f * 10080, 63, 160).ok());
+    in.push_back({p, ""});
+  }
+  struct Case {
+    const char* what;
+    std::string schema;
+    AvroCodec codec;
+  };
+  for (const Case& c :
+       {Case{"block copy (same schema and codec)", kRawDatumSchema, AvroCodec::kSnappy},
+        Case{"decode, re-block (same schema, null codec)", kRawDatumSchema, AvroCodec::kNull},
+        Case{"decode, resolve, encode (V2 schema, snappy)", kRawDatumV2Schema,
+             AvroCodec::kSnappy}}) {
+    AvroWriteSpec out{dir.path() + "/out.avro", c.schema, c.codec};
+    std::filesystem::remove(out.path);
+    auto t = std::chrono::steady_clock::now();
+    auto n = ConcatAvro(in, out);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    std::printf("%-45s %lld records  %.3f s  %.2f M records/s\n", c.what,
+                static_cast<long long>(*n), s, *n / s / 1e6);
   }
 }
 
