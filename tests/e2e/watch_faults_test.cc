@@ -1,0 +1,104 @@
+// `lakepack watch --once` through the fault proxy (tests/faults/fault_proxy.py) in front of moto:
+// 5% and 20% of requests fail (500, 503, SlowDown, resets before and after forwarding, cut
+// bodies), with the store's default retries and with one retry only (so that failures reach
+// watch's own --retries). Every file must land exactly once: the run exits 0, or it exits 1
+// and a rerun (the faults off) exits 0; either way each object holds exactly its CSV's rows,
+// there is no other object, and the checkpoint has every file.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "e2e/watch_util.h"
+#include "faults/fault_proxy_process.h"
+
+namespace lakepack::e2e::watch {
+namespace {
+
+namespace fs = std::filesystem;
+
+using ::lakepack::testing::FaultProxy;
+using ::lakepack::testing::FaultProxyOptions;
+
+struct FaultCase {
+  const char* name;
+  double rate;
+  int store_retries;  // LAKEPACK_S3_MAX_RETRIES; -1: the store's default
+  uint64_t seed;
+  friend void PrintTo(const FaultCase& c, std::ostream* os) { *os << c.name; }
+};
+
+class WatchFaults : public ::testing::TestWithParam<FaultCase> {};
+
+TEST_P(WatchFaults, EveryFileLandsOnce) {
+  const FaultCase& c = GetParam();
+  WATCH_SKIP_UNLESS_AVAILABLE("moto");
+  const S3Server moto = ServerOf("moto");
+  FaultProxyOptions options;
+  options.upstream_port = moto.Port();
+  options.rate = c.rate;
+  options.seed = c.seed;
+  auto started = FaultProxy::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  std::unique_ptr<FaultProxy> proxy = std::move(*started);
+
+  auto dst = Dst::Fresh("moto", std::string("faults-") + c.name);
+  ScratchDir scratch;
+  const std::string dir = scratch / "in";
+  const std::string checkpoint = scratch / "checkpoint.txt";
+  fs::create_directories(scratch / "tmp");
+  auto specs = NestedSpecs(20, 40);
+  for (const auto& s : specs) Drop(dir, s);
+
+  auto env = dst->LakepackEnv(proxy->endpoint());
+  env["TMPDIR"] = scratch / "tmp";
+  // Quick store retries, so that the test spends its time on requests, not on backoff.
+  env["LAKEPACK_S3_RETRY_BASE_MS"] = "5";
+  env["LAKEPACK_S3_RETRY_MAX_DELAY_MS"] = "200";
+  env["LAKEPACK_S3_IDLE_TIMEOUT_S"] = "60";
+  if (c.store_retries >= 0) env["LAKEPACK_S3_MAX_RETRIES"] = std::to_string(c.store_retries);
+  const std::vector<std::string> args = {dir,         dst->uri(), "--once",        "--settle",
+                                         "0",         "--json",   "--checkpoint",  checkpoint,
+                                         "--retries", "3",        "--retry-delay", "1"};
+  auto start = std::chrono::steady_clock::now();
+  Daemon first(WatchArgv(args), env);
+  auto r = first.Finish(std::chrono::seconds(300));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << c.name << ": exit " << r.exit_code << " after " << seconds << " s, "
+            << proxy->faults() << " faults injected" << std::endl;
+  RecordProperty("faults", proxy->faults());
+  EXPECT_GT(proxy->faults(), 0) << "no fault was injected: the test tested nothing";
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1)
+      << "exit " << r.exit_code << " (0 or 1 expected):\n"
+      << Tail(r.All());
+  if (r.exit_code == 1) {
+    // A failed file is named; the rerun, with the faults off, finishes the job.
+    auto failed = FilesOf(ParseEvents(r.out), "failed");
+    EXPECT_FALSE(failed.empty()) << "exit 1, yet no 'failed' event:\n" << Tail(r.All());
+    std::cout << c.name << ": failed in the first run: " << Join(failed) << std::endl;
+    auto off = e2e::Run({"curl", "-s", "-f", "-X", "POST", "-H", "Content-Type: application/json",
+                         "--data", "{\"rate\": 0}", proxy->endpoint() + "/__fault_proxy/config"});
+    ASSERT_EQ(off.exit_code, 0) << "turning the faults off: " << off.All();
+    Daemon rerun(WatchArgv(args), env);
+    auto again = rerun.Finish(std::chrono::seconds(300));
+    EXPECT_EQ(again.exit_code, 0) << "the rerun after exit 1:\n" << Tail(again.All());
+  }
+  ExpectMirrors(*dst, specs, scratch.path());
+  ExpectCheckpoint(checkpoint, dir, specs, *dst);
+  EXPECT_TRUE(ListFiles(scratch / "tmp").empty())
+      << "left in lakepack's TMPDIR: " << Join(ListFiles(scratch / "tmp"));
+}
+
+const FaultCase kFaults[] = {
+    {"Rate5", 0.05, -1, 5},
+    {"Rate20", 0.20, -1, 20},
+    {"Rate5OneStoreRetry", 0.05, 1, 55},
+    {"Rate20OneStoreRetry", 0.20, 1, 2020},
+};
+
+INSTANTIATE_TEST_SUITE_P(Watch, WatchFaults, ::testing::ValuesIn(kFaults),
+                         [](const ::testing::TestParamInfo<FaultCase>& i) {
+                           return std::string(i.param.name);
+                         });
+
+}  // namespace
+}  // namespace lakepack::e2e::watch
