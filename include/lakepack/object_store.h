@@ -32,6 +32,11 @@ struct ObjectInfo {
   //! The PutOptions::tag the object was written with; filled by Stat only (listings leave it
   //! empty), and only where Capabilities().tags.
   std::string tag;
+  //! The PutOptions::metadata the object was written with; like `tag`, filled by Stat only.
+  std::vector<std::pair<std::string, std::string>> metadata;
+
+  //! The value of metadata `name` ("" when absent).
+  std::string Metadata(std::string_view name) const;
 };
 
 struct ListOptions {
@@ -81,7 +86,17 @@ struct PutOptions {
   //! protocol writes "<task id>.<generation>" here, so that one Stat tells recovery whether a
   //! write happened. Ignored where !Capabilities().tags.
   std::string tag;
+  //! User metadata kept with the object, returned by Stat in ObjectInfo::metadata: (name,
+  //! value) pairs; a name is lower-case letters, digits and '-' and does not start with
+  //! "lakepack-tag" or "lakepack-write-id"; a value is printable ASCII, at most 1024 bytes
+  //! (encode anything else). S3: the header x-amz-meta-<name>; local: the xattr user.<name>.
+  //! Ignored where !Capabilities().tags.
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
+
+//! InvalidArgument naming `uri` unless `metadata` follows PutOptions::metadata's rules.
+Status CheckMetadata(const std::string& uri,
+                     const std::vector<std::pair<std::string, std::string>>& metadata);
 
 //! A multipart upload that was started and neither completed nor aborted (it is stored, and
 //! billed, until aborted).

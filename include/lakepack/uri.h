@@ -40,6 +40,8 @@ struct ObjectRef {
 struct StoreOptions {
   //! Create a local root directory that does not exist yet (for outputs).
   bool create_local_root = false;
+  //! Create an S3 bucket that does not exist yet (lakepack watch; the seed creates it).
+  bool create_bucket = false;
 };
 
 //! Opens the store whose root is the location (a local directory, or bucket/prefix).

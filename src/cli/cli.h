@@ -66,5 +66,6 @@ Command AddSampleCommand(CLI::App& app, const GlobalOptions& global);
 Command AddExportCommand(CLI::App& app, const GlobalOptions& global);
 Command AddValidateCommand(CLI::App& app, const GlobalOptions& global);
 Command AddPackCommand(CLI::App& app, const GlobalOptions& global);
+Command AddWatchCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace lakepack::cli

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {AddConvertCommand(app, global), AddInspectCommand(app, global),
                                    AddSampleCommand(app, global),  AddRollupCommand(app, global),
                                    AddRecoverCommand(app, global), AddPackCommand(app, global),
-                                   AddExportCommand(app, global),  AddValidateCommand(app, global)};
+                                   AddExportCommand(app, global),  AddValidateCommand(app, global),
+                                   AddWatchCommand(app, global)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

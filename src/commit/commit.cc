@@ -526,6 +526,7 @@ Status Transaction::Commit(const std::vector<LocalOutput>& outputs,
     const auto& jo = record_.outputs[n];
     PutOptions put;
     put.tag = tag;
+    put.metadata = lo.metadata;
     // The local file is the build's and is not read again: a local store may move it into
     // place instead of copying its bytes.
     put.consume_source = true;

@@ -111,6 +111,9 @@ struct LocalOutput {
   int64_t rows = 0;
   //! The target it replaces, as planned; std::nullopt: new.
   std::optional<ObjectInfo> replaces;
+  //! User metadata written with it (PutOptions::metadata; lakepack watch's source name and
+  //! MD5). Not kept through staging: a task whose outputs carry metadata replaces one target.
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 class Transaction;

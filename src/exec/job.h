@@ -29,6 +29,9 @@ struct RunOptions {
   std::string spool_dir;  // empty: $TMPDIR or /tmp
   //! A later level (rollup --cascade) is not planned after a level with a failed task.
   bool stop_after_failed_level = true;
+  //! When set (a signal, for lakepack watch), tasks not yet started are skipped ("stopped");
+  //! tasks in hand finish or roll back.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 //! What RunJob lends a job while it plans.

@@ -233,6 +233,10 @@ Status RunLevel(Run& run, int level) {
   run.progress.Planned(static_cast<int64_t>(mine.size()), files, bytes);
   auto statuses = ParallelForAll(mine.size(), run.options.parallel, [&](size_t i) {
     const Task& t = *mine[i];
+    if (run.options.stop != nullptr && run.options.stop->load()) {
+      Skip(run, t, "not started: stopping");
+      return Status::OK();
+    }
     std::string dir = run.spool->Sub(fmt::format("t{}-{}", level, i));
     Status s = RunTask(run, t, dir);
     std::error_code ec;

@@ -231,6 +231,47 @@ Status WriteTag(int fd, const std::string& path, std::string_view tag) {
   return Status::OK();
 }
 
+// PutOptions::metadata name N is the xattr kMetadataXattrPrefix + N.
+constexpr std::string_view kMetadataXattrPrefix = "user.";
+
+// The metadata of an open file (its user.* xattrs but the tag).
+Result<std::vector<std::pair<std::string, std::string>>> ReadMetadata(int fd,
+                                                                      const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  ssize_t need = ::flistxattr(fd, nullptr, 0);
+  if (need < 0) {
+    if (errno == ENOTSUP) return out;
+    return PosixError("list attributes of " + path, errno);
+  }
+  std::string names(static_cast<size_t>(need), '\0');
+  ssize_t n = ::flistxattr(fd, names.data(), names.size());
+  if (n < 0) return PosixError("list attributes of " + path, errno);
+  names.resize(static_cast<size_t>(n));
+  for (size_t at = 0; at < names.size();) {
+    std::string name = names.c_str() + at;
+    at += name.size() + 1;
+    if (name.rfind(kMetadataXattrPrefix, 0) != 0 || name == kTagXattr) continue;
+    std::string value(1024, '\0');
+    ssize_t len = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
+    if (len < 0) continue;  // removed meanwhile, or not ours and too long
+    value.resize(static_cast<size_t>(len));
+    out.emplace_back(name.substr(kMetadataXattrPrefix.size()), std::move(value));
+  }
+  return out;
+}
+
+// Sets the tag (removing an old one when it is empty) and the metadata of an open file.
+Status WriteAttributes(int fd, const std::string& path, const PutOptions& options) {
+  LP_RETURN_IF_ERROR(WriteTag(fd, path, options.tag));
+  for (const auto& [name, value] : options.metadata) {
+    std::string attr = std::string(kMetadataXattrPrefix) + name;
+    if (::fsetxattr(fd, attr.c_str(), value.data(), value.size(), 0) != 0) {
+      return PosixError("set " + attr + " of " + path, errno);
+    }
+  }
+  return Status::OK();
+}
+
 // An open file, locked exclusively with flock(2), that `path` still names: the one version
 // a compare-and-swap or a pinned delete may act on. Other lakepack writers that use if_match
 // or DeletePinned take the same lock first, so whoever holds it decides alone.
@@ -620,6 +661,7 @@ Result<std::optional<ObjectInfo>> LocalStore::Stat(std::string_view key) {
   if (!S_ISREG(st.st_mode)) return std::optional<ObjectInfo>();
   ObjectInfo info = InfoFromStat(std::string(key), st);
   LP_ASSIGN_OR_RETURN(info.tag, ReadTag(fd, path));
+  LP_ASSIGN_OR_RETURN(info.metadata, ReadMetadata(fd, path));
   return std::optional<ObjectInfo>(std::move(info));
 }
 
@@ -751,7 +793,7 @@ int LocalStore::Publish(const std::string& tmp, const std::string& path, bool if
 Result<ObjectInfo> LocalStore::WriteAtomically(std::string_view key, const PutOptions& options,
                                                const Filler& fill) {
   const bool if_none_match = options.if_none_match;
-  const bool tagged = !options.tag.empty() && TagsSupported();
+  const bool tagged = (!options.tag.empty() || !options.metadata.empty()) && TagsSupported();
   std::string path = PathOf(key);
   std::string dir = ParentPath(path);
   if (!options.if_match.empty()) {
@@ -786,7 +828,7 @@ Result<ObjectInfo> LocalStore::WriteAtomically(std::string_view key, const PutOp
   LP_RETURN_IF_ERROR(fill(file.get(), tmp));
   // Set before the rename, so that the tag appears together with the content.
   if (tagged) {
-    LP_RETURN_IF_ERROR(WriteTag(file.get(), tmp, options.tag));
+    LP_RETURN_IF_ERROR(WriteAttributes(file.get(), tmp, options));
   }
   LP_RETURN_IF_ERROR(StampWriteTime(file.get(), tmp));
   if (::fsync(file.get()) != 0) return PosixError("fsync " + tmp, errno);
@@ -807,7 +849,7 @@ Result<ObjectInfo> LocalStore::WriteAtomically(std::string_view key, const PutOp
   }
   LP_RETURN_IF_ERROR(FsyncDirectory(dir));
   ObjectInfo info = InfoFromStat(std::string(key), st);
-  if (tagged) info.tag = options.tag;
+  if (tagged) info.tag = options.tag, info.metadata = options.metadata;
   return info;
 }
 
@@ -838,7 +880,7 @@ Result<std::optional<ObjectInfo>> LocalStore::MoveIntoPlace(std::string_view key
   // change that way is copied.
   if (::fchmod(fd, NewFileMode()) != 0) return std::optional<ObjectInfo>();
   // Its tag is the write's (a source that carries one of its own loses it).
-  if (tagged && !WriteTag(fd, source, options.tag).ok()) return std::optional<ObjectInfo>();
+  if (tagged && !WriteAttributes(fd, source, options).ok()) return std::optional<ObjectInfo>();
   if (!StampWriteTime(fd, source).ok()) return std::optional<ObjectInfo>();
   // The caller may never have synced it; the rename must not publish data still in flight.
   if (::fsync(fd) != 0) return PosixError("fsync " + source, errno);
@@ -872,7 +914,7 @@ Result<std::optional<ObjectInfo>> LocalStore::MoveIntoPlace(std::string_view key
   if (::fstat(fd, &st) != 0) return PosixError("stat " + path, errno);
   LP_RETURN_IF_ERROR(FsyncDirectory(dir));
   ObjectInfo info = InfoFromStat(std::string(key), st);
-  if (tagged) info.tag = options.tag;
+  if (tagged) info.tag = options.tag, info.metadata = options.metadata;
   return std::optional<ObjectInfo>(std::move(info));
 }
 
@@ -911,6 +953,7 @@ Status LocalStore::Copy(std::string_view from_key, std::string_view to_key) {
   PutOptions options;
   if (TagsSupported()) {
     LP_ASSIGN_OR_RETURN(options.tag, ReadTag(in.get(), from_path));
+    LP_ASSIGN_OR_RETURN(options.metadata, ReadMetadata(in.get(), from_path));
   }
   // The open descriptor pins one version of the source even if it is replaced meanwhile.
   Result<ObjectInfo> written =

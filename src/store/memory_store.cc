@@ -16,6 +16,7 @@ struct Object {
   std::string data;
   std::string etag;
   std::string tag;
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 class MemoryStore final : public ObjectStore {
@@ -106,6 +107,7 @@ class MemoryStore final : public ObjectStore {
     o.data = std::string(data);
     o.etag = fmt::format("m{}", ++version_);
     o.tag = options.tag;
+    o.metadata = options.metadata;
     bytes_written_ += static_cast<int64_t>(data.size());
     puts_++;
     return Info(k, o, true);
@@ -156,7 +158,7 @@ class MemoryStore final : public ObjectStore {
     info.key = key;
     info.size = static_cast<int64_t>(o.data.size());
     info.etag = o.etag;
-    if (with_tag) info.tag = o.tag;
+    if (with_tag) info.tag = o.tag, info.metadata = o.metadata;
     return info;
   }
 

@@ -12,6 +12,36 @@
 
 namespace lakepack {
 
+std::string ObjectInfo::Metadata(std::string_view name) const {
+  for (const auto& [k, v] : metadata) {
+    if (k == name) return v;
+  }
+  return std::string();
+}
+
+Status CheckMetadata(const std::string& uri,
+                     const std::vector<std::pair<std::string, std::string>>& metadata) {
+  for (const auto& [name, value] : metadata) {
+    bool name_ok = !name.empty() && name.size() <= 128 && name.rfind("lakepack-tag", 0) != 0 &&
+                   name.rfind("lakepack-write-id", 0) != 0;
+    for (char c : name) {
+      name_ok = name_ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+    }
+    if (!name_ok) {
+      return Status::InvalidArgument(uri + ": metadata name '" + name +
+                                     "' must be lower-case letters, digits and '-'");
+    }
+    bool value_ok = value.size() <= 1024;
+    // It travels as an HTTP header value: printable ASCII without surrounding blanks.
+    for (char c : value) value_ok = value_ok && c >= 0x21 && c <= 0x7e;
+    if (!value_ok) {
+      return Status::InvalidArgument(uri + ": metadata " + name +
+                                     " must be at most 1024 bytes of printable ASCII");
+    }
+  }
+  return Status::OK();
+}
+
 std::string ObjectStore::UriOf(std::string_view key) const {
   std::string uri = Uri();
   if (uri.empty() || uri.back() != '/') uri += '/';
@@ -58,7 +88,7 @@ Status CheckPutConditions(const ObjectStore& store, std::string_view key,
                                    ": a write cannot be both create-only (if_none_match) and "
                                    "compare-and-swap (if_match)");
   }
-  return Status::OK();
+  return CheckMetadata(store.UriOf(key), options.metadata);
 }
 
 namespace {

@@ -53,8 +53,21 @@ Result<std::optional<ObjectInfo>> HeadObject(S3Client& client, const std::string
   info.etag = StripQuotes(resp.Header("etag"));
   info.mtime_ns = ParseHttpDateNs(resp.Header("last-modified"));
   info.tag = resp.Header(std::string(kTagHeader));
+  for (const auto& [name, value] : resp.headers) {
+    if (name.rfind(kMetadataHeaderPrefix, 0) != 0 || name == kTagHeader || name == kWriteIdHeader) {
+      continue;
+    }
+    info.metadata.emplace_back(name.substr(kMetadataHeaderPrefix.size()), value);
+  }
   if (write_id != nullptr) *write_id = resp.Header(std::string(kWriteIdHeader));
   return std::optional<ObjectInfo>(std::move(info));
+}
+
+void AddMetadataHeaders(const std::vector<std::pair<std::string, std::string>>& metadata,
+                        KeyValues& headers) {
+  for (const auto& [name, value] : metadata) {
+    headers.emplace_back(std::string(kMetadataHeaderPrefix) + name, value);
+  }
 }
 
 }  // namespace lakepack::s3

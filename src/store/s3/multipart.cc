@@ -24,10 +24,11 @@ struct UploadedPart {
 
 // CreateMultipartUpload. *attempts (when given) receives how many attempts it took: more
 // than one means an earlier attempt may have created an upload whose answer was lost.
-Result<std::string> CreateUpload(S3Client& client, const std::string& bucket,
-                                 const std::string& key, const std::string& content_type,
-                                 const std::string& write_id, const std::string& tag = "",
-                                 int* attempts = nullptr) {
+Result<std::string> CreateUpload(
+    S3Client& client, const std::string& bucket, const std::string& key,
+    const std::string& content_type, const std::string& write_id, const std::string& tag = "",
+    int* attempts = nullptr,
+    const std::vector<std::pair<std::string, std::string>>* metadata = nullptr) {
   S3Request req;
   req.kind = RequestKind::kMultipartCreate;
   req.method = "POST";
@@ -38,6 +39,7 @@ Result<std::string> CreateUpload(S3Client& client, const std::string& bucket,
   if (!content_type.empty()) req.headers.emplace_back("Content-Type", content_type);
   req.headers.emplace_back(std::string(kWriteIdHeader), write_id);
   if (!tag.empty()) req.headers.emplace_back(std::string(kTagHeader), tag);
+  if (metadata != nullptr) AddMetadataHeaders(*metadata, req.headers);
   LP_ASSIGN_OR_RETURN(HttpResponse resp, client.Execute(req));
   if (attempts != nullptr) *attempts = resp.attempts;
   pugi::xml_document doc;
@@ -208,11 +210,13 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
     if (existing) return Status::AlreadyExists(uri + ": already exists (create-only write)");
   }
   LP_RETURN_IF_ERROR(CheckTag(uri, options.tag));
+  LP_RETURN_IF_ERROR(CheckMetadata(uri, options.metadata));
   const std::string write_id = NewWriteId();
   const int64_t started_ns = NowNs();
   int attempts = 1;
-  LP_ASSIGN_OR_RETURN(std::string upload_id, CreateUpload(client, bucket, key, options.content_type,
-                                                          write_id, options.tag, &attempts));
+  LP_ASSIGN_OR_RETURN(std::string upload_id,
+                      CreateUpload(client, bucket, key, options.content_type, write_id, options.tag,
+                                   &attempts, &options.metadata));
   // Whatever the outcome, an upload an earlier lost attempt created must not stay.
   StrayUploadGuard stray_guard(client, bucket, key, upload_id, started_ns, attempts > 1);
 
@@ -274,6 +278,7 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
   info.size = payload.size;
   info.etag = *etag;
   info.tag = options.tag;
+  info.metadata = options.metadata;
   return info;
 }
 

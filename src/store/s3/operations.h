@@ -41,9 +41,18 @@ struct EndpointConditions {
 //! The user metadata header that tags an object with the write that made it, so that a
 //! write whose answer was lost can recognise its own object (see WriteIdMatches).
 inline constexpr std::string_view kWriteIdHeader = "x-amz-meta-lakepack-write-id";
+//! PutOptions::metadata name N travels as the header kMetadataHeaderPrefix + N.
+inline constexpr std::string_view kMetadataHeaderPrefix = "x-amz-meta-";
+
+//! Appends the headers of PutOptions::metadata.
+void AddMetadataHeaders(const std::vector<std::pair<std::string, std::string>>& metadata,
+                        KeyValues& headers);
 
 //! A fresh random write id (16 hex digits).
 std::string NewWriteId();
+
+//! HeadBucket, then CreateBucket when the bucket is missing (*created says whether it was).
+Status EnsureBucket(S3Client& client, const std::string& bucket, bool* created = nullptr);
 
 //! HeadObject: std::nullopt for 404. ObjectInfo::tag is the kTagHeader value. `write_id`, when
 //! given, receives the object's kWriteIdHeader value ("" when it has none).

@@ -37,6 +37,7 @@ Result<ObjectInfo> PutObject(S3Client& client, const std::string& bucket, const 
                              const Payload& payload, const PutOptions& options) {
   const std::string uri = S3Client::UriOf(bucket, key);
   LP_RETURN_IF_ERROR(CheckTag(uri, options.tag));
+  LP_RETURN_IF_ERROR(CheckMetadata(uri, options.metadata));
   if (options.if_none_match && !options.if_match.empty()) {
     return Status::InvalidArgument(uri +
                                    ": a write cannot be both create-only (if_none_match) and "
@@ -66,6 +67,7 @@ Result<ObjectInfo> PutObject(S3Client& client, const std::string& bucket, const 
   req.headers.emplace_back("Content-MD5", Base64Encode(md5));
   if (!options.content_type.empty()) req.headers.emplace_back("Content-Type", options.content_type);
   if (!options.tag.empty()) req.headers.emplace_back(std::string(kTagHeader), options.tag);
+  AddMetadataHeaders(options.metadata, req.headers);
   std::string write_id;
   if (options.if_none_match) {
     req.headers.emplace_back("If-None-Match", "*");
@@ -104,6 +106,7 @@ Result<ObjectInfo> PutObject(S3Client& client, const std::string& bucket, const 
   info.key = key;
   info.size = payload.size;
   info.tag = options.tag;
+  info.metadata = options.metadata;
   info.etag = StripQuotes(resp.Header("etag"));
   if (info.etag.empty()) info.etag = md5_hex;
   if (LooksLikeMd5(info.etag) && !EtagIsNotMd5(resp) && info.etag != md5_hex) {

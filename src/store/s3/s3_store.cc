@@ -318,6 +318,8 @@ Status S3Store::CheckKey(std::string_view key) const {
 
 std::map<std::string, int64_t> S3Store::Counters() const { return client_->Counters(); }
 
+Status S3Store::EnsureBucket() { return s3::EnsureBucket(*client_, bucket_); }
+
 Status S3Store::ParallelFor(size_t n, const std::function<Status(size_t)>& fn) {
   return s3::ParallelFor(client_->pool(), n, fn);
 }
@@ -342,12 +344,15 @@ Result<std::shared_ptr<S3Store>> OpenS3StoreWithOptions(const std::string& bucke
 }
 
 Result<std::shared_ptr<ObjectStore>> OpenS3Store(const Location& loc, const StoreOptions& options) {
-  (void)options;  // nothing to create: S3 has no directories
   Result<s3::S3Options> s3_options = s3::S3Options::FromEnv();
   if (!s3_options.ok()) return s3_options.status().WithContext(loc.original);
   Result<std::shared_ptr<S3Store>> store =
       OpenS3StoreWithOptions(loc.root, loc.path, std::move(*s3_options));
   if (!store.ok()) return store.status().WithContext(loc.original);
+  if (options.create_bucket) {
+    Status made = (*store)->EnsureBucket();
+    if (!made.ok()) return made.WithContext(loc.original);
+  }
   return std::shared_ptr<ObjectStore>(std::move(*store));
 }
 

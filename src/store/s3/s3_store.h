@@ -86,6 +86,9 @@ class S3Store final : public ObjectStore {
   Status AbortPendingUpload(const PendingUpload& upload) override;
   std::map<std::string, int64_t> Counters() const override;
 
+  //! Creates the bucket when it does not exist (StoreOptions::create_bucket).
+  Status EnsureBucket();
+
   // S3-only.
 
   //! What the endpoint enforces (see above): probed once, cached per endpoint and bucket.
