@@ -186,7 +186,7 @@ TEST_P(WatchCrash, EveryFileOnceAfterAKill) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Watch, WatchCrash,
-                         ::testing::Values(CrashCase{"moto", 20}, CrashCase{"local", 10}),
+                         ::testing::Values(CrashCase{"moto", 20}, CrashCase{"local", 20}),
                          [](const ::testing::TestParamInfo<CrashCase>& i) {
                            return i.param.backend;
                          });

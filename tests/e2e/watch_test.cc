@@ -207,6 +207,10 @@ TEST_P(WatchOnce, MirrorsTheTreeIntoANewBucket) {
   std::vector<std::string> want_dir = Rels(specs);
   for (const auto& n : kIgnored) want_dir.push_back(n);
   want_dir.push_back(".lakepack-checkpoint.txt");
+  // The checkpoint's lock file may stay beside it (docs/watch.md: an exclusive lock on the
+  // checkpoint); nothing else may be added.
+  in_dir.erase(std::remove(in_dir.begin(), in_dir.end(), ".lakepack-checkpoint.txt.lock"),
+               in_dir.end());
   EXPECT_EQ(in_dir, Sorted(want_dir));
 
   // The events: every stdout line is one, start first, one ingested per file, stop last.
@@ -418,7 +422,129 @@ TEST_P(WatchOnce, BadCsvFailsAloneAndNamesItsLine) {
   ExpectCheckpoint(w.default_checkpoint(), w.dir(), all, *w.dst);
 }
 
+// "A deleted CSV leaves its Parquet in place. The watcher never deletes anything in DST or DIR."
+TEST_P(WatchOnce, DeletedCsvLeavesItsParquet) {
+  const std::string backend = GetParam();
+  WATCH_SKIP_UNLESS_AVAILABLE(backend);
+  World w(backend, "deleted-" + backend);
+  auto specs = NestedSpecs(4);
+  for (const auto& s : specs) Drop(w.dir(), s);
+  auto first = w.Once();
+  ASSERT_EQ(first.exit_code, 0) << first.All();
+  auto before = Etags(*w.dst);
+  fs::remove(w.dir() + "/" + specs[1].rel);
+  auto again = w.Once();
+  EXPECT_EQ(again.exit_code, 0) << again.All();
+  EXPECT_EQ(Etags(*w.dst), before) << "deleting a CSV changed the destination";
+  ExpectMirrors(*w.dst, specs, w.scratch.path());
+}
+
+// --format jsonl: DIR/a/b.csv becomes DST/a/b.jsonl, with the same rows.
+TEST_P(WatchOnce, FormatJsonlWritesJsonLines) {
+  const std::string backend = GetParam();
+  WATCH_SKIP_UNLESS_AVAILABLE(backend);
+  World w(backend, "jsonl-" + backend);
+  auto specs = NestedSpecs(3);
+  for (const auto& s : specs) Drop(w.dir(), s);
+  auto r = w.Once({"--format", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  std::string error;
+  auto keys = w.dst->Keys(&error);
+  std::vector<std::string> want;
+  for (const auto& s : specs) want.push_back(s.rel.substr(0, s.rel.size() - 4) + ".jsonl");
+  EXPECT_EQ(keys, Sorted(want));
+  auto expected = ExpectedMultisets(specs, w.scratch.path());
+  auto got = w.dst->Multisets(keys, "jsonl", &error);
+  ASSERT_EQ(error, "");
+  for (const auto& s : specs) {
+    const std::string key = s.rel.substr(0, s.rel.size() - 4) + ".jsonl";
+    EXPECT_EQ(got[key], expected[ParquetKey(s.rel)]) << key;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Watch, WatchOnce, ::testing::Values("local", "moto", "rgw"), BackendName);
+
+// ---------------------------------------------------------------------------------------------
+// WatchCheckpoint: compaction, the seed's lines, the lock
+// ---------------------------------------------------------------------------------------------
+
+// "When the file holds more than twice as many lines as files, it is compacted."
+TEST(WatchCheckpoint, CompactedWhenTwiceAsManyLinesAsFiles) {
+  World w("local", "compact");
+  std::vector<CsvSpec> specs = {{"a.csv", 1, 5}, {"b/b.csv", 100, 5}};
+  for (const auto& s : specs) Drop(w.dir(), s);
+  auto r = w.Once();
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  for (int version = 2; version <= 4; version++) {
+    specs[0].first = version * 1000;
+    specs[0].tag = "v" + std::to_string(version);
+    Drop(w.dir(), specs[0]);
+    r = w.Once();
+    ASSERT_EQ(r.exit_code, 0) << r.All();
+    Checkpoint c = ReadCheckpoint(w.default_checkpoint());
+    EXPECT_LE(c.lines, 2 * static_cast<int>(specs.size()) + 1)
+        << "after version " << version << ": " << c.Describe();
+  }
+  r = w.Once();
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  Checkpoint c = ReadCheckpoint(w.default_checkpoint());
+  EXPECT_LE(c.lines, 2 * static_cast<int>(specs.size()))
+      << "5 lines for 2 files, never compacted: " << c.Describe();
+  ExpectCheckpoint(w.default_checkpoint(), w.dir(), specs, *w.dst);
+  ExpectMirrors(*w.dst, specs, w.scratch.path());
+  // No temporary file of the compaction is left beside the checkpoint.
+  for (const auto& f : ListFiles(w.dir())) {
+    if (f.rfind(".lakepack-checkpoint", 0) == 0) {
+      EXPECT_TRUE(f == ".lakepack-checkpoint.txt" || f == ".lakepack-checkpoint.txt.lock") << f;
+    }
+  }
+}
+
+// "Lines of the seed's own checkpoint (/data/csv/a/b.csv:<md5>) are read too, so a seed's
+// checkpoint can be taken over": a file the seed uploaded with that content is not uploaded
+// again; one whose content changed since, and one the seed never saw, are.
+TEST(WatchCheckpoint, SeedCheckpointIsTakenOver) {
+  World w("local", "seedckpt");
+  std::vector<CsvSpec> specs = {{"a/done.csv", 1, 5}, {"changed.csv", 100, 5}, {"new.csv", 200, 5}};
+  for (const auto& s : specs) Drop(w.dir(), s);
+  const std::string checkpoint = w.scratch / "checkpoint.txt";
+  WriteFile(checkpoint, w.dir() + "/a/done.csv:" + Md5Hex(w.dir() + "/a/done.csv") + "\n" +
+                            w.dir() + "/changed.csv:0123456789abcdef0123456789abcdef\n");
+  auto r = w.Once({"--checkpoint", checkpoint});
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  auto events = ParseEvents(r.out);
+  EXPECT_EQ(Sorted(FilesOf(events, "ingested")), Sorted({"changed.csv", "new.csv"})) << r.out;
+  std::string error;
+  EXPECT_EQ(w.dst->Keys(&error), Sorted({"changed.parquet", "new.parquet"}));
+  Checkpoint c = ReadCheckpoint(checkpoint);
+  EXPECT_EQ(c.entries.count("changed.csv"), 1u) << c.Describe();
+  EXPECT_EQ(c.entries.count("new.csv"), 1u) << c.Describe();
+}
+
+// "The watcher holds an exclusive lock on the checkpoint, so a second watcher of the same
+// checkpoint stops with an error at once."
+TEST(WatchCheckpoint, SecondWatcherOfTheCheckpointStopsAtOnce) {
+  World w("local", "lock");
+  Drop(w.dir(), {"a.csv", 1, 5});
+  const std::string checkpoint = w.scratch / "checkpoint.txt";
+  Daemon first(
+      WatchArgv({w.dir(), w.dst->uri(), "--json", "--poll", "1", "--checkpoint", checkpoint}),
+      w.Env());
+  std::string why;
+  ASSERT_TRUE(first.WaitEvents("scan", 1, kCap, &why)) << why << "\n" << Tail(first.Err());
+  Daemon second(WatchArgv({w.dir(), w.scratch / "other-dst", "--once", "--settle", "0",
+                           "--checkpoint", checkpoint}),
+                w.Env());
+  auto r = second.Finish(std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_NE(r.err.find(checkpoint), std::string::npos) << "the error should name the checkpoint:\n"
+                                                       << r.err;
+  EXPECT_FALSE(Exists(w.scratch / "other-dst/a.parquet")) << "the second watcher wrote";
+  EXPECT_TRUE(first.Alive()) << "the first watcher ended:\n" << Tail(first.Err());
+  first.Signal(SIGTERM);
+  auto f = first.Finish(std::chrono::seconds(60));
+  EXPECT_EQ(f.exit_code, 0) << Tail(f.All());
+}
 
 // ---------------------------------------------------------------------------------------------
 // WatchEnv: the seed's variables alone
