@@ -92,6 +92,71 @@ TEST_P(WatchFaults, EveryFileLandsOnce) {
       << "left in lakepack's TMPDIR: " << Join(ListFiles(scratch / "tmp"));
 }
 
+// "Uploads that fail (after the store's own retries) are retried with backoff: --retry-delay
+// seconds, doubled each time, up to --retries attempts in all per file. Then the file is
+// reported failed." Every PUT of one object fails (and nothing else): that file gets exactly
+// --retries attempts, the last one final, while the others land; its rerun with the faults off
+// lands it. The secret shows nowhere.
+TEST(WatchRetries, AFileThatNeverUploadsFailsAfterItsAttempts) {
+  WATCH_SKIP_UNLESS_AVAILABLE("moto");
+  const S3Server moto = ServerOf("moto");
+  auto dst = Dst::Fresh("moto", "retries");
+  FaultProxyOptions options;
+  options.upstream_port = moto.Port();
+  options.rate = 1.0;
+  options.kinds = "500,503";
+  options.match = "^PUT /" + dst->bucket() + "/a/f01\\.parquet";
+  auto started = FaultProxy::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  std::unique_ptr<FaultProxy> proxy = std::move(*started);
+
+  ScratchDir scratch;
+  const std::string dir = scratch / "in";
+  const std::string checkpoint = scratch / "checkpoint.txt";
+  auto specs = NestedSpecs(4);
+  for (const auto& s : specs) Drop(dir, s);
+  const std::string secret = "watch-retry-secret-Zq8v";
+  auto env = dst->LakepackEnv(proxy->endpoint());
+  env["AWS_SECRET_ACCESS_KEY"] = secret;  // moto checks no signature
+  env["LAKEPACK_S3_MAX_RETRIES"] = "0";
+  const std::vector<std::string> args = {dir,         dst->uri(), "--once",        "--settle",
+                                         "0",         "--json",   "--checkpoint",  checkpoint,
+                                         "--retries", "3",        "--retry-delay", "1"};
+  auto start = std::chrono::steady_clock::now();
+  Daemon d(WatchArgv(args), env);
+  auto r = d.Finish(std::chrono::seconds(300));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 1) << Tail(r.All());
+  auto failed = Named(ParseEvents(r.out), "failed");
+  std::vector<int> attempts;
+  for (const auto& e : failed) {
+    EXPECT_EQ(e.value("file", ""), "a/f01.csv") << e.dump();
+    attempts.push_back(e.value("attempt", -1));
+    EXPECT_EQ(e.value("final", false), e.value("attempt", -1) == 3) << e.dump();
+  }
+  EXPECT_EQ(attempts, (std::vector<int>{1, 2, 3})) << r.out;
+  // Backoff 1 s then 2 s: at least 3 s in all (a loose bound, never an upper one).
+  EXPECT_GE(seconds, 3.0);
+  EXPECT_NE(r.err.find("a/f01.csv"), std::string::npos) << Tail(r.err);
+  EXPECT_EQ(r.All().find(secret), std::string::npos) << "the secret shows:\n" << Tail(r.All());
+  std::vector<CsvSpec> others;
+  for (const auto& s : specs) {
+    if (s.rel != "a/f01.csv") others.push_back(s);
+  }
+  ExpectMirrors(*dst, others, ExpectedMultisets(others, scratch.path()), {"hyparquet"},
+                "_lakepack/leases/[^/]+");
+  EXPECT_EQ(ReadCheckpoint(checkpoint).entries.count("a/f01.csv"), 0u);
+
+  auto off = e2e::Run({"curl", "-s", "-f", "-X", "POST", "-H", "Content-Type: application/json",
+                       "--data", "{\"rate\": 0}", proxy->endpoint() + "/__fault_proxy/config"});
+  ASSERT_EQ(off.exit_code, 0) << off.All();
+  Daemon rerun(WatchArgv(args), env);
+  auto again = rerun.Finish(std::chrono::seconds(300));
+  EXPECT_EQ(again.exit_code, 0) << Tail(again.All());
+  ExpectMirrors(*dst, specs, scratch.path());
+  ExpectCheckpoint(checkpoint, dir, specs, *dst);
+}
+
 const FaultCase kFaults[] = {
     {"Rate5", 0.05, -1, 5},
     {"Rate20", 0.20, -1, 20},
