@@ -563,6 +563,38 @@ TEST(WatchCheckpoint, SeedCheckpointIsTakenOver) {
   EXPECT_EQ(c.entries.count("new.csv"), 1u) << c.Describe();
 }
 
+// "A torn last line (a crash mid-append) is ignored": the files before it stay done, and the
+// next line appended after it is whole (not glued to the torn one).
+TEST(WatchCheckpoint, TornLastLineIsIgnored) {
+  World w("local", "torn");
+  std::vector<CsvSpec> specs = {{"a.csv", 1, 5}, {"b/b.csv", 100, 5}};
+  for (const auto& s : specs) Drop(w.dir(), s);
+  auto r = w.Once();
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto before = Etags(*w.dst);
+  {
+    std::ofstream f(w.default_checkpoint(), std::ios::app | std::ios::binary);
+    f << "{\"file\":\"c.csv\",\"md5\":\"0123";  // no end, no newline
+  }
+  r = w.Once();
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_TRUE(FilesOf(ParseEvents(r.out), "ingested").empty()) << r.out;
+  EXPECT_EQ(Etags(*w.dst), before);
+  specs.push_back({"c.csv", 200, 5});
+  Drop(w.dir(), specs.back());
+  r = w.Once();
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(FilesOf(ParseEvents(r.out), "ingested"), std::vector<std::string>{"c.csv"}) << r.out;
+  // Its line reads back: a rerun does nothing.
+  r = w.Once();
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_TRUE(FilesOf(ParseEvents(r.out), "ingested").empty()) << r.out;
+  Checkpoint c = ReadCheckpoint(w.default_checkpoint());
+  EXPECT_TRUE(c.bad_lines.empty()) << "a line glued to the torn one: " << Join(c.bad_lines, "\n");
+  ExpectCheckpoint(w.default_checkpoint(), w.dir(), specs, *w.dst);
+  ExpectMirrors(*w.dst, specs, w.scratch.path());
+}
+
 // "The watcher holds an exclusive lock on the checkpoint, so a second watcher of the same
 // checkpoint stops with an error at once."
 TEST(WatchCheckpoint, SecondWatcherOfTheCheckpointStopsAtOnce) {
@@ -836,6 +868,40 @@ TEST_P(WatchDaemon, SlowWriterNeverGivesHalfAFile) {
   }
   ExpectMirrors(*w.dst, {s}, w.scratch.path(), {"hyparquet", "parquet-wasm"});
   ExpectCheckpoint(checkpoint, w.dir(), {s}, *w.dst);
+}
+
+// "A bad CSV ... is reported with its name and line, not uploaded, not checkpointed, and tried
+// again only when it changes": the daemon reports it once over several scans, and takes it
+// once mended.
+TEST_P(WatchDaemon, BadCsvTriedAgainOnlyWhenItChanges) {
+  const std::string backend = GetParam();
+  WATCH_SKIP_UNLESS_AVAILABLE(backend);
+  World w(backend, "dbad-" + backend);
+  CsvSpec bad{"bad.csv", 1, 5};
+  const std::string path = w.dir() + "/" + bad.rel;
+  WriteFile(path, CsvText(bad) + "6,n6\n");
+  const std::string checkpoint = w.scratch / "checkpoint.txt";
+  Daemon d(WatchArgv({w.dir(), w.dst->uri(), "--json", "--settle", "0", "--poll", "1",
+                      "--checkpoint", checkpoint}),
+           w.Env());
+  std::string why;
+  ASSERT_TRUE(d.WaitEvents("failed", 1, kCap, &why)) << why << "\n" << Tail(d.Err());
+  size_t scans = Named(d.Events(), "scan").size();
+  ASSERT_TRUE(d.WaitEvents("scan", scans + 3, kCap, &why)) << why << "\n" << Tail(d.Err());
+  EXPECT_EQ(FilesOf(d.Events(), "failed"), std::vector<std::string>{bad.rel})
+      << "tried again though it did not change:\n"
+      << d.Out();
+  // Mended (new content, new size): taken.
+  Drop(w.dir(), bad);
+  EXPECT_TRUE(d.WaitUntil([&] { return !FilesOf(d.Events(), "ingested").empty(); }, kCap, &why))
+      << "the mended file was not taken: " << why << "\n"
+      << d.Out();
+  d.Signal(SIGTERM);
+  auto r = d.Finish(std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << Tail(r.All());
+  EXPECT_EQ(FilesOf(ParseEvents(r.out), "ingested"), std::vector<std::string>{bad.rel});
+  ExpectMirrors(*w.dst, {bad}, w.scratch.path());
+  ExpectCheckpoint(checkpoint, w.dir(), {bad}, *w.dst);
 }
 
 INSTANTIATE_TEST_SUITE_P(Watch, WatchDaemon, ::testing::Values("local", "moto", "rgw"),
