@@ -157,6 +157,58 @@ TEST(WatchRetries, AFileThatNeverUploadsFailsAfterItsAttempts) {
   ExpectCheckpoint(checkpoint, dir, specs, *dst);
 }
 
+// A retry must not be blocked by the run's own lease. Two proxies in a chain: the outer one
+// fails every DeleteObjects (so a failed attempt cannot release its lease), the inner one
+// fails the first PUT of one object only. The second attempt can upload it, and must: its lease
+// is its own run's (docs/commit-protocol.md: a lease is dead when its owner is gone; here the
+// owner is the run itself, which may take it back).
+TEST(WatchRetries, ARetryIsNotBlockedByItsOwnLease) {
+  WATCH_SKIP_UNLESS_AVAILABLE("moto");
+  const S3Server moto = ServerOf("moto");
+  auto dst = Dst::Fresh("moto", "ownlease");
+  FaultProxyOptions inner_options;
+  inner_options.upstream_port = moto.Port();
+  inner_options.rate = 1.0;
+  inner_options.kinds = "500";
+  inner_options.match = "^PUT /" + dst->bucket() + "/a/f01\\.parquet";
+  inner_options.max_faults = 1;
+  auto inner = FaultProxy::Start(inner_options);
+  ASSERT_TRUE(inner.ok()) << inner.status().ToString();
+  FaultProxyOptions outer_options;
+  outer_options.upstream_port = (*inner)->port();
+  outer_options.rate = 1.0;
+  outer_options.kinds = "500";
+  // Leases go with a DeleteObjects (POST ?delete), as do journal records: both stay.
+  outer_options.match = "^POST /" + dst->bucket() + "/?\\?delete";
+  auto outer = FaultProxy::Start(outer_options);
+  ASSERT_TRUE(outer.ok()) << outer.status().ToString();
+
+  ScratchDir scratch;
+  const std::string dir = scratch / "in";
+  const std::string checkpoint = scratch / "checkpoint.txt";
+  auto specs = NestedSpecs(3);
+  for (const auto& s : specs) Drop(dir, s);
+  auto env = dst->LakepackEnv((*outer)->endpoint());
+  env["LAKEPACK_S3_MAX_RETRIES"] = "0";
+  Daemon d(WatchArgv({dir, dst->uri(), "--once", "--settle", "0", "--json", "--checkpoint",
+                      checkpoint, "--retries", "3", "--retry-delay", "1"}),
+           env);
+  // Three small files: a run that takes two minutes is stuck (lakepack's own lease lives 300 s).
+  auto r = d.Finish(kCap);
+  EXPECT_EQ((*inner)->faults(), 1) << (*inner)->log();
+  EXPECT_GT((*outer)->faults(), 0) << "no lease delete failed: the test tested nothing";
+  EXPECT_EQ(r.exit_code, 0) << "the second attempt could upload a/f01.csv:\n" << Tail(r.All());
+  auto events = ParseEvents(r.out);
+  EXPECT_EQ(FilesOf(events, "ingested").size(), specs.size()) << r.out;
+  for (const auto& e : Named(events, "failed")) {
+    EXPECT_EQ(e.value("attempt", -1), 1) << e.dump();
+    EXPECT_EQ(e.value("final", true), false) << e.dump();
+  }
+  // No delete can pass the outer proxy: lakepack's own objects stay, and are allowed to here.
+  ExpectMirrors(*dst, specs, ExpectedMultisets(specs, scratch.path()), {"hyparquet"},
+                "_lakepack/(leases|journal|probe)/[^/]+");
+}
+
 const FaultCase kFaults[] = {
     {"Rate5", 0.05, -1, 5},
     {"Rate20", 0.20, -1, 20},
