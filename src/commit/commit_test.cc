@@ -11,6 +11,7 @@
 #include "commit/lease.h"
 #include "plan/task.h"
 #include "store/memory_store.h"
+#include "unit/scratch_dir.h"
 
 namespace lakepack {
 namespace {
@@ -43,22 +44,7 @@ std::string Body(ObjectStore& s, const std::string& key) {
   return r.ok() ? *r : "<" + r.status().message() + ">";
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char t[] = "/tmp/lakepack-commit-test-XXXXXX";
-    path_ = ::mkdtemp(t);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string File(const std::string& name, const std::string& data) const {
-    std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << data;
-    return p;
-  }
-
- private:
-  std::string path_;
-};
+using TempDir = test_util::ScratchDir;
 
 TEST(TaskTest, IdIsStableAndCoversInputsAndOutputs) {
   Task t;
@@ -424,6 +410,36 @@ TEST(RecoveryTest, VersionOneRecordsStillRecover) {
   EXPECT_EQ(Body(*f.store, "out/o"), "merged");
   EXPECT_FALSE(f.store->Stat("in/a")->has_value());
   EXPECT_TRUE(f.store->ListAll("_lakepack/")->empty());
+}
+
+}  // namespace
+}  // namespace lakepack
+
+namespace lakepack {
+namespace {
+
+// lakepack watch runs one RunJob (one LeaseManager, one run id) per batch in one process: a
+// lease an earlier batch failed to release must not hold up the next batch's retry.
+TEST(LeaseTest, ALeaseLeftByAnEndedRunOfThisProcessIsDead) {
+  auto store = MakeMemoryStore();
+  Owner first = Owner::Self();
+  {
+    LeaseManager a(store, first, Liveness::System(), 60'000);
+    Busy busy;
+    auto held = a.Claim({"k"}, "task1", &busy);
+    ASSERT_TRUE(held.ok() && held->has_value());
+    // Not released: as when the release's DELETE failed.
+    LeaseManager live(store, Owner::Self(), Liveness::System(), 60'000);
+    auto blocked = live.Claim({"k"}, "task1", &busy);
+    ASSERT_TRUE(blocked.ok());
+    EXPECT_FALSE(blocked->has_value()) << "a's run is still alive";
+  }
+  LeaseManager b(store, Owner::Self(), Liveness::System(), 60'000);
+  Busy busy;
+  auto taken = b.Claim({"k"}, "task1", &busy);
+  ASSERT_TRUE(taken.ok());
+  ASSERT_TRUE(taken->has_value()) << busy.holder;
+  EXPECT_EQ((*taken)->generation, 2);
 }
 
 }  // namespace

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "common/crash_point.h"
@@ -125,14 +127,47 @@ std::string LeaseKey(std::string_view lock) {
   return fmt::format("{}{:016x}", kLeasePrefix, Fnv1a(lock));
 }
 
+namespace {
+
+// The run ids of this process's live LeaseManagers. A lease that names this very process
+// (host, pid and pid start) under a run id not in here was left by an earlier run of the
+// process (lakepack watch runs one per batch) whose release failed: it is dead, although its
+// pid is alive. Without this a file's retry would wait for the lease to expire.
+std::mutex g_runs_mu;
+std::multiset<std::string> g_runs;
+
+bool RunActive(const std::string& run_id) {
+  std::lock_guard<std::mutex> lock(g_runs_mu);
+  return g_runs.count(run_id) > 0;
+}
+
+}  // namespace
+
 LeaseManager::LeaseManager(std::shared_ptr<ObjectStore> store, Owner self, Liveness liveness,
                            int64_t ttl_ms)
     : store_(std::move(store)),
       self_(std::move(self)),
       liveness_(std::move(liveness)),
-      ttl_ms_(ttl_ms) {}
+      ttl_ms_(ttl_ms) {
+  std::lock_guard<std::mutex> lock(g_runs_mu);
+  g_runs.insert(self_.run_id);
+}
+
+bool LeaseManager::Live(const LeaseRecord& rec) const {
+  const Owner& o = rec.owner;
+  if (o.host == self_.host && o.pid == self_.pid && o.pid_start == self_.pid_start &&
+      !RunActive(o.run_id)) {
+    return false;
+  }
+  return liveness_.Live(rec);
+}
 
 LeaseManager::~LeaseManager() {
+  {
+    std::lock_guard<std::mutex> lock(g_runs_mu);
+    auto it = g_runs.find(self_.run_id);
+    if (it != g_runs.end()) g_runs.erase(it);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -186,7 +221,7 @@ Result<bool> LeaseManager::ClaimOne(const std::string& lock, const std::string& 
     if (busy) *busy = {lock, "this run"};
     return false;
   }
-  if (theirs.ok() && liveness_.Live(*theirs)) {
+  if (theirs.ok() && Live(*theirs)) {
     if (busy) *busy = {lock, theirs->owner.Describe()};
     return false;
   }
@@ -306,7 +341,7 @@ Result<int> LeaseManager::SweepDead(const std::vector<ObjectInfo>& leases) {
     auto text = store_->ReadPinned(l.key, l.etag);
     if (!text.ok()) continue;  // changed or gone meanwhile: someone is at work on it
     auto rec = LeaseRecord::FromJson(*text);
-    if (rec.ok() && (rec->owner.run_id == self_.run_id || liveness_.Live(*rec))) continue;
+    if (rec.ok() && (rec->owner.run_id == self_.run_id || Live(*rec))) continue;
     dead.emplace_back(l.key, l.etag);
   }
   if (dead.empty()) return 0;
@@ -322,7 +357,7 @@ Result<std::optional<LeaseRecord>> LeaseManager::LiveHolder(const std::string& l
     return text.status();
   }
   auto rec = LeaseRecord::FromJson(*text);
-  if (!rec.ok() || rec->owner.run_id == self_.run_id || !liveness_.Live(*rec)) {
+  if (!rec.ok() || rec->owner.run_id == self_.run_id || !Live(*rec)) {
     return std::optional<LeaseRecord>();
   }
   return std::optional<LeaseRecord>(*rec);

@@ -96,6 +96,10 @@ class LeaseManager {
   //! The TTL from LAKEPACK_LEASE_SECONDS (default 300 s).
   static int64_t DefaultTtlMs();
 
+  //! Whether the lease's holder is alive: Liveness decides, except for a holder that is this
+  //! process under the run id of a LeaseManager no longer alive here (see lease.cc).
+  bool Live(const LeaseRecord& rec) const;
+
   //! Claims every lock (in sorted order). All or nothing: on a busy lock the ones taken are
   //! released and `busy` says who holds it; the result is then std::nullopt.
   Result<std::optional<HeldLeases>> Claim(const std::vector<std::string>& locks,

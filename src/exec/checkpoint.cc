@@ -185,8 +185,8 @@ Status Checkpoint::Compact() {
     ::unlink(tmp.c_str());
     return st;
   }
-  std::string parent = fs::path(path_).parent_path().string();
-  if (parent.empty()) parent = ".";
+  fs::path parent = fs::path(path_).parent_path();
+  if (parent.empty()) parent = fs::current_path();
   int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
@@ -197,7 +197,6 @@ Status Checkpoint::Compact() {
   ::close(fd_);
   fd_ = nfd;
   lines_ = static_cast<int64_t>(entries_.size());
-  ignored_lines_ = 0;
   return Status::OK();
 }
 

@@ -41,7 +41,8 @@ class Checkpoint {
   Status Append(CheckpointEntry entry);
   size_t files() const;
   const std::string& path() const { return path_; }
-  //! Lines ignored when loading (a torn last line, or lines that do not parse).
+  //! Lines ignored when loading (a torn last line, or lines that do not parse); compaction
+  //! at open drops them from the file.
   int ignored_lines() const { return ignored_lines_; }
 
  private:

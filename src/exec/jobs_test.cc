@@ -15,24 +15,14 @@
 #include "commit/lease.h"
 #include "exec/job.h"
 #include "store/memory_store.h"
+#include "unit/scratch_dir.h"
 
 namespace lakepack {
 namespace {
 
 namespace fs = std::filesystem;
 
-class Scratch {
- public:
-  Scratch() {
-    char t[] = "/tmp/lakepack-jobs-test-XXXXXX";
-    path_ = ::mkdtemp(t);
-  }
-  ~Scratch() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using Scratch = test_util::ScratchDir;
 
 struct Planning {
   Scratch scratch;

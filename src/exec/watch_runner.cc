@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -102,15 +103,20 @@ struct Candidate {
   std::string key;  // in DST
 };
 
+// Called as each file is done (from worker threads), so that its log line comes at once.
+using ReportFn = std::function<void(const std::string& rel, const Outcome&)>;
+
 class WatchJob final : public Job {
  public:
   WatchJob(const WatchOptions& o, std::shared_ptr<ObjectStore> src,
-           std::shared_ptr<ObjectStore> dst, Checkpoint& cp, std::vector<Candidate> candidates)
+           std::shared_ptr<ObjectStore> dst, Checkpoint& cp, std::vector<Candidate> candidates,
+           ReportFn report)
       : o_(o),
         src_(std::move(src)),
         dst_(std::move(dst)),
         cp_(cp),
-        candidates_(std::move(candidates)) {}
+        candidates_(std::move(candidates)),
+        report_(std::move(report)) {}
 
   std::string Name() const override { return "watch"; }
   std::shared_ptr<ObjectStore> Destination() override { return dst_; }
@@ -164,6 +170,7 @@ class WatchJob final : public Job {
       LP_RETURN_IF_ERROR(cp_.Append(e));
       oc.kind = Outcome::kUnchanged;
       oc.object = e.object;
+      report_(task.label, oc);
       return result;
     }
     // Written by a run that died before its checkpoint line: recorded, not uploaded again.
@@ -175,6 +182,7 @@ class WatchJob final : public Job {
       oc.kind = Outcome::kRecorded;
       oc.object = e.object;
       oc.etag = e.etag;
+      report_(task.label, oc);
       return result;
     }
     LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(EngineFor(ctx.dir())));
@@ -246,6 +254,7 @@ class WatchJob final : public Job {
     oc.etag = w.etag;
     oc.bytes = w.size;
     oc.seconds = std::chrono::duration<double>(Clock::now() - oc.started).count();
+    report_(task.label, oc);
     return Status::OK();
   }
 
@@ -282,6 +291,7 @@ class WatchJob final : public Job {
   std::shared_ptr<ObjectStore> dst_;
   Checkpoint& cp_;
   std::vector<Candidate> candidates_;
+  ReportFn report_;
   std::mutex mu_;
   std::map<std::string, Outcome> outcomes_;
 };
@@ -300,6 +310,7 @@ struct FileState {
   Clock::time_point since;  // when `seen` was first observed
   int scans_same = 0;       // scans in a row that saw `seen`
   bool renamed = false;     // inotify saw it arrive by rename since
+  bool done = false;        // in the checkpoint as the last scan saw it
   enum { kWaiting, kBad, kFailed } status = kWaiting;
   int attempts = 0;
   Clock::time_point retry_at;
@@ -345,6 +356,7 @@ class Watcher {
   Status Open();
   void Scan();
   void RunBatch();
+  void Report(const std::string& rel, const Outcome& o);
   void Fail(const std::string& rel, FileState& st, const std::string& error, bool bad);
   void AddWatch(const std::string& rel_dir);
   // Waits until `deadline`, a signal, or an inotify event worth a scan.
@@ -388,6 +400,10 @@ Status Watcher::Open() {
   so.create_local_root = true;
   so.create_bucket = true;
   LP_ASSIGN_OR_RETURN(dst_, OpenStore(o_.dst, so));
+  // What a run that died left in DST's journal is ended now, even when every file turns out
+  // to be in the checkpoint already (no batch, hence no RunJob, would ever look).
+  LoggerProgress progress(log_);
+  LP_RETURN_IF_ERROR(RecoverStore(o_.dst, progress).status());
   if (o_.inotify) {
     inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (inotify_fd_ < 0) {
@@ -542,7 +558,8 @@ void Watcher::Scan() {
       fsx.scans_same++;
     }
     auto known = cp_->Find(rel);
-    if (known && known->size == now_seen.size && known->mtime_ns == now_seen.mtime_ns) {
+    fsx.done = known && known->size == now_seen.size && known->mtime_ns == now_seen.mtime_ns;
+    if (fsx.done) {
       done++;
       fsx.renamed = false;
       continue;
@@ -616,10 +633,44 @@ void Watcher::Fail(const std::string& rel, FileState& st, const std::string& err
   }
 }
 
+void Watcher::Report(const std::string& rel, const Outcome& o) {
+  nlohmann::ordered_json j;
+  if (o.kind == Outcome::kIngested) {
+    j["event"] = "ingested";
+    j["file"] = rel;
+    j["md5"] = o.md5;
+    j["rows"] = o.rows;
+    j["bytes"] = o.bytes;
+    j["seconds"] = std::round(o.seconds * 1000) / 1000;
+    j["object"] = o.object;
+    j["etag"] = o.etag;
+    j["replaced"] = o.replaced;
+    Event(j);
+    log_.Info(fmt::format("ingested {}: {} rows, {} bytes, {:.2f} s -> {}{}", rel, o.rows, o.bytes,
+                          o.seconds, o.object, o.replaced ? " (replaced)" : ""));
+  } else if (o.kind == Outcome::kRecorded) {
+    j["event"] = "recorded";
+    j["file"] = rel;
+    j["md5"] = o.md5;
+    j["object"] = o.object;
+    Event(j);
+    log_.Info(
+        fmt::format("{}: already in {} (written by an earlier run); checkpointed", rel, o.object));
+  } else if (o.kind == Outcome::kUnchanged) {
+    j["event"] = "unchanged";
+    j["file"] = rel;
+    j["md5"] = o.md5;
+    Event(j);
+    log_.Info(
+        fmt::format("{}: same content as checkpointed (MD5 {}); nothing to upload", rel, o.md5));
+  }
+}
+
 void Watcher::RunBatch() {
   std::vector<Candidate> candidates;
   for (const auto& rel : ready_) candidates.push_back({rel, WatchOutputKey(rel, o_.format)});
-  WatchJob job(o_, src_, dst_, *cp_, candidates);
+  WatchJob job(o_, src_, dst_, *cp_, candidates,
+               [this](const std::string& rel, const Outcome& o) { Report(rel, o); });
   RunOptions ro;
   ro.parallel = std::max(1, o_.workers);
   ro.spool_dir = o_.spool_dir;
@@ -662,39 +713,9 @@ void Watcher::RunBatch() {
       continue;
     }
     if (!o || o->kind == Outcome::kNone) continue;  // gone since the scan
-    nlohmann::ordered_json j;
     switch (o->kind) {
       case Outcome::kIngested:
         ingested_++;
-        j["event"] = "ingested";
-        j["file"] = c.rel;
-        j["md5"] = o->md5;
-        j["rows"] = o->rows;
-        j["bytes"] = o->bytes;
-        j["seconds"] = std::round(o->seconds * 1000) / 1000;
-        j["object"] = o->object;
-        j["etag"] = o->etag;
-        j["replaced"] = o->replaced;
-        Event(j);
-        log_.Info(fmt::format("ingested {}: {} rows, {} bytes, {:.2f} s -> {}{}", c.rel, o->rows,
-                              o->bytes, o->seconds, o->object, o->replaced ? " (replaced)" : ""));
-        break;
-      case Outcome::kRecorded:
-        j["event"] = "recorded";
-        j["file"] = c.rel;
-        j["md5"] = o->md5;
-        j["object"] = o->object;
-        Event(j);
-        log_.Info(fmt::format("{}: already in {} (written by an earlier run); checkpointed", c.rel,
-                              o->object));
-        break;
-      case Outcome::kUnchanged:
-        j["event"] = "unchanged";
-        j["file"] = c.rel;
-        j["md5"] = o->md5;
-        Event(j);
-        log_.Info(fmt::format("{}: same content as checkpointed (MD5 {}); nothing to upload", c.rel,
-                              o->md5));
         break;
       case Outcome::kBad:
         Fail(c.rel, st, o->error, true);
@@ -702,7 +723,7 @@ void Watcher::RunBatch() {
       case Outcome::kFailed:
         Fail(c.rel, st, o->error, false);
         break;
-      case Outcome::kNone:
+      default:  // recorded, unchanged: reported as they happened
         break;
     }
   }
@@ -737,7 +758,7 @@ Result<int> Watcher::Run() {
     auto now = Clock::now();
     auto next = now + poll;
     for (const auto& [rel, st] : files_) {
-      if (st.status != FileState::kWaiting) continue;
+      if (st.done || st.status != FileState::kWaiting) continue;
       if (st.attempts > 0 && st.retry_at > now) {
         next = std::min(next, st.retry_at);
       } else if (st.scans_same > 0) {

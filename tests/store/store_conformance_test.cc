@@ -663,6 +663,40 @@ TEST_P(StoreConformanceTest, TagRoundTrips) {
   EXPECT_EQ(stat->tag, "");
 }
 
+TEST_P(StoreConformanceTest, MetadataRoundTrips) {
+  if (!store_->Capabilities().tags) GTEST_SKIP() << store_->Uri() << " keeps no metadata";
+  PutOptions put;
+  put.tag = "task-7.1";
+  put.metadata = {{"lakepack-source-name", "dir/a%20b.csv"},
+                  {"lakepack-source-md5", "0123456789abcdef0123456789abcdef"}};
+  const std::string file = Scratch("meta.bin");
+  WriteLocalFile(file, "with metadata");
+  put.consume_source = true;
+  ASSERT_OK(store_->WriteFromFile("meta/a", file, put).status());
+  ASSERT_OK_AND_ASSIGN(std::optional<ObjectInfo> stat, store_->Stat("meta/a"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->tag, "task-7.1");
+  EXPECT_EQ(stat->Metadata("lakepack-source-name"), "dir/a%20b.csv");
+  EXPECT_EQ(stat->Metadata("lakepack-source-md5"), "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(stat->Metadata("lakepack-tag"), "") << "the tag is not metadata";
+  // A copy keeps it, as S3's CopyObject keeps the metadata.
+  ASSERT_OK(store_->Copy("meta/a", "meta/b"));
+  ASSERT_OK_AND_ASSIGN(stat, store_->Stat("meta/b"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->Metadata("lakepack-source-md5"), "0123456789abcdef0123456789abcdef");
+  // An overwrite without metadata leaves none.
+  ASSERT_OK(store_->Write("meta/a", "plain").status());
+  ASSERT_OK_AND_ASSIGN(stat, store_->Stat("meta/a"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->Metadata("lakepack-source-md5"), "");
+  // Values travel as header values: anything but printable ASCII is refused before a request.
+  PutOptions bad;
+  bad.metadata = {{"lakepack-source-name", "caf\xc3\xa9 au lait"}};
+  auto refused = store_->Write("meta/c", "x", bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(StoreConformanceTest, IfMatchReplacesTheVersionItNames) {
   ASSERT_OK_AND_ASSIGN(ObjectInfo v1, store_->Write("cas/k", "v1"));
   PutOptions cas;
