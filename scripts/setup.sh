@@ -16,7 +16,7 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 # Debian packages: the toolchain, and one package per outside library.
 PKGS=(build-essential cmake ninja-build ccache pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
-      libfmt-dev libspdlog-dev libpq-dev libavro-dev libgtest-dev libgmock-dev
+      libfmt-dev libspdlog-dev libpq-dev libavro-dev libsnappy-dev zlib1g-dev libgtest-dev libgmock-dev
       libbenchmark-dev clang-format)
 # Node.js may come from elsewhere than Debian (this machine image has its own build with npm):
 # ask for Debian's only when the commands are missing.
@@ -24,8 +24,9 @@ command -v node >/dev/null || PKGS+=(nodejs)
 command -v npm >/dev/null || PKGS+=(npm)
 if [[ $WITH_TESTS -eq 1 ]]; then
   # Ceph RGW, the real S3 server of the tests (tests/servers/rgw_start.sh): monitor, OSD,
-  # gateway; uuid-runtime for uuidgen.
-  PKGS+=(postgresql rclone ceph-mon ceph-osd radosgw uuid-runtime)
+  # gateway; uuid-runtime for uuidgen. python3-avro (+ python3-snappy for its snappy codec): the
+  # independent Avro reader of the tests (src/format/avro_codec_test.cc).
+  PKGS+=(postgresql rclone ceph-mon ceph-osd radosgw uuid-runtime python3-avro python3-snappy)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

@@ -16,15 +16,17 @@
 
 namespace lakepack {
 
-enum class FileFormat { kUnknown, kParquet, kCsv, kJsonLines };
+//! kAvro (container files) is read and written by the Avro layer (src/format/avro_codec.h), not
+//! by FormatEngine: the engine refuses it; convert and inspect route it.
+enum class FileFormat { kUnknown, kParquet, kCsv, kJsonLines, kAvro };
 enum class Compression { kSnappy, kZstd, kGzip, kUncompressed };
 
-//! "parquet", "csv", "jsonl".
+//! "parquet", "csv", "jsonl", "avro".
 std::string_view FormatName(FileFormat format);
-//! Accepts parquet, snappy.parquet, csv, jsonl, ndjson, json. Others: InvalidArgument.
+//! Accepts parquet, snappy.parquet, csv, jsonl, ndjson, json, avro. Others: InvalidArgument.
 Result<FileFormat> ParseFormat(std::string_view name);
 //! From a file name's extension (".parquet", ".snappy.parquet", ".csv", ".jsonl", ".ndjson",
-//! ".json"); kUnknown when it says nothing.
+//! ".json", ".avro"); kUnknown when it says nothing.
 FileFormat FormatFromPath(std::string_view path);
 
 std::string_view CompressionName(Compression c);
@@ -39,6 +41,12 @@ class RejectSink {
   //! `file` is the local path read, `line` the record's first line (1-based), `text` its bytes.
   virtual void Reject(const std::string& file, int64_t line, std::string_view reason,
                       std::string_view text) = 0;
+};
+
+struct ColumnInfo {
+  std::string name;
+  std::string type;  // DuckDB's name of the logical type ("BIGINT", "VARCHAR", ...)
+  bool operator==(const ColumnInfo&) const = default;
 };
 
 //! What to read: one or more local files. Columns of many files are united by name (a column
@@ -57,6 +65,10 @@ struct ReadSpec {
   std::string csv_delimiter;
   //! Not owned; may be null.
   RejectSink* rejects = nullptr;
+  //! JSON lines only: read exactly these columns with these types instead of detecting them
+  //! (detection types a column whose sampled values are all null as JSON, and a JSON string
+  //! cast to VARCHAR keeps its quotes). Empty: detect.
+  std::vector<ColumnInfo> json_columns;
 };
 
 struct WriteSpec {
@@ -66,12 +78,6 @@ struct WriteSpec {
   int64_t row_group_rows = 0;                      // Parquet only; 0: the engine's default
   //! Parquet only: key-value metadata for the file's footer (provenance, for one).
   std::vector<std::pair<std::string, std::string>> metadata;
-};
-
-struct ColumnInfo {
-  std::string name;
-  std::string type;  // DuckDB's name of the logical type ("BIGINT", "VARCHAR", ...)
-  bool operator==(const ColumnInfo&) const = default;
 };
 
 struct FileInfo {

@@ -67,5 +67,6 @@ Command AddExportCommand(CLI::App& app, const GlobalOptions& global);
 Command AddValidateCommand(CLI::App& app, const GlobalOptions& global);
 Command AddPackCommand(CLI::App& app, const GlobalOptions& global);
 Command AddWatchCommand(CLI::App& app, const GlobalOptions& global);
+Command AddRepartitionCommand(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace lakepack::cli

@@ -1,7 +1,9 @@
 // `lakepack convert IN OUT`: one file or object from one format to another, published
-// atomically so that a failure never leaves a partial OUT.
+// atomically so that a failure never leaves a partial OUT. Avro input goes through the Avro
+// layer to JSON lines, and from there through the engine with the columns the Avro schema gives.
 #include <fmt/format.h>
 
+#include <fstream>
 #include <iostream>
 
 #include "cli/cli.h"
@@ -9,12 +11,49 @@
 #include "common/strings.h"
 #include "exec/rejects.h"
 #include "exec/staging.h"
+#include "format/avro_codec.h"
 #include "lakepack/format.h"
 #include "lakepack/uri.h"
 
 namespace lakepack::cli {
 
 namespace {
+
+// Avro IN: to Avro (blocks copied as they are, under a new sync marker), to JSON lines (the Avro
+// layer alone), or to Parquet / CSV (JSON lines read by the engine as the schema's columns, so
+// that a column whose first values are all null still gets its type). Returns the rows.
+Result<int64_t> ConvertAvro(const std::string& in, const std::string& in_shown, Spool& spool,
+                            FormatEngine& engine, const WriteSpec& ws) {
+  if (ws.format == FileFormat::kAvro) {
+    LP_ASSIGN_OR_RETURN(AvroHeader h, ReadAvroHeader(in));
+    LP_ASSIGN_OR_RETURN(AvroCodec codec, ParseAvroCodec(h.codec));
+    return ConcatAvro({{in, in_shown}}, {ws.path, h.schema_json, codec, h.metadata});
+  }
+  if (ws.format == FileFormat::kJsonLines) return AvroToJsonLines(in, ws.path);
+  LP_ASSIGN_OR_RETURN(AvroHeader h, ReadAvroHeader(in));
+  LP_ASSIGN_OR_RETURN(std::vector<AvroField> fields, AvroRecordFields(h.schema_json));
+  std::vector<ColumnInfo> columns;
+  for (const auto& f : fields) columns.push_back({f.name, f.engine_type});
+  const std::string jsonl = spool.NewFile(".jsonl");
+  LP_ASSIGN_OR_RETURN(int64_t records, AvroToJsonLines(in, jsonl));
+  if (records == 0) {
+    // No records: an empty JSON-lines file is not readable, a 0-byte CSV is (no columns, no
+    // rows), and CopyAs still gives the output the schema's columns.
+    const std::string empty = spool.NewFile(".csv");
+    std::ofstream(empty, std::ios::trunc).close();
+    return engine.CopyAs(ReadSpec{{empty}, FileFormat::kCsv}, columns, ws);
+  }
+  ReadSpec rs{{jsonl}, FileFormat::kJsonLines};
+  rs.json_columns = columns;
+  auto rows = engine.CopyAs(rs, columns, ws);
+  // The JSON lines are lakepack's own staging: an error about them is about IN.
+  if (!rows.ok()) return ShowPathAs(rows.status(), jsonl, in_shown);
+  if (*rows != records) {
+    return Status::Corruption(
+        fmt::format("{}: {} Avro records became {} rows", in_shown, records, *rows));
+  }
+  return rows;
+}
 
 struct ConvertFlags {
   std::string in;
@@ -26,6 +65,22 @@ struct ConvertFlags {
   std::string rejects;
 };
 
+void PrintConverted(const ConvertFlags& f, const GlobalOptions& g, FileFormat out_format,
+                    int64_t rows, int64_t bytes, int64_t rejected,
+                    const std::string& rejected_text) {
+  if (g.json) {
+    std::cout
+        << fmt::format(
+               R"({{"command":"convert","input":"{}","output":"{}","format":"{}","rows":{},"bytes":{},"rejected":{}}})",
+               f.in, f.out, FormatName(out_format), rows, bytes, rejected)
+        << std::endl;
+  } else if (!g.quiet) {
+    std::cout << fmt::format("converted {} -> {}: {} rows, {} bytes ({}){}", f.in, f.out, rows,
+                             bytes, FormatName(out_format), rejected_text)
+              << std::endl;
+  }
+}
+
 int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "convert";
   // Usage first: every flag is checked before anything is read or written.
@@ -36,6 +91,16 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   const FileFormat in_format = *in, out_format = *out;
   auto codec = ParseCompressionFlag("--compression", f.compression);
   if (!codec.ok()) return Fail(kCmd, codec.status(), true);
+  if (out_format == FileFormat::kAvro && in_format != FileFormat::kAvro) {
+    return Fail(kCmd,
+                Status::InvalidArgument(f.out + ": convert writes Avro from Avro only (parquet, "
+                                                "csv or jsonl from other inputs)"),
+                true);
+  }
+  if (in_format == FileFormat::kAvro && !f.rejects.empty()) {
+    return Fail(kCmd, Status::InvalidArgument("--rejects applies to CSV and JSON-lines inputs"),
+                true);
+  }
 
   auto src = OpenObject(f.in);
   if (!src.ok() && src.status().IsNotFound()) {
@@ -65,10 +130,21 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   WriteSpec ws;
   ws.path = (*spool)->NewFile(out_format == FileFormat::kParquet ? ".parquet"
                               : out_format == FileFormat::kCsv   ? ".csv"
+                              : out_format == FileFormat::kAvro  ? ".avro"
                                                                  : ".jsonl");
   ws.format = out_format;
   ws.compression = *codec;
   ws.row_group_rows = f.row_group_rows;
+  if (in_format == FileFormat::kAvro) {
+    auto rows = ConvertAvro(*local_in, f.in, **spool, **engine, ws);
+    if (!rows.ok()) {
+      return Fail(kCmd, ShowPathAs(ShowPathAs(rows.status(), *local_in, f.in), ws.path, f.out));
+    }
+    auto published = Publish(*dst->store, dst->key, ws.path);
+    if (!published.ok()) return Fail(kCmd, published.status());
+    PrintConverted(f, g, out_format, *rows, published->size, 0, "");
+    return kExitOk;
+  }
   ReadSpec rs{{*local_in}, in_format};
   std::unique_ptr<RejectsFile> rejects;
   if (!f.rejects.empty()) {
@@ -93,17 +169,7 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
   std::string rejected_text =
       rejects ? fmt::format("; {} record(s) rejected, in {}", rejected, f.rejects) : "";
 
-  if (g.json) {
-    std::cout
-        << fmt::format(
-               R"({{"command":"convert","input":"{}","output":"{}","format":"{}","rows":{},"bytes":{},"rejected":{}}})",
-               f.in, f.out, FormatName(out_format), *rows, published->size, rejected)
-        << std::endl;
-  } else if (!g.quiet) {
-    std::cout << fmt::format("converted {} -> {}: {} rows, {} bytes ({}){}", f.in, f.out, *rows,
-                             published->size, FormatName(out_format), rejected_text)
-              << std::endl;
-  }
+  PrintConverted(f, g, out_format, *rows, published->size, rejected, rejected_text);
   return kExitOk;
 }
 
@@ -111,14 +177,15 @@ int RunConvert(const ConvertFlags& f, const GlobalOptions& g) {
 
 Command AddConvertCommand(CLI::App& app, const GlobalOptions& global) {
   auto flags = std::make_shared<ConvertFlags>();
-  CLI::App* sub =
-      app.add_subcommand("convert", "Convert one file between CSV, JSON lines and Parquet");
+  CLI::App* sub = app.add_subcommand(
+      "convert", "Convert one file between CSV, JSON lines and Parquet, or from Avro");
   sub->add_option("IN", flags->in, "Input file: a path, file:// or s3:// URI")->required();
   sub->add_option("OUT", flags->out, "Output file: a path, file:// or s3:// URI")->required();
   sub->add_option("--format,-f", flags->format,
-                  "Output format: parquet, csv, jsonl (default: from OUT's extension)");
+                  "Output format: parquet, csv, jsonl, avro (avro from avro only; default: from "
+                  "OUT's extension)");
   sub->add_option("--input-format", flags->input_format,
-                  "Input format: parquet, csv, jsonl (default: from IN's extension)");
+                  "Input format: parquet, csv, jsonl, avro (default: from IN's extension)");
   sub->add_option("--compression,-c", flags->compression,
                   "Parquet codec: snappy, zstd, gzip, uncompressed")
       ->capture_default_str();
@@ -132,6 +199,7 @@ Command AddConvertCommand(CLI::App& app, const GlobalOptions& global) {
   sub->footer(
       "Example:\n  lakepack convert events.csv events.parquet --compression zstd\n"
       "  lakepack convert s3://lake/raw/a.jsonl s3://lake/clean/a.parquet\n"
+      "  lakepack convert raw_x_1609577700_GOOD.avro x.parquet\n"
       "OUT appears whole or not at all: it is written aside and renamed into place.");
   return {sub, [flags, &global] { return RunConvert(*flags, global); }};
 }

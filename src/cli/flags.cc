@@ -71,7 +71,7 @@ Result<FileFormat> FormatFromFlagOrPath(std::string_view flag, std::string_view 
   if (f == FileFormat::kUnknown) {
     return Status::InvalidArgument(path + ": cannot tell the " + std::string(what) +
                                    " from the name; give " + std::string(flag) +
-                                   " csv|jsonl|parquet");
+                                   " csv|jsonl|parquet|avro");
   }
   return f;
 }

@@ -33,7 +33,7 @@ Result<ByteSize> ParseByteSizeFlag(std::string_view flag, std::string_view text,
 
 //! The format a file is read or written in: the flag's when it is given (parquet, csv, jsonl,
 //! ...), else what the path's extension says. Neither: "PATH: cannot tell the WHAT from the
-//! name; give FLAG csv|jsonl|parquet".
+//! name; give FLAG csv|jsonl|parquet|avro".
 Result<FileFormat> FormatFromFlagOrPath(std::string_view flag, std::string_view text,
                                         const std::string& path, std::string_view what);
 

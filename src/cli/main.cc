@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
                                    AddSampleCommand(app, global),  AddRollupCommand(app, global),
                                    AddRecoverCommand(app, global), AddPackCommand(app, global),
                                    AddExportCommand(app, global),  AddValidateCommand(app, global),
-                                   AddWatchCommand(app, global)};
+                                   AddWatchCommand(app, global),   AddRepartitionCommand(app, global)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

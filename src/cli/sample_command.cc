@@ -48,6 +48,10 @@ int RunSample(const SampleFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "sample";
   auto format = ParseFormat(f.format);
   if (!format.ok()) return Fail(kCmd, format.status().WithContext("--format"), true);
+  if (*format == FileFormat::kAvro) {
+    return Fail(kCmd, Status::InvalidArgument("--format: sample writes parquet, csv or jsonl"),
+                true);
+  }
   auto start = ParseStart(f.start);
   if (!start.ok()) return Fail(kCmd, start.status(), true);
   if (f.minutes <= 0 || f.rows_per_file <= 0 || f.every <= 0) {

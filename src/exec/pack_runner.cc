@@ -756,7 +756,10 @@ Result<std::unique_ptr<Job>> NewPackJob(const PackOptions& o, const StoreOpener&
     }
   }
   if (!o.input_ext.empty()) {
-    LP_RETURN_IF_ERROR(ParseFormat(o.input_ext).status());
+    LP_ASSIGN_OR_RETURN(FileFormat f, ParseFormat(o.input_ext));
+    if (f == FileFormat::kAvro) {
+      return Status::InvalidArgument("--input-ext: pack reads csv, jsonl or parquet, not avro");
+    }
   }
   if (!o.partition.empty()) {
     auto eq = o.partition.find('=');

@@ -213,6 +213,10 @@ class FormatEngine::Impl {
     std::vector<std::pair<std::string, std::string>> cleaned;  // (cleaned copy, original)
   };
 
+  static std::vector<ColumnInfo> JsonColumns(FileFormat f, const ReadSpec& in) {
+    return f == FileFormat::kJsonLines ? in.json_columns : std::vector<ColumnInfo>{};
+  }
+
   Result<Prepared> Prepare(const ReadSpec& in) {
     Prepared p;
     for (const auto& path : in.paths) {
@@ -229,10 +233,10 @@ class FormatEngine::Impl {
       }
       p.text_rows += sc->scan.rows;
       if (!sc->clean.empty()) {
-        p.files.push_back({sc->clean, f, sc->scan.delimiter});
+        p.files.push_back({sc->clean, f, sc->scan.delimiter, JsonColumns(f, in)});
         p.cleaned.emplace_back(sc->clean, path);
       } else {
-        p.files.push_back({path, f, sc->scan.delimiter});
+        p.files.push_back({path, f, sc->scan.delimiter, JsonColumns(f, in)});
       }
     }
     return p;
@@ -337,6 +341,17 @@ std::string Describe(const ReadSpec& in) {
   return fmt::format("{} (and {} more)", in.paths[0], in.paths.size() - 1);
 }
 
+// Avro is the Avro layer's (format/avro_codec.h); the engine would otherwise fall back to
+// Parquet for it in WriteOptions.
+Status CheckOutput(const WriteSpec& out) {
+  if (out.format == FileFormat::kAvro || out.format == FileFormat::kUnknown) {
+    return Status::InvalidArgument(out.path +
+                                   ": the engine writes Parquet, CSV or JSON lines, not " +
+                                   std::string(FormatName(out.format)));
+  }
+  return Status::OK();
+}
+
 Status CheckInputsExist(const ReadSpec& in) {
   if (in.paths.empty()) return Status::InvalidArgument("no input files");
   for (const auto& p : in.paths) {
@@ -347,6 +362,9 @@ Status CheckInputsExist(const ReadSpec& in) {
     if (f == FileFormat::kUnknown) {
       return Status::InvalidArgument(
           p + ": unknown input format (name it .csv, .jsonl or .parquet, or give --input-format)");
+    }
+    if (f == FileFormat::kAvro) {
+      return Status::InvalidArgument(p + ": Avro is not read here (csv, jsonl or parquet)");
     }
     // DuckDB's CSV sniffer gives a confusing message for a 0-byte file; say what it is.
     if (sb.st_size == 0 && f != FileFormat::kCsv) {
@@ -418,6 +436,7 @@ Result<std::vector<ColumnInfo>> FormatEngine::Impl::SchemaOf(const Prepared& p,
 }
 
 Result<int64_t> FormatEngine::Copy(const ReadSpec& in, const WriteSpec& out) {
+  LP_RETURN_IF_ERROR(CheckOutput(out));
   LP_RETURN_IF_ERROR(CheckInputsExist(in));
   LP_ASSIGN_OR_RETURN(Impl::Prepared p, impl_->Prepare(in));
   if (p.files.empty()) return NoColumns(p.first_empty);
@@ -442,6 +461,7 @@ Result<int64_t> FormatEngine::Copy(const ReadSpec& in, const WriteSpec& out) {
 
 Result<int64_t> FormatEngine::CopyAs(const ReadSpec& in, const std::vector<ColumnInfo>& columns,
                                      const WriteSpec& out) {
+  LP_RETURN_IF_ERROR(CheckOutput(out));
   LP_RETURN_IF_ERROR(CheckInputsExist(in));
   if (columns.empty()) return Status::InvalidArgument("CopyAs: no columns");
   LP_ASSIGN_OR_RETURN(Impl::Prepared p, impl_->Prepare(in));
@@ -492,6 +512,7 @@ Result<int64_t> FormatEngine::CopyRowRange(const std::string& parquet, int64_t f
 Result<int64_t> FormatEngine::CopyRowRanges(const std::string& parquet,
                                             const std::vector<std::pair<int64_t, int64_t>>& ranges,
                                             const WriteSpec& out) {
+  LP_RETURN_IF_ERROR(CheckOutput(out));
   LP_RETURN_IF_ERROR(CheckInputsExist(ReadSpec{{parquet}, FileFormat::kParquet}));
   std::string where;
   for (const auto& [first, count] : ranges) {
@@ -572,6 +593,7 @@ Result<FileInfo> FormatEngine::Inspect(const std::string& path, FileFormat forma
 }
 
 Result<int64_t> FormatEngine::WriteSample(const SampleSpec& sample, const WriteSpec& out) {
+  LP_RETURN_IF_ERROR(CheckOutput(out));
   std::string sql =
       fmt::format("COPY ({}) TO {} ({})",
                   sql::SampleQuery(sample.rows, sample.seed, sample.start_us, sample.step_us),

@@ -20,6 +20,8 @@ std::string_view FormatName(FileFormat format) {
       return "csv";
     case FileFormat::kJsonLines:
       return "jsonl";
+    case FileFormat::kAvro:
+      return "avro";
     case FileFormat::kUnknown:
       break;
   }
@@ -31,8 +33,9 @@ Result<FileFormat> ParseFormat(std::string_view name) {
   if (n == "parquet" || n == "snappy.parquet") return FileFormat::kParquet;
   if (n == "csv") return FileFormat::kCsv;
   if (n == "jsonl" || n == "ndjson" || n == "json") return FileFormat::kJsonLines;
+  if (n == "avro") return FileFormat::kAvro;
   return Status::InvalidArgument("unknown format '" + std::string(name) +
-                                 "' (expected parquet, csv or jsonl)");
+                                 "' (expected parquet, csv, jsonl or avro)");
 }
 
 FileFormat FormatFromPath(std::string_view path) {
@@ -44,6 +47,7 @@ FileFormat FormatFromPath(std::string_view path) {
   if (EndsWith(p, ".jsonl") || EndsWith(p, ".ndjson") || EndsWith(p, ".json")) {
     return FileFormat::kJsonLines;
   }
+  if (EndsWith(p, ".avro")) return FileFormat::kAvro;
   return FileFormat::kUnknown;
 }
 

@@ -18,7 +18,7 @@ TEST(FormatNames, ParseAndPrint) {
   auto bad = ParseFormat("xml");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(bad.status().message(), "unknown format 'xml' (expected parquet, csv or jsonl)");
+  EXPECT_EQ(bad.status().message(), "unknown format 'xml' (expected parquet, csv, jsonl or avro)");
   EXPECT_EQ(FormatName(FileFormat::kJsonLines), "jsonl");
 }
 
@@ -26,7 +26,8 @@ TEST(FormatNames, FromPath) {
   EXPECT_EQ(FormatFromPath("a/b/t_0.snappy.parquet"), FileFormat::kParquet);
   EXPECT_EQ(FormatFromPath("X.CSV"), FileFormat::kCsv);
   EXPECT_EQ(FormatFromPath("x.jsonl"), FileFormat::kJsonLines);
-  EXPECT_EQ(FormatFromPath("x.avro"), FileFormat::kUnknown);
+  EXPECT_EQ(FormatFromPath("x.avro"), FileFormat::kAvro);
+  EXPECT_EQ(*ParseFormat("AVRO"), FileFormat::kAvro);
   EXPECT_EQ(FormatFromPath("parquet"), FileFormat::kUnknown);
 }
 
@@ -40,6 +41,14 @@ TEST(FormatNames, Compression) {
 TEST(Sql, QuoteDoublesSingleQuotes) {
   EXPECT_EQ(sql::Quote("it's"), "'it''s'");
   EXPECT_EQ(sql::Quote(""), "''");
+}
+
+TEST(Sql, JsonLinesWithGivenColumnsAreNotDetected) {
+  std::string s = sql::ReadExpression(
+      {{"/a.jsonl", FileFormat::kJsonLines, ',', {{"x", "BIGINT"}, {"it's", "VARCHAR"}}}});
+  EXPECT_NE(s.find("columns = {'x': 'BIGINT', 'it''s': 'VARCHAR'}"), std::string::npos) << s;
+  EXPECT_EQ(sql::ReadExpression({{"/a.jsonl", FileFormat::kJsonLines, ','}}).find("columns"),
+            std::string::npos);
 }
 
 TEST(Sql, ReadExpressionUnitesFormatsByName) {

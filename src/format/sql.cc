@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <tuple>
 #include <vector>
 
 namespace lakepack::sql {
@@ -41,7 +42,16 @@ std::string PathList(const std::vector<std::string>& paths) {
   return out + "]";
 }
 
-std::string ReadGroup(FileFormat f, char delim, const std::vector<std::string>& paths) {
+// DuckDB's `columns` argument: {'name': 'TYPE', ...}.
+std::string ColumnsArgument(const std::vector<ColumnInfo>& columns) {
+  std::string out;
+  for (const auto& c : columns)
+    out += (out.empty() ? "" : ", ") + Quote(c.name) + ": " + Quote(c.type);
+  return "{" + out + "}";
+}
+
+std::string ReadGroup(FileFormat f, char delim, const std::vector<ColumnInfo>& json_columns,
+                      const std::vector<std::string>& paths) {
   std::string list = PathList(paths);
   switch (f) {
     case FileFormat::kParquet:
@@ -61,8 +71,10 @@ std::string ReadGroup(FileFormat f, char delim, const std::vector<std::string>& 
     case FileFormat::kJsonLines:
       return fmt::format(
           "SELECT * FROM read_json({}, format = 'newline_delimited', union_by_name = true, "
-          "hive_partitioning = false, maximum_object_size = {})",
-          list, kMaxRecordBytes + 4096);
+          "hive_partitioning = false, maximum_object_size = {}{})",
+          list, kMaxRecordBytes + 4096,
+          json_columns.empty() ? "" : ", columns = " + ColumnsArgument(json_columns));
+    case FileFormat::kAvro:  // not the engine's (CheckInputsExist refuses it)
     case FileFormat::kUnknown:
       break;
   }
@@ -74,21 +86,25 @@ std::string ReadGroup(FileFormat f, char delim, const std::vector<std::string>& 
 std::string ReadExpression(const std::vector<ReadFile>& files) {
   // Group paths by format (and CSV delimiter), keeping the order of first appearance, then
   // unite the groups by column name.
-  using Group = std::pair<FileFormat, char>;
+  using Group = std::tuple<FileFormat, char, std::string>;  // the last: json_columns as SQL
   std::vector<Group> order;
   std::map<Group, std::vector<std::string>> groups;
+  std::map<Group, std::vector<ColumnInfo>> columns;
   for (const auto& f : files) {
-    Group g{f.format, f.format == FileFormat::kCsv ? f.delimiter : '\0'};
+    Group g{f.format, f.format == FileFormat::kCsv ? f.delimiter : '\0',
+            f.json_columns.empty() ? "" : ColumnsArgument(f.json_columns)};
     if (!groups.count(g)) order.push_back(g);
     groups[g].push_back(f.path);
+    columns[g] = f.json_columns;
   }
-  if (order.size() == 1) {
-    return fmt::format("({})", ReadGroup(order[0].first, order[0].second, groups[order[0]]));
-  }
+  auto read = [&](const Group& g) {
+    return ReadGroup(std::get<0>(g), std::get<1>(g), columns[g], groups[g]);
+  };
+  if (order.size() == 1) return fmt::format("({})", read(order[0]));
   std::string out = "(";
   for (size_t i = 0; i < order.size(); i++) {
     if (i) out += " UNION ALL BY NAME ";
-    out += "(" + ReadGroup(order[i].first, order[i].second, groups[order[i]]) + ")";
+    out += "(" + read(order[i]) + ")";
   }
   return out + ")";
 }
@@ -112,6 +128,7 @@ std::string WriteOptions(const WriteSpec& out) {
       return "FORMAT csv, HEADER true";
     case FileFormat::kJsonLines:
       return "FORMAT json";
+    case FileFormat::kAvro:  // not the engine's (CheckInputsExist refuses it)
     case FileFormat::kUnknown:
       break;
   }

@@ -22,6 +22,8 @@ struct ReadFile {
   std::string path;
   FileFormat format = FileFormat::kParquet;
   char delimiter = ',';
+  //! JSON lines only: the columns to read, as ReadSpec::json_columns; empty: detected.
+  std::vector<ColumnInfo> json_columns;
 };
 
 //! A SELECT over the inputs with columns united by name across files and formats. CSV is read

@@ -81,7 +81,9 @@ std::vector<ObjectInfo> SelectPackInputs(const std::vector<ObjectInfo>& listing,
     std::string name = BaseName(o.key);
     // "parquet" also matches ".snappy.parquet": both are Parquet files.
     if (!ext.empty() && !EndsWith(name, "." + ext)) continue;
-    if (name.empty() || name[0] == '.' || FormatFromPath(name) == FileFormat::kUnknown) {
+    // Pack reads CSV, JSON lines and Parquet; an Avro file is left alone like any other.
+    const FileFormat f = FormatFromPath(name);
+    if (name.empty() || name[0] == '.' || f == FileFormat::kUnknown || f == FileFormat::kAvro) {
       if (skipped) skipped->push_back(o.key);
       continue;
     }
