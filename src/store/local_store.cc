@@ -406,9 +406,14 @@ Status MakeDirectories(const std::string& dir, const std::string& stop_at) {
   LP_RETURN_IF_ERROR(MakeDirectories(parent, stop_at));
   if (::mkdir(dir.c_str(), 0777) != 0) {
     int err = errno;
-    if (err == EEXIST && ::stat(dir.c_str(), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) return Status::OK();  // another thread made it first
-      return Status::FailedPrecondition(dir + ": exists and is not a directory");
+    if (err == EEXIST) {
+      if (::stat(dir.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return Status::OK();  // another thread made it first
+        return Status::FailedPrecondition(dir + ": exists and is not a directory");
+      }
+      // Made by another thread and pruned again by a concurrent Delete between our mkdir and
+      // stat: NotFound, which callers retry like any other pruned parent.
+      if (errno == ENOENT) err = ENOENT;
     }
     return PosixError("create directory " + dir, err);
   }
