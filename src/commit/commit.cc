@@ -386,7 +386,9 @@ Result<RecoveryReport> Committer::Recover() {
   }
   if (!dead_probes.empty()) (void)dst_->Delete(dead_probes);  // best effort, as the probe's own
   // Temp files of local writes a kill interrupted (hidden from the listing above).
-  if (auto local = dst_->LocalPath(kLakepackPrefix)) SweepDeadTempFiles(*local);
+  // (LocalPath takes a key, not a prefix: "_lakepack" names the directory.)
+  const std::string_view own_dir = kLakepackPrefix.substr(0, kLakepackPrefix.size() - 1);
+  if (auto local = dst_->LocalPath(own_dir)) SweepDeadTempFiles(*local);
   // Every record is read and checked before any is acted on: one that cannot be trusted stops
   // recovery with nothing deleted.
   std::vector<std::pair<std::string, JournalRecord>> records;
