@@ -6,6 +6,7 @@
 // inputs; timeseries.txt must list the day's series. Reruns, the seed's four incremental
 // scenarios and a late file, days outside the range, corrupt inputs, keys that do not fit,
 // --series-list, --dry-run, the seed's config.yml and bad usage.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -345,10 +346,18 @@ TEST(RepartitionConfig, SeedConfigYmlOnMotoBuckets) {
   const std::string tag = std::to_string(::getpid());
   const std::string cold_bucket = "lp-cold-tier-" + tag, out_bucket = "lp-repartitioned-" + tag;
   auto aws = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {
-        "env", "-u", "AWS_CA_BUNDLE", "aws", "--endpoint-url", env["AWS_ENDPOINT_URL"]};
+    std::vector<std::string> argv = {"env",
+                                     "-u",
+                                     "AWS_CA_BUNDLE",
+                                     "-u",
+                                     "AWS_PROFILE",
+                                     "-u",
+                                     "AWS_SESSION_TOKEN",
+                                     "aws",
+                                     "--endpoint-url",
+                                     env["AWS_ENDPOINT_URL"]};
     argv.insert(argv.end(), args.begin(), args.end());
-    return Run(argv, env);
+    return e2e::Run(argv, env);
   };
   for (const auto& b : {cold_bucket, out_bucket}) {
     auto r = aws({"s3api", "create-bucket", "--bucket", b});
