@@ -109,6 +109,17 @@ TEST_P(Repartition, FirstRunRerunIncrementsAndLateFile) {
   ExpectOnlyDays(*dst, {kDay7, kDay8, kDay9});
   EXPECT_EQ(dst->LakepackLeftovers(), std::vector<std::string>{});
   for (const auto& d : {kDay7, kDay8, kDay9}) ExpectDay(*dst, cold, d);
+  // Every file gets its own sync marker (avro-c's comes from srand(time(NULL)): two files of one
+  // second would share it). The last 16 bytes of a container file are its sync marker.
+  {
+    std::set<std::string> syncs;
+    for (const auto& d : {kDay7, kDay8, kDay9}) {
+      const std::string bytes = ReadFile(dst->Fetch(d.DayFile()));
+      ASSERT_GT(bytes.size(), 16u);
+      syncs.insert(bytes.substr(bytes.size() - 16));
+    }
+    EXPECT_EQ(syncs.size(), 3u) << "day files written in one run share a sync marker";
+  }
   // The series ids hold '_' and are whole (parsed from the right).
   auto index = ReadFile(dst->Fetch(kDay7.IndexFile()));
   EXPECT_EQ(Count(index, "\n"), 6);
