@@ -38,7 +38,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm packages for the tests: independent Parquet readers and, later, the s3rver test server.
+# npm packages for the tests: independent Parquet readers, the Avro reader avsc, and the s3rver
+# test server.
 if [[ $WITH_TESTS -eq 1 ]]; then
   for dir in tests/xread tests/servers; do
     if [[ -f $dir/package-lock.json && ( ! -d $dir/node_modules || $dir/package-lock.json -nt $dir/node_modules ) ]]; then

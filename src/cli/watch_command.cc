@@ -154,14 +154,14 @@ Command AddWatchCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--retry-delay", f->retry_delay,
                   "Seconds before the second attempt, doubled after each")
       ->capture_default_str()
-      ->check(kNonNegative);
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--workers", f->workers, "Files converted at once (default: the cores)")
       ->check(kPositive);
   sub->add_option("--settle", f->settle,
                   "A file is taken when two scans this many seconds apart saw the same size, "
                   "mtime and ctime (or when it arrived by rename)")
       ->capture_default_str()
-      ->check(kNonNegative);
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--poll", f->poll, "Seconds between rescans (the rescan is the truth)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

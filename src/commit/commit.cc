@@ -9,8 +9,10 @@
 #include <set>
 
 #include "common/crash_point.h"
+#include "common/process_tag.h"
 #include "common/strings.h"
 #include "lakepack/uri.h"
+#include "store/local_store.h"
 
 namespace lakepack {
 
@@ -363,7 +365,17 @@ Result<RecoveryReport> Committer::Recover() {
   // recovery costs one LIST per run when there is nothing to recover.
   LP_ASSIGN_OR_RETURN(auto own, dst_->ListAll(kLakepackPrefix));
   std::vector<ObjectInfo> objects, staged, leases;
+  std::vector<std::string> dead_probes;
   for (auto& o : own) {
+    if (o.key.rfind(kProbePrefix, 0) == 0) {
+      // A capability probe (s3_store.cc) whose process died before deleting it.
+      std::string_view rest = std::string_view(o.key).substr(kProbePrefix.size());
+      size_t dash = rest.rfind('-');
+      if (dash != std::string_view::npos && IsDeadProcessHere(rest.substr(0, dash))) {
+        dead_probes.push_back(o.key);
+      }
+      continue;
+    }
     if (o.key.rfind(kJournalPrefix, 0) == 0) {
       objects.push_back(std::move(o));
     } else if (o.key.rfind(kStagingPrefix, 0) == 0) {
@@ -372,6 +384,9 @@ Result<RecoveryReport> Committer::Recover() {
       leases.push_back(std::move(o));
     }
   }
+  if (!dead_probes.empty()) (void)dst_->Delete(dead_probes);  // best effort, as the probe's own
+  // Temp files of local writes a kill interrupted (hidden from the listing above).
+  if (auto local = dst_->LocalPath(kLakepackPrefix)) SweepDeadTempFiles(*local);
   // Every record is read and checked before any is acted on: one that cannot be trusted stops
   // recovery with nothing deleted.
   std::vector<std::pair<std::string, JournalRecord>> records;

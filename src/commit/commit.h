@@ -43,6 +43,8 @@ inline constexpr std::string_view kJournalPrefix = "_lakepack/journal/";
 inline constexpr std::string_view kStagingPrefix = "_lakepack/staging/";
 //! Keys under this prefix belong to lakepack and are never inputs.
 inline constexpr std::string_view kLakepackPrefix = "_lakepack/";
+//! Where the S3 store writes its capability probes (store/s3/s3_store.cc).
+inline constexpr std::string_view kProbePrefix = "_lakepack/probe/";
 
 struct JournalInput {
   std::string key;

@@ -84,7 +84,7 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& path,
   LP_RETURN_IF_ERROR(cp->Load(dir));
   cp->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (cp->fd_ < 0) return Errno("open " + path, errno);
-  if (cp->lines_ > 2 * static_cast<int64_t>(cp->entries_.size()) + 16 || cp->ignored_lines_ > 0) {
+  if (cp->lines_ > 2 * static_cast<int64_t>(cp->entries_.size()) || cp->ignored_lines_ > 0) {
     std::lock_guard<std::mutex> lock(cp->mu_);
     LP_RETURN_IF_ERROR(cp->Compact());
   }

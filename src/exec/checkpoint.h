@@ -36,8 +36,8 @@ class Checkpoint {
   ~Checkpoint();
 
   std::optional<CheckpointEntry> Find(const std::string& file) const;
-  //! Appends one line and fsyncs it; thread-safe. Compacts when the file holds more than twice
-  //! as many lines as files.
+  //! Appends one line and fsyncs it; thread-safe. Compacts when the file holds over a thousand
+  //! lines more than twice its files (Open compacts past twice as many lines as files).
   Status Append(CheckpointEntry entry);
   size_t files() const;
   const std::string& path() const { return path_; }

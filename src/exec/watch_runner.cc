@@ -39,6 +39,7 @@ using Clock = std::chrono::steady_clock;
 
 inline constexpr std::string_view kSourceNameMeta = "lakepack-source-name";
 inline constexpr std::string_view kSourceMd5Meta = "lakepack-source-md5";
+inline constexpr std::string_view kRowsMeta = "lakepack-rows";
 
 bool WatchIgnoresName(std::string_view name) {
   if (name.empty() || name[0] == '.' || name[0] == '~' || name.back() == '~') return true;
@@ -175,8 +176,13 @@ class WatchJob final : public Job {
     }
     // Written by a run that died before its checkpoint line: recorded, not uploaded again.
     if (out.replaces && out.replaces->Metadata(kSourceMd5Meta) == md5) {
-      CheckpointEntry e{task.label,         md5, in.size, in.mtime_ns, dst_->UriOf(out.key),
-                        out.replaces->etag, -1,  NowIso()};
+      // Its rows travel in its metadata (a Parquet footer would cost another read).
+      int64_t rows = -1;
+      const std::string rows_text = out.replaces->Metadata(kRowsMeta);
+      if (!rows_text.empty()) rows = std::strtoll(rows_text.c_str(), nullptr, 10);
+      CheckpointEntry e{task.label,         md5,  in.size, in.mtime_ns, dst_->UriOf(out.key),
+                        out.replaces->etag, rows, NowIso()};
+      oc.rows = rows;
       LP_RETURN_IF_ERROR(cp_.Append(e));
       CrashPoint("watch-checkpointed");
       oc.kind = Outcome::kRecorded;
@@ -205,7 +211,8 @@ class WatchJob final : public Job {
     lo.rows = *rows;
     lo.replaces = out.replaces;
     lo.metadata = {{std::string(kSourceNameMeta), s3::UriEncode(task.label, true)},
-                   {std::string(kSourceMd5Meta), md5}};
+                   {std::string(kSourceMd5Meta), md5},
+                   {std::string(kRowsMeta), std::to_string(*rows)}};
     oc.rows = *rows;
     oc.replaced = out.replaces.has_value();
     result.rows = *rows;

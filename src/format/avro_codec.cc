@@ -379,7 +379,8 @@ class BlockEncoder {
         return used_ >= block_bytes_ ? Flush() : Status::OK();
       }
       if (rc != ENOSPC) {
-        return Status::InvalidArgument(fmt::format("cannot encode a record: {}", AvroError()));
+        return Status::InvalidArgument(
+            fmt::format("{}: cannot encode a record: {}", out_->path(), AvroError()));
       }
       // The record does not fit: close the block, or grow the buffer for one large record.
       if (used_ > 0) {
@@ -635,15 +636,17 @@ Result<int64_t> ConcatAvro(const std::vector<AvroSource>& inputs, const AvroWrit
           LP_RETURN_IF_ERROR(encoder.AddEncoded(block.count, block.records()));
         } else {
           Status encoded;
-          LP_RETURN_IF_ERROR(fail(DecodeBlock(block, in.path, memory.r, [&]() -> int {
+          Status decoded = DecodeBlock(block, in.path, memory.r, [&]() -> int {
             int rc = resolver->Read(memory.r);
             if (rc == 0) {
               encoded = encoder.Add(resolver->outputs());
               if (!encoded.ok()) return EINVAL;
             }
             return rc;
-          })));
-          if (!encoded.ok()) return encoded.WithContext(out.path);
+          });
+          // A failed write stops the decoding too: it is the error to report, not the decoder's.
+          LP_RETURN_IF_ERROR(encoded);
+          LP_RETURN_IF_ERROR(fail(decoded));
         }
         st.records += block.count;
         ++st.blocks;

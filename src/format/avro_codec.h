@@ -5,6 +5,15 @@
 // lakepack's own layer (avro_container.h), so every output gets lakepack's random sync marker.
 //
 // Thread-safety: the functions may run on several threads at once, each on its own files.
+// avro-c keeps its last error text in one process-wide buffer, so when two threads fail at the
+// same moment the avro-c detail at the end of a message may be the other's; the lakepack part
+// (file, block offset, record, field) is always right.
+//
+// Files are read with lakepack's block reader and decoded block by block from memory, not with
+// avro_file_reader: so the end of a file is where the last block's sync marker ends, and
+// anything else (a cut, a short block, a record count that disagrees with the bytes) is an error
+// (research.md: avro_file_reader_read_value returns EOF at a clean end and EILSEQ on a cut, and
+// older avro-c took both for EOF).
 #pragma once
 
 #include <cstdint>

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,6 +45,13 @@ struct AvroHeader {
 //! that is not Avro or is cut short is Corruption naming `path` and the byte offset.
 Result<AvroHeader> ReadAvroHeader(const std::string& path);
 
+//! The same from the first bytes of a file of `file_size` bytes (a ranged read of a remote
+//! object: its header holds the user metadata, such as the sources a file was merged from,
+//! without the data). nullopt when `bytes` end inside the header: read more and call again.
+//! Errors name `name`.
+Result<std::optional<AvroHeader>> ParseAvroHeader(std::string_view bytes, const std::string& name,
+                                                  int64_t file_size);
+
 //! One block as stored.
 struct AvroBlock {
   int64_t offset = 0;   // byte offset of the block's object count in the file
@@ -73,12 +81,15 @@ class AvroBlockReader {
 
  private:
   AvroBlockReader(std::string path, int fd, AvroHeader header, AvroCodec codec);
-  Status ReadAt(int64_t offset, size_t n, std::string* out, const char* what);
+  //! Bytes [offset, offset + n) of the file, through a read-ahead buffer.
+  Status ReadAt(int64_t offset, size_t n, char* out);
   std::string path_;
   int fd_;
   AvroHeader header_;
   AvroCodec codec_;
   int64_t pos_;
+  std::string ahead_;  // file bytes from ahead_at_ on
+  int64_t ahead_at_ = 0;
 };
 
 //! Compresses a block's record bytes with `codec` (snappy: with the spec's trailing CRC-32).
@@ -109,6 +120,7 @@ class AvroContainerWriter {
   //! Flushes, fsyncs and closes the file. REQUIRES: not called before.
   Status Finish();
 
+  const std::string& path() const { return path_; }
   const AvroSync& sync() const { return sync_; }
   AvroCodec codec() const { return codec_; }
   int64_t records() const { return records_; }

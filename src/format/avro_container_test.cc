@@ -119,6 +119,28 @@ TEST(AvroContainer, AbsentCodecIsNull) {
   EXPECT_EQ((*blocks)[0].count, 2);
 }
 
+TEST(AvroContainer, HeaderFromTheFirstBytesOfAFile) {
+  ScratchDir dir;
+  const std::string path = dir.path() + "/h.avro";
+  const std::string sources(100000, 'k');  // a header larger than one first read
+  ASSERT_TRUE(
+      WriteSampleAvro(path, AvroCodec::kSnappy, 0, 1, 3, false, {{"lakepack.sources", sources}})
+          .ok());
+  const std::string bytes = ReadAll(path);
+  const int64_t size = static_cast<int64_t>(bytes.size());
+  auto part = ParseAvroHeader(std::string_view(bytes).substr(0, 65536), "s3://b/h.avro", size);
+  ASSERT_TRUE(part.ok()) << part.status().ToString();
+  EXPECT_FALSE(part->has_value());
+  auto whole = ParseAvroHeader(bytes, "s3://b/h.avro", size);
+  ASSERT_TRUE(whole.ok() && whole->has_value());
+  EXPECT_EQ((**whole).metadata, (AvroMetadata{{"lakepack.sources", sources}}));
+  EXPECT_EQ((**whole).sync, ReadAvroHeader(path)->sync);
+  auto cut = ParseAvroHeader(std::string_view(bytes).substr(0, 1000), "s3://b/h.avro", 1000);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().message(),
+            "s3://b/h.avro: truncated Avro header: the file ends at byte 1000");
+}
+
 TEST(AvroContainer, NotAvroAndShortHeaders) {
   ScratchDir dir;
   auto not_avro = ReadAvroHeader(dir.File("p.avro", "PAR1 not avro at all"));

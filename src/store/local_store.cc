@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "common/crash_point.h"
+#include "common/process_tag.h"
 #include "store/store_util.h"
 
 namespace lakepack {
@@ -167,6 +169,11 @@ std::string RandomSuffix() {
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
   return buf;
+}
+
+// A temp file's name: the prefix, the writing process, and a random suffix.
+std::string TempName() {
+  return std::string(kLocalTempPrefix) + ThisProcessTag() + "-" + RandomSuffix();
 }
 
 // The mode a new file gets (0666 less the umask). umask(2) cannot be read without setting
@@ -560,7 +567,7 @@ class LocalStore final : public ObjectStore {
 };
 
 bool LocalStore::ProbeUserXattrs() const {
-  std::string probe = JoinPath(root_, std::string(kLocalTempPrefix) + RandomSuffix());
+  std::string probe = JoinPath(root_, TempName());
   int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     // A root we may not write to: ask the root itself. A filesystem without user xattrs
@@ -813,7 +820,7 @@ Result<ObjectInfo> LocalStore::WriteAtomically(std::string_view key, const PutOp
       if (made.IsNotFound() && attempt < kMaxDirectoryRaceRetries) continue;
       return made;
     }
-    tmp = JoinPath(dir, std::string(kLocalTempPrefix) + RandomSuffix());
+    tmp = JoinPath(dir, TempName());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0) {
       file = FileDescriptor(fd);
@@ -1256,6 +1263,22 @@ Result<std::shared_ptr<ObjectStore>> OpenLocalStore(const std::string& root_dir,
     return Status::FailedPrecondition(root + ": store root is not a directory");
   }
   return std::shared_ptr<ObjectStore>(std::make_shared<LocalStore>(std::move(root)));
+}
+
+int SweepDeadTempFiles(const std::string& dir) {
+  int removed = 0;
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.rfind(kLocalTempPrefix, 0) != 0) continue;
+    std::string_view rest = std::string_view(name).substr(kLocalTempPrefix.size());
+    size_t dash = rest.rfind('-');
+    if (dash == std::string_view::npos || !IsDeadProcessHere(rest.substr(0, dash))) continue;
+    std::error_code rm;
+    if (std::filesystem::remove(it->path(), rm)) removed++;
+  }
+  return removed;
 }
 
 }  // namespace lakepack

@@ -57,7 +57,14 @@
 namespace lakepack {
 
 //! Prefix of the temp files LocalStore writes before renaming them into place.
+//! The full name is kLocalTempPrefix + "<pid>@<host>-<random>" (common/process_tag.h).
 inline constexpr std::string_view kLocalTempPrefix = ".lakepack-tmp-";
+
+//! Removes, under the local directory `dir` (recursively), the temp files of writes whose
+//! process died on this host (a SIGKILL between a temp file's creation and its rename leaves
+//! one behind; listings hide them). Temp files of live processes, or of other hosts, stay.
+//! Returns how many it removed.
+int SweepDeadTempFiles(const std::string& dir);
 
 //! `path` made absolute against the working directory and lexically normalised ("." and
 //! empty segments dropped, ".." applied; symlinks are not resolved). Never ends in '/'

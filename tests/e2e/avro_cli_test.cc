@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "e2e/harness.h"
+#include "format/avro_codec.h"
 #include "format/avro_container.h"
 #include "unit/avro_raw_datum.h"
 
@@ -134,6 +135,40 @@ TEST(AvroCli, AvroOutputFromOtherFormatsIsBadUsage) {
   auto r = Lakepack({"convert", d / "a.csv", d / "a.avro"});
   EXPECT_EQ(r.exit_code, 2) << r.All();
   EXPECT_NE(r.err.find("convert writes Avro from Avro only"), std::string::npos) << r.err;
+}
+
+// avsc (tests/xread/avro_read.mjs), an Avro reader that shares no code with avro-c or lakepack,
+// reads what ConcatAvro writes on its block-copy and decode paths, metadata included.
+TEST(AvroCli, AvscReadsLakepackOutputs) {
+  ScratchDir d;
+  ASSERT_TRUE(test_util::WriteSampleAvro(d / "a.avro", AvroCodec::kSnappy, 0, 5, 100).ok());
+  ASSERT_TRUE(test_util::WriteSampleAvro(d / "b.avro", AvroCodec::kDeflate, 500, 5, 100).ok());
+  const std::string script = std::string(LAKEPACK_SOURCE_DIR) + "/tests/xread/avro_read.mjs";
+  int n = 0;
+  for (const std::string& schema : {test_util::kRawDatumSchema, test_util::kRawDatumV2Schema}) {
+    for (AvroCodec codec : {AvroCodec::kSnappy, AvroCodec::kDeflate, AvroCodec::kNull}) {
+      const std::string out = d / ("out" + std::to_string(n++) + ".avro");
+      AvroWriteSpec spec{out, schema, codec, {{"lakepack.sources", "[\"raw/a.avro\"]"}}};
+      spec.block_bytes = 8192;
+      ASSERT_TRUE(ConcatAvro({{d / "a.avro", ""}, {d / "b.avro", ""}}, spec).ok());
+      auto r = e2e::Run({"node", script, out});
+      ASSERT_EQ(r.exit_code, 0) << r.All();
+      test_util::WriteAll(out + ".avsc.jsonl", r.out);
+      auto avsc = test_util::ReadJsonLines(out + ".avsc.jsonl");
+      ASSERT_EQ(avsc.size(), 1001u) << r.out.substr(0, 500);
+      EXPECT_EQ(avsc[0]["codec"], AvroCodecName(codec));
+      EXPECT_EQ(avsc[0]["meta"]["lakepack.sources"], "[\"raw/a.avro\"]");
+      ASSERT_TRUE(AvroToJsonLines(out, out + ".jsonl").ok());
+      auto ours = test_util::ReadJsonLines(out + ".jsonl");
+      ASSERT_EQ(ours.size(), 1000u);
+      for (size_t i = 0; i < ours.size(); ++i) ASSERT_EQ(avsc[i + 1], ours[i]) << out << " " << i;
+    }
+  }
+  // And it is a real check: a flipped byte is an error there too.
+  std::string bytes = test_util::ReadAll(d / "a.avro");
+  bytes[bytes.size() - 30] ^= 0x10;
+  test_util::WriteAll(d / "bad.avro", bytes);
+  EXPECT_EQ(e2e::Run({"node", script, d / "bad.avro"}).exit_code, 1);
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ std::vector<std::string> AvroRecords(const std::vector<std::string>& files,
   if (reader == "python") {
     argv = {kPython, SourcePath("tests/repartition/read_records.py")};
   } else {
-    argv = {"node", SourcePath("tests/xread/avro_read.mjs")};
+    argv = {"node", SourcePath("tests/xread/avro_records.mjs")};
   }
   argv.insert(argv.end(), files.begin(), files.end());
   auto r = Run(argv);

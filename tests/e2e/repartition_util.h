@@ -2,7 +2,7 @@
 // repartition_crash_test.cc): a synthetic SiteWise cold tier (tests/repartition/cold_tier_gen.py)
 // put into a source lake and kept as a local mirror, and the records of Avro files as two
 // independent readers see them (python3-avro: tests/repartition/read_records.py; avsc:
-// tests/xread/avro_read.mjs), as sorted canonical lines.
+// tests/xread/avro_records.mjs), as sorted canonical lines.
 #pragma once
 
 #include <map>

@@ -2,7 +2,7 @@
 """Reads Avro container files with python3-avro (Debian's) and prints every record as one
 canonical line (a JSON array of the RawDatum fields in schema order; doubles as the hex of
 their IEEE-754 bits, so that no float formatting differs between readers), one line per record,
-in file order. tests/xread/avro_read.mjs prints the same lines with avsc. Exit 1 on a file that
+in file order. tests/xread/avro_records.mjs prints the same lines with avsc. Exit 1 on a file that
 does not read. Run with /usr/bin/python3.
 
   read_records.py FILE...

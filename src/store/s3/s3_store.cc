@@ -12,6 +12,7 @@
 #include <map>
 #include <random>
 
+#include "common/process_tag.h"
 #include "store/s3/crypto.h"
 #include "store/s3/operations.h"
 #include "store/s3/s3_client.h"
@@ -105,7 +106,8 @@ const S3Store::Probed& S3Store::Probe() const {
     }
     // One fresh key, a few tiny requests. Every body differs from the others, so each write
     // has its own ETag and a retried request cannot mistake an earlier write for its own.
-    const std::string key = prefix_ + "_lakepack/probe/" + RandomHex();
+    // Named after this process, so that recovery can remove a probe that a kill interrupted.
+    const std::string key = prefix_ + "_lakepack/probe/" + ThisProcessTag() + "-" + RandomHex();
     auto body = [](int n) { return "lakepack capability probe " + std::to_string(n); };
     Probed found;
     std::string why;
