@@ -7,7 +7,8 @@ Deterministic for given arguments. Needs Debian's python3-avro (and python3-snap
 /usr/bin/python3, not a pyenv python.
 
   cold_tier_gen.py DIR --start 2023-01-07 --days 3 --series 20 --exports 4 --records 50
-                   [--codec snappy|deflate|null] [--series-offset N] [--only-exports 4]
+                   [--codec snappy|deflate|null] [--series-offset N] [--only-export 3]
+                   [--property-seed P] [--datastream]
 """
 import argparse
 import datetime
@@ -38,10 +39,16 @@ SCHEMA = {
 }
 
 
-def series_id(n):
+def series_id(n, property_seed=0, datastream=False):
     rnd = random.Random(n)
     asset = uuid.UUID(int=rnd.getrandbits(128), version=4)
     prop = uuid.UUID(int=rnd.getrandbits(128), version=4)
+    if datastream:
+        # A data stream not associated with an asset property: its id is a bare UUID.
+        return str(uuid.UUID(int=random.Random(f"stream/{n}").getrandbits(128), version=4))
+    if property_seed:
+        # Another property of the same asset: a new series id of an existing asset.
+        prop = uuid.UUID(int=random.Random(f"{n}/{property_seed}").getrandbits(128), version=4)
     return f"{asset}_{prop}"
 
 
@@ -55,6 +62,10 @@ def main():
     ap.add_argument("--exports", type=int, default=4, help="6-hourly files per series per day")
     ap.add_argument("--only-export", type=int, default=-1,
                     help="write only this export index (0-3): a late file")
+    ap.add_argument("--property-seed", type=int, default=0,
+                    help="new properties of the same assets (new series ids, same asset ids)")
+    ap.add_argument("--datastream", action="store_true",
+                    help="series of data streams not associated with an asset (bare UUID ids)")
     ap.add_argument("--records", type=int, default=50)
     ap.add_argument("--codec", default="snappy")
     args = ap.parse_args()
@@ -64,7 +75,7 @@ def main():
     for d in range(args.days):
         day = day0 + datetime.timedelta(days=d)
         for s in range(args.series_offset, args.series_offset + args.series):
-            sid = series_id(s)
+            sid = series_id(s, args.property_seed, args.datastream)
             bucket = hashlib.md5(sid.encode()).hexdigest()[:2]
             for e in range(args.exports):
                 if args.only_export >= 0 and e != args.only_export:
