@@ -31,6 +31,8 @@ set +m
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=SCRIPTDIR/../tests/servers/lib.sh
 source "$ROOT/tests/servers/lib.sh"
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$ROOT/bench/lib.sh"
 
 SERIES=1200
 RECORDS=240
@@ -58,27 +60,9 @@ if ((S3)); then
     command -v "$tool" >/dev/null || { echo "repartition.sh: $tool not found" >&2; exit 2; }
   done
 fi
-if [[ ! -x /usr/bin/time ]]; then
-  echo "installing GNU time (peak memory)"
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends time; } >/dev/null
-fi
+bench_need_gnu_time
 
-KEEP_WORKDIR=1
-if [[ -z $WORKDIR ]]; then
-  WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/lakepack-repartition-XXXXXX")
-  KEEP_WORKDIR=0
-fi
-mkdir -p "$WORKDIR"
-WORKDIR=$(cd "$WORKDIR" && pwd)
-SERVERS=$WORKDIR/servers
-SCRATCH=$WORKDIR/run
-cleanup() {
-  lp_stop "$SERVERS/pids/moto.pid"
-  rm -rf "$SCRATCH"
-  [[ $KEEP_WORKDIR == 1 ]] || rm -rf "$WORKDIR"
-}
-trap cleanup EXIT
-rm -rf "$SCRATCH"
+bench_workdir repartition
 mkdir -p "$SCRATCH/logs" "$SCRATCH/spool" "$SCRATCH/out"
 LOGS=$SCRATCH/logs
 

@@ -32,6 +32,8 @@ set +m
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=SCRIPTDIR/../tests/servers/lib.sh
 source "$ROOT/tests/servers/lib.sh"
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$ROOT/bench/lib.sh"
 
 MINUTES=1440
 ROWS=5000
@@ -73,35 +75,10 @@ fi
 for tool in aws moto_server node npm python3; do
   command -v "$tool" >/dev/null || { echo "rollup.sh: $tool not found" >&2; exit 2; }
 done
-if [[ ! -x /usr/bin/time ]]; then
-  echo "installing GNU time (peak memory)"
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends time; } >/dev/null
-fi
-# DuckDB for node, at the version pinned in bench/package-lock.json.
-pinned=$(node -p "require('$ROOT/bench/package-lock.json').packages['node_modules/@duckdb/node-api'].version")
-installed=$(node -p "try { require('$ROOT/bench/node_modules/@duckdb/node-api/package.json').version } catch { '' }")
-if [[ $pinned != "$installed" ]]; then
-  echo "npm ci in bench/ (@duckdb/node-api $pinned)"
-  (cd "$ROOT/bench" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
-DUCK=(node "$ROOT/bench/rollup_duckdb.mjs")
+bench_need_gnu_time
+bench_need_duckdb_node
 
-KEEP_WORKDIR=1
-if [[ -z $WORKDIR ]]; then
-  WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/lakepack-rollup-XXXXXX")
-  KEEP_WORKDIR=0
-fi
-mkdir -p "$WORKDIR"
-WORKDIR=$(cd "$WORKDIR" && pwd)
-SERVERS=$WORKDIR/servers
-SCRATCH=$WORKDIR/run
-cleanup() {
-  lp_stop "$SERVERS/pids/moto.pid"
-  rm -rf "$SCRATCH"
-  [[ $KEEP_WORKDIR == 1 ]] || rm -rf "$WORKDIR"
-}
-trap cleanup EXIT
-rm -rf "$SCRATCH"
+bench_workdir rollup
 mkdir -p "$SCRATCH/logs"
 LOGS=$SCRATCH/logs
 

@@ -30,6 +30,8 @@ set +m
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=SCRIPTDIR/../tests/servers/lib.sh
 source "$ROOT/tests/servers/lib.sh"
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$ROOT/bench/lib.sh"
 
 FILES=200
 TOTAL=1GB
@@ -54,35 +56,10 @@ for tool in aws moto_server node npm python3; do
   command -v "$tool" >/dev/null || { echo "watch.sh: $tool not found" >&2; exit 2; }
 done
 python3 -c 'import boto3' 2>/dev/null || { echo "watch.sh: python3 has no boto3 (moto brings it)" >&2; exit 2; }
-if [[ ! -x /usr/bin/time ]]; then
-  echo "installing GNU time (peak memory)"
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends time; } >/dev/null
-fi
-# DuckDB for node (the row checksum), at the version pinned in bench/package-lock.json.
-pinned=$(node -p "require('$ROOT/bench/package-lock.json').packages['node_modules/@duckdb/node-api'].version")
-installed=$(node -p "try { require('$ROOT/bench/node_modules/@duckdb/node-api/package.json').version } catch { '' }")
-if [[ $pinned != "$installed" ]]; then
-  echo "npm ci in bench/ (@duckdb/node-api $pinned)"
-  (cd "$ROOT/bench" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
-DUCK=(node "$ROOT/bench/rollup_duckdb.mjs")
+bench_need_gnu_time
+bench_need_duckdb_node
 
-KEEP_WORKDIR=1
-if [[ -z $WORKDIR ]]; then
-  WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/lakepack-watch-XXXXXX")
-  KEEP_WORKDIR=0
-fi
-mkdir -p "$WORKDIR"
-WORKDIR=$(cd "$WORKDIR" && pwd)
-SERVERS=$WORKDIR/servers
-SCRATCH=$WORKDIR/run
-cleanup() {
-  lp_stop "$SERVERS/pids/moto.pid"
-  rm -rf "$SCRATCH"
-  [[ $KEEP_WORKDIR == 1 ]] || rm -rf "$WORKDIR"
-}
-trap cleanup EXIT
-rm -rf "$SCRATCH"
+bench_workdir watch
 mkdir -p "$SCRATCH/logs" "$SCRATCH/spool"
 LOGS=$SCRATCH/logs
 

@@ -49,11 +49,12 @@ int main(int argc, char** argv) {
   // disk; by default SIGXFSZ would kill the process without a word.
   ::signal(SIGXFSZ, SIG_IGN);
 
-  std::vector<Command> commands = {AddConvertCommand(app, global), AddInspectCommand(app, global),
-                                   AddSampleCommand(app, global),  AddRollupCommand(app, global),
-                                   AddRecoverCommand(app, global), AddPackCommand(app, global),
-                                   AddExportCommand(app, global),  AddValidateCommand(app, global),
-                                   AddWatchCommand(app, global),   AddRepartitionCommand(app, global)};
+  std::vector<Command> commands = {
+      AddConvertCommand(app, global), AddInspectCommand(app, global),
+      AddSampleCommand(app, global),  AddRollupCommand(app, global),
+      AddRecoverCommand(app, global), AddPackCommand(app, global),
+      AddExportCommand(app, global),  AddValidateCommand(app, global),
+      AddWatchCommand(app, global),   AddRepartitionCommand(app, global)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -269,8 +269,8 @@ class RepartitionJob final : public Job {
     for (const auto& s : p.series) index += s + "\n";
     r.ledger.push_back(LedgerDoc{p.index_key, index});
     r.rows = *records;
-    r.what = fmt::format("{} record(s) in the day file, {} new file(s) merged, {} series", *records, p.inputs.size(),
-                         p.series.size());
+    r.what = fmt::format("{} record(s) in the day file, {} new file(s) merged, {} series", *records,
+                         p.inputs.size(), p.series.size());
     {
       std::lock_guard<std::mutex> lock(mu_);
       times_[task.id] = {download_s, merge_s, Clock::now()};
