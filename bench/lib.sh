@@ -24,7 +24,7 @@ bench_need_duckdb_node() {
 
 # The bench's directories: WORKDIR (the one given, kept; else a temp dir named after $1,
 # removed at exit), SERVERS for moto, and SCRATCH, the run's own files, made empty now and
-# removed at exit with moto stopped.
+# removed at exit with the servers it started (SERVERS/pids/*.pid) stopped.
 bench_workdir() {
   KEEP_WORKDIR=1
   if [[ -z $WORKDIR ]]; then
@@ -40,7 +40,8 @@ bench_workdir() {
 }
 
 bench_cleanup() {
-  lp_stop "$SERVERS/pids/moto.pid"
+  local pid
+  for pid in "$SERVERS"/pids/*.pid; do [[ -e $pid ]] && lp_stop "$pid"; done
   rm -rf "$SCRATCH"
   [[ $KEEP_WORKDIR == 1 ]] || rm -rf "$WORKDIR"
 }

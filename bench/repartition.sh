@@ -2,7 +2,8 @@
 # Repartition benchmark (issue 12): one day of a synthetic SiteWise cold tier (1,200 series,
 # four 6-hourly snappy Avro files each, tests/repartition/cold_tier_gen.py, made once into
 # --workdir), merged into one day file, locally and on S3 (a local moto_server, signature
-# checking off, started and stopped here), in the same run, by:
+# checking off, and a one-node Ceph RGW, tests/servers/rgw_start.sh; both started and stopped
+# here), in the same run, by:
 #
 #   lakepack   `lakepack repartition SRC DST --start D --end D` into a fresh DST (blocks copied:
 #              every input has the same schema and codec);
@@ -21,11 +22,14 @@
 # a step failed or a check mismatched.
 #
 #   bench/repartition.sh [--series 1200] [--records 240] [--workdir DIR] [--bin DIR] [--no-s3]
+#                        [--no-rgw]
 #
 # --records is per file (240: one a minute... of 4 hours; 1,152,000 records in the day by
 # default). --workdir DIR keeps the generated cold tier in DIR/cold for the next run with the
 # same parameters; otherwise a temp dir is used and removed. --bin DIR is the build tree holding
-# lakepack (default build/). A quick check: bench/repartition.sh --series 50 --records 50
+# lakepack (default build/). --no-rgw leaves RGW out, --no-s3 both servers. Locally lakepack
+# and the copy run five times each, in turns, and their medians count.
+# A quick check: bench/repartition.sh --series 50 --records 50
 set -euo pipefail
 set +m
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,6 +42,7 @@ SERIES=1200
 RECORDS=240
 WORKDIR=""
 S3=1
+RGW=1
 BUILD=${LAKEPACK_BENCH_BUILD:-$ROOT/build}
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -45,7 +50,8 @@ while [[ $# -gt 0 ]]; do
     --records) RECORDS=$2; shift 2 ;;
     --workdir) WORKDIR=$2; shift 2 ;;
     --bin) BUILD=$2; shift 2 ;;
-    --no-s3) S3=0; shift ;;
+    --no-s3) S3=0; RGW=0; shift ;;
+    --no-rgw) RGW=0; shift ;;
     -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "repartition.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -55,7 +61,11 @@ PY=/usr/bin/python3  # Debian's, with python3-avro
 [[ -x $LAKEPACK ]] || { echo "repartition.sh: $LAKEPACK not built (ninja -C build lakepack)" >&2; exit 2; }
 "$PY" -c 'import avro.datafile, snappy' 2>/dev/null ||
   { echo "repartition.sh: $PY has no python3-avro / python3-snappy (apt-get install python3-avro python3-snappy)" >&2; exit 2; }
-if ((S3)); then
+if ((RGW)) && ! command -v radosgw >/dev/null; then
+  echo "repartition.sh: radosgw not installed (scripts/setup.sh --tests installs it): no RGW round"
+  RGW=0
+fi
+if ((S3 || RGW)); then
   for tool in aws moto_server; do
     command -v "$tool" >/dev/null || { echo "repartition.sh: $tool not found" >&2; exit 2; }
   done
@@ -137,15 +147,34 @@ warm() { cat "${INPUTS[@]}" >/dev/null; }
 
 echo "load average at start: $(loadavg)"
 # --- local ---------------------------------------------------------------------------------
-warm
-echo "local lakepack: lakepack repartition $COLD DST --start $DAY --end $DAY"
-if timed l_lakepack "$LAKEPACK" repartition "$COLD" "$SCRATCH/out/lp" --start "$DAY" --end "$DAY"; then
-  check l_lakepack "$SCRATCH/out/lp/$PART/merged.avro"
-fi
-warm
-echo "local copy: cat of every input into one file"
-timed l_copy sh -c 'cat "$@" >"$0"' "$SCRATCH/out/cat.bin" "${INPUTS[@]}" && CHECK[l_copy]="floor (not Avro)"
-rm -f "$SCRATCH/out/cat.bin"
+# lakepack and the copy take a fraction of a second here: each runs LOCAL_RUNS times, taking
+# turns, and the median counts (peak RSS: the largest).
+LOCAL_RUNS=5
+for i in $(seq "$LOCAL_RUNS"); do
+  warm
+  rm -rf "$SCRATCH/out/lp"
+  timed "l_lakepack_$i" "$LAKEPACK" repartition "$COLD" "$SCRATCH/out/lp" --start "$DAY" --end "$DAY" || break
+  warm
+  timed "l_copy_$i" sh -c 'cat "$@" >"$0"' "$SCRATCH/out/cat.bin" "${INPUTS[@]}" || break
+  rm -f "$SCRATCH/out/cat.bin"
+done
+# median NAME: SECS[NAME] the median of NAME_1..NAME_LOCAL_RUNS, RSS[NAME] the largest.
+median() {
+  local i secs=() rss=0
+  for i in $(seq "$LOCAL_RUNS"); do
+    [[ -n ${SECS[${1}_$i]:-} ]] || { fail "$1" FAILED; return; }
+    secs+=("${SECS[${1}_$i]}")
+    ((RSS[${1}_$i] > rss)) && rss=${RSS[${1}_$i]}
+  done
+  SECS[$1]=$(printf '%s\n' "${secs[@]}" | sort -g | sed -n "$(((LOCAL_RUNS + 1) / 2))p")
+  RSS[$1]=$rss
+  LOAD[$1]=${LOAD[${1}_1]}
+  echo "$1: $(printf '%s ' "${secs[@]}")s, median ${SECS[$1]} s"
+}
+median l_lakepack
+median l_copy
+[[ ${CHECK[l_copy]:-} == FAILED ]] || CHECK[l_copy]="floor (not Avro)"
+[[ ${CHECK[l_lakepack]:-} == FAILED ]] || check l_lakepack "$SCRATCH/out/lp/$PART/merged.avro"
 warm
 echo "local sample: python3-avro read + DataFileWriter.append of every record"
 if timed l_sample "$PY" "$ROOT/bench/repartition_sample.py" "$COLD/$DAYREL" "$SCRATCH/out/sample.avro"; then
@@ -153,37 +182,58 @@ if timed l_sample "$PY" "$ROOT/bench/repartition_sample.py" "$COLD/$DAYREL" "$SC
 fi
 rm -rf "$SCRATCH/out"/*
 
-# --- S3 (moto) -----------------------------------------------------------------------------
-if ((S3)); then
-  lp_start_moto moto "$SERVERS" || { echo "repartition.sh: moto did not start" >&2; exit 1; }
-  EP=http://$LP_HOST:$LP_PORT
-  export AWS_ENDPOINT_URL=$EP
-  for b in cold-tier repartitioned sample copy; do aws s3api create-bucket --bucket "$b" >/dev/null; done
-  echo "uploading the day to s3://cold-tier (not timed)"
+# --- S3: moto, then Ceph RGW (a real server) ---------------------------------------------
+# s3_round NAME: the three contenders against the endpoint in AWS_ENDPOINT_URL, whose buckets
+# cold-tier, repartitioned, sample and copy exist.
+s3_round() {
+  local n=$1
+  echo "uploading the day to s3://cold-tier on $n (not timed)"
   aws s3 cp --recursive --only-show-errors "$COLD/raw" "s3://cold-tier/raw"
-  echo "s3 lakepack: lakepack repartition s3://cold-tier s3://repartitioned"
-  if timed s_lakepack "$LAKEPACK" repartition s3://cold-tier s3://repartitioned --start "$DAY" --end "$DAY"; then
+  echo "$n lakepack: lakepack repartition s3://cold-tier s3://repartitioned"
+  if timed "${n}_lakepack" "$LAKEPACK" repartition s3://cold-tier s3://repartitioned --start "$DAY" --end "$DAY"; then
     aws s3 cp --only-show-errors "s3://repartitioned/$PART/merged.avro" "$SCRATCH/out/s3lp.avro"
-    check s_lakepack "$SCRATCH/out/s3lp.avro"
+    check "${n}_lakepack" "$SCRATCH/out/s3lp.avro"
   fi
-  echo "s3 copy: aws s3 cp --recursive down, cat, aws s3 cp up"
+  echo "$n copy: aws s3 cp --recursive down, cat, aws s3 cp up"
   cat >"$SCRATCH/copy.sh" <<EOF
 set -e
 aws s3 cp --recursive --only-show-errors "s3://cold-tier/$DAYREL" "$SCRATCH/dl-copy"
 find "$SCRATCH/dl-copy" -name '*.avro' -print0 | sort -z | xargs -0 cat >"$SCRATCH/copy.bin"
 aws s3 cp --only-show-errors "$SCRATCH/copy.bin" "s3://copy/$PART/merged.bin"
 EOF
-  timed s_copy bash "$SCRATCH/copy.sh" && CHECK[s_copy]="floor (not Avro)"
+  timed "${n}_copy" bash "$SCRATCH/copy.sh" && CHECK[${n}_copy]="floor (not Avro)"
   rm -rf "$SCRATCH/dl-copy" "$SCRATCH/copy.bin"
-  echo "s3 sample: aws s3 cp --recursive down, repartition_sample.py, aws s3 cp up"
+  echo "$n sample: aws s3 cp --recursive down, repartition_sample.py, aws s3 cp up"
   cat >"$SCRATCH/sample.sh" <<EOF
 set -e
 aws s3 cp --recursive --only-show-errors "s3://cold-tier/$DAYREL" "$SCRATCH/dl-sample"
 "$PY" "$ROOT/bench/repartition_sample.py" "$SCRATCH/dl-sample" "$SCRATCH/sample.avro"
 aws s3 cp --only-show-errors "$SCRATCH/sample.avro" "s3://sample/$PART/merged.avro"
 EOF
-  if timed s_sample bash "$SCRATCH/sample.sh"; then check s_sample "$SCRATCH/sample.avro"; fi
-  rm -rf "$SCRATCH/dl-sample"
+  if timed "${n}_sample" bash "$SCRATCH/sample.sh"; then check "${n}_sample" "$SCRATCH/sample.avro"; fi
+  rm -rf "$SCRATCH/dl-sample" "$SCRATCH/out"/*
+}
+ROUNDS=()
+if ((S3)); then
+  lp_start_moto moto "$SERVERS" || { echo "repartition.sh: moto did not start" >&2; exit 1; }
+  export AWS_ENDPOINT_URL=http://$LP_HOST:$LP_PORT
+  for b in cold-tier repartitioned sample copy; do aws s3api create-bucket --bucket "$b" >/dev/null; done
+  s3_round moto
+  ROUNDS+=(moto)
+  lp_stop "$SERVERS/pids/moto.pid"
+fi
+if ((RGW)); then
+  # tests/servers/rgw_start.sh: one monitor, one memstore OSD and the gateway (stopped at
+  # exit by bench_cleanup); it makes the first bucket, the others are made here.
+  RGW_KEY=lpbenchrgwkey00001 RGW_SECRET=lpbenchrgwsecretlpbenchrgwsecret01
+  mkdir -p "$SERVERS"
+  "$ROOT/tests/servers/rgw_start.sh" "$SERVERS" "$SCRATCH/rgw.out" cold-tier "$RGW_KEY" "$RGW_SECRET" \
+    >"$LOGS/rgw-start.log" 2>&1 || { echo "repartition.sh: RGW did not start ($LOGS/rgw-start.log)" >&2; exit 1; }
+  export AWS_ENDPOINT_URL=http://$LP_HOST:$(cat "$SCRATCH/rgw.out")
+  export AWS_ACCESS_KEY_ID=$RGW_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET
+  for b in repartitioned sample copy; do aws s3api create-bucket --bucket "$b" >/dev/null; done
+  s3_round rgw
+  ROUNDS+=(rgw)
 fi
 
 # --- the table -----------------------------------------------------------------------------
@@ -194,20 +244,20 @@ echo "repartition benchmark: one day, $SERIES series x 4 snappy files = $N_FILES
   "$EXP_RECORDS records, $(awk -v b="$IN_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }') MB; $(nproc) CPUs;" \
   "$("$LAKEPACK" --version 2>&1 | head -n 1)"
 printf '%-58s %8s %7s  %s\n' contender seconds "RSS MB" check
-row l_lakepack "local: lakepack repartition"
+row l_lakepack "local: lakepack repartition (median of $LOCAL_RUNS)"
 row l_sample "local: sample's method (python3-avro append)"
-row l_copy "local: copy floor (cat of the inputs)"
-if ((S3)); then
-  row s_lakepack "moto: lakepack repartition"
-  row s_sample "moto: sample's method (aws s3 cp down, merge, up)"
-  row s_copy "moto: copy floor (aws s3 cp down, cat, aws s3 cp up)"
-fi
+row l_copy "local: copy floor (cat of the inputs, median of $LOCAL_RUNS)"
+for n in "${ROUNDS[@]}"; do
+  row "${n}_lakepack" "$n: lakepack repartition"
+  row "${n}_sample" "$n: sample's method (aws s3 cp down, merge, up)"
+  row "${n}_copy" "$n: copy floor (aws s3 cp down, cat, aws s3 cp up)"
+done
 echo
 echo "local: sample/lakepack $(ratio "${SECS[l_sample]:-}" "${SECS[l_lakepack]:-}")x (goal >= 50)," \
   "lakepack/copy $(ratio "${SECS[l_lakepack]:-}" "${SECS[l_copy]:-}")x (goal <= 1.5)"
-if ((S3)); then
-  echo "moto:  sample/lakepack $(ratio "${SECS[s_sample]:-}" "${SECS[s_lakepack]:-}")x (goal >= 50)," \
-    "lakepack/copy $(ratio "${SECS[s_lakepack]:-}" "${SECS[s_copy]:-}")x (goal <= 1.5)"
-fi
+for n in "${ROUNDS[@]}"; do
+  echo "$n: sample/lakepack $(ratio "${SECS[${n}_sample]:-}" "${SECS[${n}_lakepack]:-}")x (goal >= 50)," \
+    "lakepack/copy $(ratio "${SECS[${n}_lakepack]:-}" "${SECS[${n}_copy]:-}")x (goal <= 1.5)"
+done
 echo "load average (1/5/15 min): local lakepack ${LOAD[l_lakepack]:--}, end $(loadavg)"
 exit $status

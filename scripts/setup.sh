@@ -16,7 +16,7 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 # Debian packages: the toolchain, and one package per outside library.
 PKGS=(build-essential cmake ninja-build ccache pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libpugixml-dev libcli11-dev nlohmann-json3-dev
-      libfmt-dev libspdlog-dev libpq-dev libavro-dev libsnappy-dev zlib1g-dev libgtest-dev libgmock-dev
+      libfmt-dev libspdlog-dev libpq-dev libavro-dev libsnappy-dev zlib1g-dev libdeflate-dev libgtest-dev libgmock-dev
       libbenchmark-dev clang-format)
 # Node.js may come from elsewhere than Debian (this machine image has its own build with npm):
 # ask for Debian's only when the commands are missing.

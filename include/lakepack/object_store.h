@@ -145,6 +145,11 @@ class ObjectStore {
   //! A missing object is a normal answer: an OK result holding std::nullopt.
   virtual Result<std::optional<ObjectInfo>> Stat(std::string_view key) = 0;
 
+  //! Only the current ETag of `key` (std::nullopt when it is missing), for checks that an
+  //! object is still as planned. Local stores answer it from one stat(2), without the tag and
+  //! metadata that Stat reads; the default calls Stat.
+  virtual Result<std::optional<std::string>> CurrentEtag(std::string_view key);
+
   //! The bytes of an object, or of a range of it. A missing object gives NotFound.
   //! A range that starts past the end gives InvalidArgument; one that runs past the end
   //! is cut at the end.

@@ -6,7 +6,9 @@
 //   0. The engine holds the task's leases (commit/lease.h); the job has built its outputs as
 //      local files from inputs read pinned to their planned ETags.
 //   1. CheckPlanned: every input and every replaced target still has its planned ETag, every
-//      new output's key is free. Nothing was written yet: a stale task just stops.
+//      new output's key is free. Nothing was written yet: a stale task just stops. Read-only
+//      inputs are checked where they are read: a download is pinned to the ETag, and inputs
+//      read in place (local files) are asked after the build.
 //   2. Intent:   _lakepack/journal/<task>.json names the inputs (key, ETag), the outputs (key,
 //                the ETag each replaces or "must not exist", size, rows), the locks, the lease
 //                generation and the write tag "<task>.<generation>".
@@ -166,9 +168,13 @@ class Transaction {
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
+  //! When step 1 runs: before the build, and again after a build that read inputs in place.
+  enum class Check { kBeforeBuild, kAfterBuild };
   //! Step 1: the inputs and targets are still as planned. NotFound when an input is gone
-  //! (another run merged it), FailedPrecondition when one changed.
-  Status CheckPlanned();
+  //! (another run merged it), FailedPrecondition when one changed. Before the build it asks
+  //! about the inputs to delete and the targets; after it, about the inputs the store keeps
+  //! as local files (read in place) and the targets. One CurrentEtag per object.
+  Status CheckPlanned(Check when = Check::kBeforeBuild);
   //! Steps 2-4. After it returns OK the task will complete: Finish, or the next recovery.
   Status Commit(const std::vector<LocalOutput>& outputs, const std::vector<LedgerDoc>& ledger = {});
   //! Step 5. `changed` receives the inputs left in place because they changed.

@@ -17,10 +17,10 @@
 #include <regex>
 #include <thread>
 
+#include "common/parallel.h"
 #include "common/strings.h"
 #include "exec/job.h"
 #include "exec/jobs.h"
-#include "exec/parallel.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
 #include "lakepack/export.h"

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,9 @@ class TaskContext {
 
   //! Whether some input was used in place (its ETag must be checked again before commit).
   bool read_in_place() const { return read_in_place_; }
+  //! Why the task is stale, when a pinned download found an input gone (NotFound) or changed
+  //! (FailedPrecondition) since the plan; OK otherwise. The engine then skips the task.
+  Status stale() const;
 
  private:
   ObjectStore& src_;
@@ -88,6 +92,8 @@ class TaskContext {
   LeaseManager* leases_;
   HeldLeases* held_;
   std::atomic<bool> read_in_place_{false};
+  mutable std::mutex mu_;
+  Status stale_;
 };
 
 class Job {

@@ -10,10 +10,10 @@
 
 #include "commit/commit.h"
 #include "commit/lease.h"
+#include "common/parallel.h"
 #include "common/strings.h"
 #include "exec/job.h"
 #include "exec/jobs.h"
-#include "exec/parallel.h"
 #include "exec/staging.h"
 #include "lakepack/uri.h"
 
@@ -23,9 +23,8 @@ namespace fs = std::filesystem;
 
 Result<std::string> TaskContext::Stage(ObjectStore& store, const ObjectInfo& object) {
   if (auto local = store.LocalPath(object.key)) {
-    if (!fs::exists(*local)) {
-      return Status::NotFound(store.UriOf(object.key) + ": no such file or object");
-    }
+    // No stat here: CheckPlanned saw it before the build and asks again after it, and a
+    // file gone in between fails its reader with its name.
     read_in_place_ = true;
     return *local;
   }
@@ -33,10 +32,21 @@ Result<std::string> TaskContext::Stage(ObjectStore& store, const ObjectInfo& obj
   std::string path = fmt::format("{}/in{}-{}", dir_, counter++, BaseName(object.key));
   if (object.etag.empty()) {
     LP_RETURN_IF_ERROR(store.ReadToFile(object.key, path));
-  } else {
-    LP_RETURN_IF_ERROR(store.ReadToFilePinned(object.key, object.etag, path));
+    return path;
   }
+  Status st = store.ReadToFilePinned(object.key, object.etag, path);
+  if (st.IsNotFound() || st.code() == StatusCode::kFailedPrecondition) {
+    // Gone or changed since the plan: the task is stale, as if CheckPlanned had said so.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stale_.ok()) stale_ = st;
+  }
+  LP_RETURN_IF_ERROR(st);
   return path;
+}
+
+Status TaskContext::stale() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stale_;
 }
 
 Result<ObjectInfo> TaskContext::PublishNew(const std::string& key, const std::string& local_path,
@@ -113,6 +123,20 @@ void Skip(Run& run, const Task& task, const std::string& why) {
   run.summary.skipped.push_back(line);
 }
 
+// A task whose input is gone (NotFound: another run merged it) or changed (FailedPrecondition)
+// since the plan is skipped, not failed; any other status is returned.
+Status SkipIfStale(Run& run, const Task& task, const Status& st) {
+  if (st.IsNotFound()) {
+    Skip(run, task, st.message() + " (done by another run?)");
+    return Status::OK();
+  }
+  if (st.code() == StatusCode::kFailedPrecondition) {
+    Skip(run, task, st.message() + "; run again to include it");
+    return Status::OK();
+  }
+  return st;
+}
+
 // One task, start to end. Returns the task's failure (after rollback); skips are OK.
 Status RunTask(Run& run, const Task& task, const std::string& dir) {
   HeldLeases* held = nullptr;
@@ -151,22 +175,25 @@ Status RunTask(Run& run, const Task& task, const std::string& dir) {
   Status st = txn->CheckPlanned();
   if (!st.ok()) {
     release();
-    if (st.IsNotFound()) {
-      Skip(run, task, st.message() + " (done by another run?)");
-      return Status::OK();
-    }
-    if (st.code() == StatusCode::kFailedPrecondition) {
-      Skip(run, task, st.message() + "; run again to include it");
-      return Status::OK();
-    }
-    return st;
+    return SkipIfStale(run, task, st);
   }
   TaskContext tctx(*run.src, *run.dst, dir, run.leases.get(), held);
   auto built = run.job.Build(task, tctx);
+  if (!built.ok() && !tctx.stale().ok()) {
+    // A download pinned to its planned ETag found the input gone or changed: the same
+    // verdict as CheckPlanned's before the build.
+    txn.reset();
+    release();
+    return SkipIfStale(run, task, tctx.stale());
+  }
   if (built.ok() && tctx.read_in_place()) {
-    // Inputs read in place: make sure none changed while the engine read it.
-    st = txn->CheckPlanned();
-    if (!st.ok()) built = st;
+    // Inputs read in place: make sure none changed before or while the engine read it.
+    st = txn->CheckPlanned(Transaction::Check::kAfterBuild);
+    if (!st.ok()) {
+      txn.reset();
+      release();
+      return SkipIfStale(run, task, st);
+    }
   }
   if (built.ok() && !built->outputs.empty()) {
     st = txn->Commit(built->outputs, built->ledger);

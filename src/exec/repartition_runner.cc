@@ -12,14 +12,13 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
+#include "common/parallel.h"
 #include "common/strings.h"
 #include "exec/job.h"
 #include "exec/jobs.h"
-#include "exec/parallel.h"
 #include "format/avro_codec.h"
 #include "format/avro_container.h"
 #include "lakepack/repartition.h"
@@ -32,25 +31,16 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// Inputs staged at once: a day is thousands of small objects, so the downloads are bound by
+// request latency; 16 is the S3 client's default bound on requests in flight (and the aws
+// cli's max_concurrent_requests is 10 by default).
+constexpr int kDownloadsAtOnce = 16;
+
 // The seed writes a day as "2023-1-25".
 std::string SeedDay(const Period& d) { return fmt::format("{}-{}-{}", d.year, d.month, d.day); }
 
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-// The top-level field names of a record schema (empty for other schemas).
-std::set<std::string> FieldNames(const std::string& schema_json) {
-  std::set<std::string> names;
-  auto j = nlohmann::json::parse(schema_json, nullptr, false);
-  if (j.is_object() && j.contains("fields") && j["fields"].is_array()) {
-    for (const auto& f : j["fields"]) {
-      if (f.is_object() && f.contains("name") && f["name"].is_string()) {
-        names.insert(f["name"].get<std::string>());
-      }
-    }
-  }
-  return names;
 }
 
 // The sources a day file lists, read from its header alone (a ranged, ETag-pinned read).
@@ -220,7 +210,7 @@ class RepartitionJob final : public Job {
       stores.push_back(src_.get());
     }
     std::vector<AvroSource> sources(objects.size());
-    LP_RETURN_IF_ERROR(ParallelFor(objects.size(), 8, [&](size_t i) -> Status {
+    LP_RETURN_IF_ERROR(ParallelFor(objects.size(), kDownloadsAtOnce, [&](size_t i) -> Status {
       LP_ASSIGN_OR_RETURN(sources[i].path, ctx.Stage(*stores[i], objects[i]));
       sources[i].display_name = stores[i]->UriOf(objects[i].key);
       return Status::OK();
@@ -230,26 +220,16 @@ class RepartitionJob final : public Job {
     // The output's schema and codec are the day file's (or the first input's); an input whose
     // fields the output lacks would lose them, so that day fails instead.
     const auto t1 = Clock::now();
-    LP_ASSIGN_OR_RETURN(AvroHeader first, ReadAvroHeader(sources[0].path));
-    const std::set<std::string> out_fields = FieldNames(first.schema_json);
-    for (const auto& s : sources) {
-      auto h = ReadAvroHeader(s.path);
-      if (!h.ok()) return ShowPathAs(h.status(), s.path, s.display_name);
-      for (const auto& f : FieldNames(h->schema_json)) {
-        if (!out_fields.count(f)) {
-          return Status::InvalidArgument(fmt::format(
-              "{}: field '{}' is not in the schema of {} (the day's output schema); the day "
-              "is left as it was",
-              s.display_name, f, sources[0].display_name));
-        }
-      }
-    }
-    LP_ASSIGN_OR_RETURN(AvroCodec codec, ParseAvroCodec(first.codec));
+    auto first = ReadAvroHeader(sources[0].path);
+    if (!first.ok()) return ShowPathAs(first.status(), sources[0].path, sources[0].display_name);
+    LP_ASSIGN_OR_RETURN(AvroCodec codec, ParseAvroCodec(first->codec));
     AvroWriteSpec ws;
     ws.path = ctx.dir() + "/day.avro";
-    ws.schema_json = first.schema_json;
+    ws.schema_json = first->schema_json;
     ws.codec = codec;
     ws.metadata = {{std::string(kSourcesMetadataKey), EncodeSources(p.sources)}};
+    ws.keep_all_fields = true;
+    ws.schema_source = sources[0].display_name;
     auto records = ConcatAvro(sources, ws);
     if (!records.ok()) {
       Status st = records.status();

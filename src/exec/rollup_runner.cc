@@ -10,10 +10,10 @@
 #include <mutex>
 #include <set>
 
+#include "common/parallel.h"
 #include "common/strings.h"
 #include "exec/job.h"
 #include "exec/jobs.h"
-#include "exec/parallel.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
 #include "format/parquet_footer.h"

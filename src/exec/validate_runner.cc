@@ -8,8 +8,8 @@
 #include <fstream>
 #include <mutex>
 
+#include "common/parallel.h"
 #include "common/strings.h"
-#include "exec/parallel.h"
 #include "exec/spool.h"
 #include "exec/staging.h"
 #include "lakepack/export.h"

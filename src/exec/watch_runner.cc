@@ -23,10 +23,10 @@
 #include <thread>
 
 #include "common/crash_point.h"
+#include "common/parallel.h"
 #include "common/strings.h"
 #include "exec/checkpoint.h"
 #include "exec/job.h"
-#include "exec/parallel.h"
 #include "exec/watch.h"
 #include "lakepack/uri.h"
 #include "store/s3/crypto.h"

@@ -7,14 +7,20 @@
 #include <fmt/format.h>
 
 #include <unistd.h>
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
+#include "common/parallel.h"
 #include "common/strings.h"
 
 namespace lakepack {
@@ -568,6 +574,98 @@ struct FileCloser {
 
 }  // namespace
 
+namespace {
+
+// Inputs are opened, and the blocks of a copied input read and checked (sync, CRC, inflate),
+// by a few threads a window ahead of the writer, which appends them in order: the checks, not
+// the copy, are the cost of a block copy. A window holds at most kWindowInputs inputs and
+// kWindowBytes of preloaded blocks; a larger input is read by the writer as it goes.
+constexpr size_t kWindowInputs = 64;
+constexpr int64_t kWindowBytes = 64 << 20;
+constexpr int kCheckThreads = 4;
+
+struct OpenedInput {
+  Status status;
+  std::unique_ptr<AvroBlockReader> reader;
+  bool same_schema = false;
+  bool copy = false;
+  bool preloaded = false;
+  std::vector<AvroBlock> blocks;  // when preloaded: every block, payload only
+  int64_t records = 0;
+};
+
+// The canonical form of each writer schema seen, shared by the threads of a window.
+class CanonicalCache {
+ public:
+  Result<std::string> Of(const std::string& schema_json) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = canon_.find(schema_json);
+      if (it != canon_.end()) return it->second;
+    }
+    LP_ASSIGN_OR_RETURN(std::string c, CanonicalSchema(schema_json));
+    std::lock_guard<std::mutex> lock(mu_);
+    return canon_.emplace(schema_json, std::move(c)).first->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> canon_;
+};
+
+// The top-level field names of a record schema (empty for other schemas).
+std::set<std::string> TopFieldNames(const json& schema) {
+  std::set<std::string> names;
+  if (schema.is_object() && schema.contains("fields") && schema["fields"].is_array()) {
+    for (const auto& f : schema["fields"]) {
+      if (f.is_object() && f.contains("name") && f["name"].is_string()) {
+        names.insert(f["name"].get<std::string>());
+      }
+    }
+  }
+  return names;
+}
+
+void OpenInput(const AvroSource& in, const std::string& out_canon, AvroCodec out_codec,
+               CanonicalCache& canon, std::atomic<int64_t>& budget, OpenedInput* o) {
+  auto reader = AvroBlockReader::Open(in.path);
+  if (!reader.ok()) {
+    o->status = reader.status();
+    return;
+  }
+  o->reader = std::move(*reader);
+  auto c = canon.Of(o->reader->header().schema_json);
+  if (!c.ok()) {
+    o->status = c.status().WithContext(in.path);
+    return;
+  }
+  o->same_schema = *c == out_canon;
+  o->copy = o->same_schema && o->reader->codec() == out_codec;
+  const int64_t size = o->reader->header().file_size;
+  if (!o->copy) return;
+  int64_t left = budget.load();
+  while (left >= size && !budget.compare_exchange_weak(left, left - size)) {
+  }
+  if (left < size) return;
+  AvroBlock block;
+  for (;;) {
+    auto more = o->reader->Next(&block);
+    if (!more.ok()) {
+      o->status = more.status();
+      return;
+    }
+    if (!*more) break;
+    o->records += block.count;
+    AvroBlock kept;
+    kept.count = block.count;
+    kept.payload.swap(block.payload);
+    o->blocks.push_back(std::move(kept));
+  }
+  o->preloaded = true;
+}
+
+}  // namespace
+
 Result<int64_t> ConcatAvro(const std::vector<AvroSource>& inputs, const AvroWriteSpec& out,
                            AvroConcatStats* stats) {
   if (stats) stats->inputs.assign(inputs.size(), {});
@@ -575,84 +673,113 @@ Result<int64_t> ConcatAvro(const std::vector<AvroSource>& inputs, const AvroWrit
   LP_RETURN_IF_ERROR(ParseSchema(out.schema_json, out.path + ": the output schema", &out_schema));
   LP_ASSIGN_OR_RETURN(std::string out_canon, CanonicalSchema(out.schema_json));
   const json out_json = json::parse(out.schema_json, nullptr, false);
+  const std::set<std::string> out_fields = TopFieldNames(out_json);
   LP_ASSIGN_OR_RETURN(
       auto writer, AvroContainerWriter::Create(out.path, out.schema_json, out.codec, out.metadata));
   BlockEncoder encoder(writer.get(), out.block_bytes);
   ReaderRef memory;
   memory.r = avro_reader_memory(nullptr, 0);
-  std::map<std::string, std::string> canon_of;  // writer schema JSON -> canonical form
+  CanonicalCache canon;
+  const int threads =
+      std::max(1, std::min<int>(kCheckThreads, std::thread::hardware_concurrency()));
 
-  for (size_t n = 0; n < inputs.size(); ++n) {
-    const AvroSource& in = inputs[n];
-    const std::string& shown = in.display_name.empty() ? in.path : in.display_name;
-    auto fail = [&](const Status& s) { return ShowPathAs(s, in.path, shown); };
-    auto reader = AvroBlockReader::Open(in.path);
-    if (!reader.ok()) return fail(reader.status());
-    const AvroHeader& h = (*reader)->header();
-    auto canon = canon_of.find(h.schema_json);
-    if (canon == canon_of.end()) {
-      auto c = CanonicalSchema(h.schema_json);
-      if (!c.ok()) return fail(c.status().WithContext(in.path));
-      canon = canon_of.emplace(h.schema_json, *c).first;
-    }
-    const bool same_schema = canon->second == out_canon;
-    const bool copy = same_schema && (*reader)->codec() == out.codec;
-    AvroConcatStats::Input st;
-    st.copied = copy;
-    AvroBlock block;
-    if (copy) {
-      // Blocks as stored, each checked by the block reader (sync, CRC, inflate).
-      LP_RETURN_IF_ERROR(encoder.Flush());
-      for (;;) {
-        auto more = (*reader)->Next(&block);
-        if (!more.ok()) return fail(more.status());
-        if (!*more) break;
-        LP_RETURN_IF_ERROR(writer->AppendBlock(block.count, block.payload));
-        st.records += block.count;
-        ++st.blocks;
-      }
-    } else {
-      SchemaRef in_schema;
-      LP_RETURN_IF_ERROR(fail(ParseSchema(h.schema_json, in.path, &in_schema)));
-      // Same schema, other codec: records are validated by decoding them, then their bytes
-      // are re-blocked as they are (the encoding is the same). Else resolved and re-encoded.
-      IfaceRef check_iface;
-      ValueRef check;
-      std::unique_ptr<Resolver> resolver;
-      if (same_schema) {
-        LP_RETURN_IF_ERROR(fail(NewGenericValue(in_schema.s, &check_iface, &check, in.path)));
-      } else {
-        auto r = Resolver::Make(in_schema.s, out_schema.s, out_json, in.path);
-        if (!r.ok()) return fail(r.status());
-        resolver = std::move(*r);
-      }
-      for (;;) {
-        auto more = (*reader)->Next(&block);
-        if (!more.ok()) return fail(more.status());
-        if (!*more) break;
-        if (same_schema) {
-          LP_RETURN_IF_ERROR(fail(DecodeBlock(
-              block, in.path, memory.r, [&] { return avro_value_read(memory.r, &check.v); })));
-          LP_RETURN_IF_ERROR(encoder.AddEncoded(block.count, block.records()));
-        } else {
-          Status encoded;
-          Status decoded = DecodeBlock(block, in.path, memory.r, [&]() -> int {
-            int rc = resolver->Read(memory.r);
-            if (rc == 0) {
-              encoded = encoder.Add(resolver->outputs());
-              if (!encoded.ok()) return EINVAL;
-            }
-            return rc;
-          });
-          // A failed write stops the decoding too: it is the error to report, not the decoder's.
-          LP_RETURN_IF_ERROR(encoded);
-          LP_RETURN_IF_ERROR(fail(decoded));
+  for (size_t w0 = 0; w0 < inputs.size(); w0 += kWindowInputs) {
+    const size_t wn = std::min(kWindowInputs, inputs.size() - w0);
+    std::vector<OpenedInput> window(wn);
+    std::atomic<int64_t> budget{kWindowBytes};
+    (void)ParallelForAll(wn, threads, [&](size_t i) {
+      OpenInput(inputs[w0 + i], out_canon, out.codec, canon, budget, &window[i]);
+      return Status::OK();
+    });
+    for (size_t i = 0; i < wn; ++i) {
+      const size_t n = w0 + i;
+      const AvroSource& in = inputs[n];
+      OpenedInput& o = window[i];
+      const std::string& shown = in.display_name.empty() ? in.path : in.display_name;
+      auto fail = [&](const Status& st) { return ShowPathAs(st, in.path, shown); };
+      if (!o.status.ok()) return fail(o.status);
+      AvroConcatStats::Input st;
+      st.copied = o.copy;
+      if (o.preloaded) {
+        LP_RETURN_IF_ERROR(encoder.Flush());
+        for (const auto& b : o.blocks) {
+          LP_RETURN_IF_ERROR(writer->AppendBlock(b.count, b.payload));
         }
-        st.records += block.count;
-        ++st.blocks;
+        st.records = o.records;
+        st.blocks = static_cast<int64_t>(o.blocks.size());
+        std::vector<AvroBlock>().swap(o.blocks);
+        o.reader.reset();
+        if (stats) stats->inputs[n] = st;
+        continue;
       }
+      AvroBlockReader& reader = *o.reader;
+      const AvroHeader& h = reader.header();
+      AvroBlock block;
+      if (o.copy) {
+        // Too large to preload: blocks as stored, each checked by the block reader.
+        LP_RETURN_IF_ERROR(encoder.Flush());
+        for (;;) {
+          auto more = reader.Next(&block);
+          if (!more.ok()) return fail(more.status());
+          if (!*more) break;
+          LP_RETURN_IF_ERROR(writer->AppendBlock(block.count, block.payload));
+          st.records += block.count;
+          ++st.blocks;
+        }
+      } else {
+        if (out.keep_all_fields && !o.same_schema) {
+          for (const auto& f : TopFieldNames(json::parse(h.schema_json, nullptr, false))) {
+            if (!out_fields.count(f)) {
+              return Status::InvalidArgument(fmt::format(
+                  "{}: field '{}' is not in the output schema (of {}); it would be lost", shown, f,
+                  out.schema_source.empty() ? out.path : out.schema_source));
+            }
+          }
+        }
+        SchemaRef in_schema;
+        LP_RETURN_IF_ERROR(fail(ParseSchema(h.schema_json, in.path, &in_schema)));
+        // Same schema, other codec: records are validated by decoding them, then their bytes
+        // are re-blocked as they are (the encoding is the same). Else resolved and re-encoded.
+        IfaceRef check_iface;
+        ValueRef check;
+        std::unique_ptr<Resolver> resolver;
+        if (o.same_schema) {
+          LP_RETURN_IF_ERROR(fail(NewGenericValue(in_schema.s, &check_iface, &check, in.path)));
+        } else {
+          auto r = Resolver::Make(in_schema.s, out_schema.s, out_json, in.path);
+          if (!r.ok()) return fail(r.status());
+          resolver = std::move(*r);
+        }
+        for (;;) {
+          auto more = reader.Next(&block);
+          if (!more.ok()) return fail(more.status());
+          if (!*more) break;
+          if (o.same_schema) {
+            LP_RETURN_IF_ERROR(fail(DecodeBlock(
+                block, in.path, memory.r, [&] { return avro_value_read(memory.r, &check.v); })));
+            LP_RETURN_IF_ERROR(encoder.AddEncoded(block.count, block.records()));
+          } else {
+            Status encoded;
+            Status decoded = DecodeBlock(block, in.path, memory.r, [&]() -> int {
+              int rc = resolver->Read(memory.r);
+              if (rc == 0) {
+                encoded = encoder.Add(resolver->outputs());
+                if (!encoded.ok()) return EINVAL;
+              }
+              return rc;
+            });
+            // A failed write stops the decoding too: it is the error to report, not the
+            // decoder's.
+            LP_RETURN_IF_ERROR(encoded);
+            LP_RETURN_IF_ERROR(fail(decoded));
+          }
+          st.records += block.count;
+          ++st.blocks;
+        }
+      }
+      o.reader.reset();
+      if (stats) stats->inputs[n] = st;
     }
-    if (stats) stats->inputs[n] = st;
   }
   LP_RETURN_IF_ERROR(encoder.Flush());
   const int64_t records = writer->records();

@@ -40,6 +40,11 @@ struct AvroWriteSpec {
   AvroCodec codec = AvroCodec::kSnappy;
   AvroMetadata metadata;  // user metadata for the header (keys must not start with "avro.")
   int64_t block_bytes = kAvroDefaultBlockBytes;
+  //! Fail (InvalidArgument naming the input and the field) rather than drop a top-level field
+  //! of an input that the output schema lacks.
+  bool keep_all_fields = false;
+  //! What messages call the output schema's origin (a file, a URI); empty: `path`.
+  std::string schema_source;
 };
 
 //! What ConcatAvro did with each input (optional, for reports and provenance).
@@ -57,9 +62,12 @@ struct AvroConcatStats {
 //! blocks copied as stored (each checked: sync marker, snappy CRC, deflate inflates); any other
 //! input has every record decoded and resolved into the output schema by field name (fields the
 //! output lacks are dropped, output fields the input lacks take their default, types promote
-//! as the spec allows), then encoded into blocks of about `out.block_bytes`. An input whose
-//! schema does not resolve fails with InvalidArgument naming the input and the field; a corrupt
-//! or truncated input with Corruption naming it and the byte offset. Returns the records written.
+//! as the spec allows; with out.keep_all_fields an input field the output lacks fails it
+//! instead), then encoded into blocks of about `out.block_bytes`. Inputs are opened and copied
+//! blocks checked a window ahead by a few threads (memory: at most 64 MiB of blocks ahead). An
+//! input whose schema does not resolve fails with InvalidArgument naming the input and the field; a
+//! corrupt or truncated input with Corruption naming it and the byte offset. Returns the records
+//! written.
 Result<int64_t> ConcatAvro(const std::vector<AvroSource>& inputs, const AvroWriteSpec& out,
                            AvroConcatStats* stats = nullptr);
 

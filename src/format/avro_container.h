@@ -135,6 +135,8 @@ class AvroContainerWriter {
   AvroCodec codec_;
   AvroSync sync_;
   std::string buffer_;
+  int64_t written_ = 0;       // bytes written to fd_
+  int64_t written_back_ = 0;  // bytes whose write-back was started (sync_file_range)
   int64_t records_ = 0;
   int64_t blocks_ = 0;
   bool finished_ = false;

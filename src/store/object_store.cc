@@ -49,6 +49,12 @@ std::string ObjectStore::UriOf(std::string_view key) const {
   return uri;
 }
 
+Result<std::optional<std::string>> ObjectStore::CurrentEtag(std::string_view key) {
+  LP_ASSIGN_OR_RETURN(auto info, Stat(key));
+  if (!info) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(info->etag));
+}
+
 Result<std::vector<ObjectInfo>> ObjectStore::ListAll(std::string_view prefix) {
   std::vector<ObjectInfo> all;
   ListOptions options;

@@ -42,6 +42,11 @@ class PrefixStore final : public ObjectStore {
     return info;
   }
 
+  Result<std::optional<std::string>> CurrentEtag(std::string_view key) override {
+    LP_RETURN_IF_ERROR(ValidateKey(key));
+    return base_->CurrentEtag(Full(key));
+  }
+
   Result<std::string> Read(std::string_view key, ByteRange range) override {
     LP_RETURN_IF_ERROR(ValidateKey(key));
     return base_->Read(Full(key), range);

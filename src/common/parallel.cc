@@ -1,5 +1,5 @@
 // Bounded parallelism (see parallel.h).
-#include "exec/parallel.h"
+#include "common/parallel.h"
 
 #include <atomic>
 #include <thread>

@@ -1,4 +1,4 @@
-// Bounded parallelism for the executor: run n jobs on at most `workers` threads.
+// Bounded parallelism: run n jobs on at most `workers` threads (the executor, the format layer).
 #pragma once
 
 #include <functional>
