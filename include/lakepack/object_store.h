@@ -209,6 +209,9 @@ class ObjectStore {
   //! Requests made so far, by kind ("GET", "PUT", "LIST", "HEAD", "COPY", "DELETE",
   //! "MULTIPART_PART", "retries", "bytes_read", "bytes_written"), for run summaries.
   virtual std::map<std::string, int64_t> Counters() const { return {}; }
+  //! Whose requests Counters() counts: stores that share one client (S3 stores opened with the
+  //! same settings, a prefix view and its base) share it, so that a run adds each once.
+  virtual const void* CounterOwner() const { return this; }
 
   //! For stores whose objects are plain local files: the path of `key`, so that readers can
   //! use it in place instead of copying. std::nullopt for remote stores.

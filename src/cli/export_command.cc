@@ -162,7 +162,8 @@ Command AddExportCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--partitions-file", flags->partitions_file, "File of table names, one a line")
       ->envname("PARTITIONS_FILE");
   sub->add_option("--shard", flags->shard,
-                  "Export only the tables that fall in shard i of N (i/N; for job arrays)");
+                  "Export only the tables that fall in shard i of N (i/N; auto[/N] inside a Slurm, "
+                  "Kubernetes or AWS Batch array job)");
   sub->footer(
       "Example:\n  lakepack export postgres://etl@db:5432/app public.items_2024_01 "
       "s3://archive/perm_items --layout hive-date\n"

@@ -25,6 +25,10 @@ Result<ExportLayout> ParseExportLayoutFlag(std::string_view flag, std::string_vi
 Result<PackFormat> ParsePackFormatFlag(std::string_view flag, std::string_view text);
 
 //! "i/N" with 0 <= i < N; empty (the flag not given): shard 0 of 1, the whole plan.
+//! "auto/N": i from the array job's element index (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX
+//! or AWS_BATCH_JOB_ARRAY_INDEX, the first set). "auto": the same, N from
+//! SLURM_ARRAY_TASK_COUNT and i counted from SLURM_ARRAY_TASK_MIN (Slurm only; refused for
+//! an array of one, which is what a resubmitted element is).
 Result<Shard> ParseShardFlag(std::string_view flag, std::string_view text);
 
 //! A size (ParseByteSize); with `positive`, zero is refused too.

@@ -153,7 +153,8 @@ Command AddPackCommand(CLI::App& app, const GlobalOptions& global) {
                   "lines with file, line, reason, text) and pack the rest");
   sub->add_flag("--dry-run", o.dry_run, "Print the plan and stop");
   sub->add_option("--shard", flags->shard,
-                  "Do the series only if it falls in shard i of N (i/N; for job arrays)");
+                  "Do the series only if it falls in shard i of N (i/N; auto[/N] inside a Slurm, "
+                  "Kubernetes or AWS Batch array job)");
   sub->footer(
       "Example:\n  lakepack pack s3://bucket/land s3://bucket/db --table table --target-size "
       "256MB\n"

@@ -168,7 +168,9 @@ Command AddRepartitionCommand(CLI::App& app, const GlobalOptions& global) {
       ->check(kPositive)
       ->capture_default_str();
   sub->add_flag("--dry-run", o.dry_run, "Print the plan per day and stop");
-  sub->add_option("--shard", f->shard, "Run only shard i of N of the plan (i/N)");
+  sub->add_option("--shard", f->shard,
+                  "Run only shard i of N of the plan (i/N; auto[/N] inside a Slurm, Kubernetes or "
+                  "AWS Batch array job)");
   sub->footer(
       "Example:\n  lakepack repartition s3://cold-tier s3://repartitioned --start 2023-01-07 "
       "--end 2023-01-09\n"

@@ -94,7 +94,9 @@ Command AddRollupCommand(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   sub->add_option("--compression", flags->compression, "Codec of merged files")
       ->capture_default_str();
-  sub->add_option("--shard", flags->shard, "Run only shard i of N of the plan (i/N)");
+  sub->add_option("--shard", flags->shard,
+                  "Run only shard i of N of the plan (i/N; auto[/N] inside a Slurm, Kubernetes or "
+                  "AWS Batch array job)");
   sub->footer(
       "Example:\n  lakepack rollup s3://lake/data --start 2025-01-01 --end 2025-12-30 --grouping "
       "day "

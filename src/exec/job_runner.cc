@@ -328,7 +328,8 @@ Result<RunSummary> RunJob(Job& job, const RunOptions& options, ProgressSink& pro
     if (options.stop_after_failed_level && run.summary.tasks_failed > 0) break;
   }
   run.summary.requests = run.dst->Counters();
-  if (run.src->Uri() != run.dst->Uri()) {
+  // Two stores on one client (two buckets of one endpoint) count the same requests.
+  if (run.src->CounterOwner() != run.dst->CounterOwner()) {
     for (const auto& [k, v] : run.src->Counters()) run.summary.requests[k] += v;
   }
   run.summary.seconds =

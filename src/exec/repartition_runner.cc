@@ -193,8 +193,11 @@ class RepartitionJob final : public Job {
   Result<BuildResult> Build(const Task& task, TaskContext& ctx) override {
     DayPlan p;
     {
+      // Each task is built once: its plan moves out (a day's plan holds thousands of keys).
       std::lock_guard<std::mutex> lock(mu_);
-      p = days_.at(task.id);
+      auto it = days_.find(task.id);
+      p = std::move(it->second);
+      days_.erase(it);
     }
     if (!p.error.empty()) return Status::FailedPrecondition(task.label + ": " + p.error);
     const auto t0 = Clock::now();

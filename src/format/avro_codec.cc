@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -20,7 +21,6 @@
 #include <set>
 #include <thread>
 
-#include "common/parallel.h"
 #include "common/strings.h"
 
 namespace lakepack {
@@ -577,11 +577,12 @@ struct FileCloser {
 namespace {
 
 // Inputs are opened, and the blocks of a copied input read and checked (sync, CRC, inflate),
-// by a few threads a window ahead of the writer, which appends them in order: the checks, not
-// the copy, are the cost of a block copy. A window holds at most kWindowInputs inputs and
-// kWindowBytes of preloaded blocks; a larger input is read by the writer as it goes.
-constexpr size_t kWindowInputs = 64;
-constexpr int64_t kWindowBytes = 64 << 20;
+// by a few threads ahead of the writer, which appends them in order (InputPipeline): the
+// checks, not the copy, are the cost of a block copy. At most kAheadInputs inputs past the one
+// being written are open, holding at most kAheadBytes of preloaded blocks; an input that does
+// not fit in what is left is read by the writer as it goes.
+constexpr size_t kAheadInputs = 64;
+constexpr int64_t kAheadBytes = 64 << 20;
 constexpr int kCheckThreads = 4;
 
 struct OpenedInput {
@@ -590,6 +591,7 @@ struct OpenedInput {
   bool same_schema = false;
   bool copy = false;
   bool preloaded = false;
+  int64_t reserved = 0;           // bytes of the budget it holds
   std::vector<AvroBlock> blocks;  // when preloaded: every block, payload only
   int64_t records = 0;
 };
@@ -647,6 +649,7 @@ void OpenInput(const AvroSource& in, const std::string& out_canon, AvroCodec out
   while (left >= size && !budget.compare_exchange_weak(left, left - size)) {
   }
   if (left < size) return;
+  o->reserved = size;
   AvroBlock block;
   for (;;) {
     auto more = o->reader->Next(&block);
@@ -664,6 +667,82 @@ void OpenInput(const AvroSource& in, const std::string& out_canon, AvroCodec out
   o->preloaded = true;
 }
 
+// The threads that open inputs ahead of the writer (see kAheadInputs). Take(n) waits for input
+// n; Done(n) frees its slot and budget. Destroying it stops and joins the threads.
+class InputPipeline {
+ public:
+  InputPipeline(const std::vector<AvroSource>& inputs, const std::string& out_canon,
+                AvroCodec out_codec)
+      : inputs_(inputs),
+        out_canon_(out_canon),
+        out_codec_(out_codec),
+        slots_(inputs.size()),
+        ready_(inputs.size(), 0) {
+    const int n = std::max(1, std::min<int>(kCheckThreads, std::thread::hardware_concurrency()));
+    for (int t = 0; t < n; ++t) threads_.emplace_back([this] { Work(); });
+  }
+  ~InputPipeline() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  InputPipeline(const InputPipeline&) = delete;
+  InputPipeline& operator=(const InputPipeline&) = delete;
+
+  OpenedInput& Take(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return ready_[n] != 0; });
+    return slots_[n];
+  }
+  void Done(size_t n) {
+    budget_ += slots_[n].reserved;
+    slots_[n] = OpenedInput();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      consumed_ = n + 1;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Work() {
+    for (;;) {
+      size_t i;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] {
+          return stop_ || next_ >= inputs_.size() || next_ < consumed_ + kAheadInputs;
+        });
+        if (stop_ || next_ >= inputs_.size()) return;
+        i = next_++;
+      }
+      OpenInput(inputs_[i], out_canon_, out_codec_, canon_, budget_, &slots_[i]);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ready_[i] = 1;
+      }
+      cv_.notify_all();
+    }
+  }
+
+  const std::vector<AvroSource>& inputs_;
+  const std::string& out_canon_;
+  const AvroCodec out_codec_;
+  CanonicalCache canon_;
+  std::atomic<int64_t> budget_{kAheadBytes};
+  std::vector<OpenedInput> slots_;  // slot i is written by one thread, then read by the writer
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<char> ready_;
+  size_t next_ = 0;      // the next input to open
+  size_t consumed_ = 0;  // inputs the writer is done with
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
 }  // namespace
 
 Result<int64_t> ConcatAvro(const std::vector<AvroSource>& inputs, const AvroWriteSpec& out,
@@ -679,107 +758,94 @@ Result<int64_t> ConcatAvro(const std::vector<AvroSource>& inputs, const AvroWrit
   BlockEncoder encoder(writer.get(), out.block_bytes);
   ReaderRef memory;
   memory.r = avro_reader_memory(nullptr, 0);
-  CanonicalCache canon;
-  const int threads =
-      std::max(1, std::min<int>(kCheckThreads, std::thread::hardware_concurrency()));
+  InputPipeline pipeline(inputs, out_canon, out.codec);
 
-  for (size_t w0 = 0; w0 < inputs.size(); w0 += kWindowInputs) {
-    const size_t wn = std::min(kWindowInputs, inputs.size() - w0);
-    std::vector<OpenedInput> window(wn);
-    std::atomic<int64_t> budget{kWindowBytes};
-    (void)ParallelForAll(wn, threads, [&](size_t i) {
-      OpenInput(inputs[w0 + i], out_canon, out.codec, canon, budget, &window[i]);
-      return Status::OK();
-    });
-    for (size_t i = 0; i < wn; ++i) {
-      const size_t n = w0 + i;
-      const AvroSource& in = inputs[n];
-      OpenedInput& o = window[i];
-      const std::string& shown = in.display_name.empty() ? in.path : in.display_name;
-      auto fail = [&](const Status& st) { return ShowPathAs(st, in.path, shown); };
-      if (!o.status.ok()) return fail(o.status);
-      AvroConcatStats::Input st;
-      st.copied = o.copy;
-      if (o.preloaded) {
-        LP_RETURN_IF_ERROR(encoder.Flush());
-        for (const auto& b : o.blocks) {
-          LP_RETURN_IF_ERROR(writer->AppendBlock(b.count, b.payload));
-        }
-        st.records = o.records;
-        st.blocks = static_cast<int64_t>(o.blocks.size());
-        std::vector<AvroBlock>().swap(o.blocks);
-        o.reader.reset();
-        if (stats) stats->inputs[n] = st;
-        continue;
+  for (size_t n = 0; n < inputs.size(); ++n) {
+    const AvroSource& in = inputs[n];
+    OpenedInput& o = pipeline.Take(n);
+    const std::string& shown = in.display_name.empty() ? in.path : in.display_name;
+    auto fail = [&](const Status& st) { return ShowPathAs(st, in.path, shown); };
+    if (!o.status.ok()) return fail(o.status);
+    AvroConcatStats::Input st;
+    st.copied = o.copy;
+    if (o.preloaded) {
+      LP_RETURN_IF_ERROR(encoder.Flush());
+      for (const auto& b : o.blocks) {
+        LP_RETURN_IF_ERROR(writer->AppendBlock(b.count, b.payload));
       }
-      AvroBlockReader& reader = *o.reader;
-      const AvroHeader& h = reader.header();
-      AvroBlock block;
-      if (o.copy) {
-        // Too large to preload: blocks as stored, each checked by the block reader.
-        LP_RETURN_IF_ERROR(encoder.Flush());
-        for (;;) {
-          auto more = reader.Next(&block);
-          if (!more.ok()) return fail(more.status());
-          if (!*more) break;
-          LP_RETURN_IF_ERROR(writer->AppendBlock(block.count, block.payload));
-          st.records += block.count;
-          ++st.blocks;
-        }
-      } else {
-        if (out.keep_all_fields && !o.same_schema) {
-          for (const auto& f : TopFieldNames(json::parse(h.schema_json, nullptr, false))) {
-            if (!out_fields.count(f)) {
-              return Status::InvalidArgument(fmt::format(
-                  "{}: field '{}' is not in the output schema (of {}); it would be lost", shown, f,
-                  out.schema_source.empty() ? out.path : out.schema_source));
-            }
-          }
-        }
-        SchemaRef in_schema;
-        LP_RETURN_IF_ERROR(fail(ParseSchema(h.schema_json, in.path, &in_schema)));
-        // Same schema, other codec: records are validated by decoding them, then their bytes
-        // are re-blocked as they are (the encoding is the same). Else resolved and re-encoded.
-        IfaceRef check_iface;
-        ValueRef check;
-        std::unique_ptr<Resolver> resolver;
-        if (o.same_schema) {
-          LP_RETURN_IF_ERROR(fail(NewGenericValue(in_schema.s, &check_iface, &check, in.path)));
-        } else {
-          auto r = Resolver::Make(in_schema.s, out_schema.s, out_json, in.path);
-          if (!r.ok()) return fail(r.status());
-          resolver = std::move(*r);
-        }
-        for (;;) {
-          auto more = reader.Next(&block);
-          if (!more.ok()) return fail(more.status());
-          if (!*more) break;
-          if (o.same_schema) {
-            LP_RETURN_IF_ERROR(fail(DecodeBlock(
-                block, in.path, memory.r, [&] { return avro_value_read(memory.r, &check.v); })));
-            LP_RETURN_IF_ERROR(encoder.AddEncoded(block.count, block.records()));
-          } else {
-            Status encoded;
-            Status decoded = DecodeBlock(block, in.path, memory.r, [&]() -> int {
-              int rc = resolver->Read(memory.r);
-              if (rc == 0) {
-                encoded = encoder.Add(resolver->outputs());
-                if (!encoded.ok()) return EINVAL;
-              }
-              return rc;
-            });
-            // A failed write stops the decoding too: it is the error to report, not the
-            // decoder's.
-            LP_RETURN_IF_ERROR(encoded);
-            LP_RETURN_IF_ERROR(fail(decoded));
-          }
-          st.records += block.count;
-          ++st.blocks;
-        }
-      }
-      o.reader.reset();
+      st.records = o.records;
+      st.blocks = static_cast<int64_t>(o.blocks.size());
+      pipeline.Done(n);
       if (stats) stats->inputs[n] = st;
+      continue;
     }
+    AvroBlockReader& reader = *o.reader;
+    const AvroHeader& h = reader.header();
+    AvroBlock block;
+    if (o.copy) {
+      // Too large to preload: blocks as stored, each checked by the block reader.
+      LP_RETURN_IF_ERROR(encoder.Flush());
+      for (;;) {
+        auto more = reader.Next(&block);
+        if (!more.ok()) return fail(more.status());
+        if (!*more) break;
+        LP_RETURN_IF_ERROR(writer->AppendBlock(block.count, block.payload));
+        st.records += block.count;
+        ++st.blocks;
+      }
+    } else {
+      if (out.keep_all_fields && !o.same_schema) {
+        for (const auto& f : TopFieldNames(json::parse(h.schema_json, nullptr, false))) {
+          if (!out_fields.count(f)) {
+            return Status::InvalidArgument(
+                fmt::format("{}: field '{}' is not in the output schema (of {}); it would be lost",
+                            shown, f, out.schema_source.empty() ? out.path : out.schema_source));
+          }
+        }
+      }
+      SchemaRef in_schema;
+      LP_RETURN_IF_ERROR(fail(ParseSchema(h.schema_json, in.path, &in_schema)));
+      // Same schema, other codec: records are validated by decoding them, then their bytes
+      // are re-blocked as they are (the encoding is the same). Else resolved and re-encoded.
+      IfaceRef check_iface;
+      ValueRef check;
+      std::unique_ptr<Resolver> resolver;
+      if (o.same_schema) {
+        LP_RETURN_IF_ERROR(fail(NewGenericValue(in_schema.s, &check_iface, &check, in.path)));
+      } else {
+        auto r = Resolver::Make(in_schema.s, out_schema.s, out_json, in.path);
+        if (!r.ok()) return fail(r.status());
+        resolver = std::move(*r);
+      }
+      for (;;) {
+        auto more = reader.Next(&block);
+        if (!more.ok()) return fail(more.status());
+        if (!*more) break;
+        if (o.same_schema) {
+          LP_RETURN_IF_ERROR(fail(DecodeBlock(
+              block, in.path, memory.r, [&] { return avro_value_read(memory.r, &check.v); })));
+          LP_RETURN_IF_ERROR(encoder.AddEncoded(block.count, block.records()));
+        } else {
+          Status encoded;
+          Status decoded = DecodeBlock(block, in.path, memory.r, [&]() -> int {
+            int rc = resolver->Read(memory.r);
+            if (rc == 0) {
+              encoded = encoder.Add(resolver->outputs());
+              if (!encoded.ok()) return EINVAL;
+            }
+            return rc;
+          });
+          // A failed write stops the decoding too: it is the error to report, not the
+          // decoder's.
+          LP_RETURN_IF_ERROR(encoded);
+          LP_RETURN_IF_ERROR(fail(decoded));
+        }
+        st.records += block.count;
+        ++st.blocks;
+      }
+    }
+    pipeline.Done(n);
+    if (stats) stats->inputs[n] = st;
   }
   LP_RETURN_IF_ERROR(encoder.Flush());
   const int64_t records = writer->records();

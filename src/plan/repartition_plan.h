@@ -46,7 +46,7 @@ struct MergedSource {
   bool operator<(const MergedSource& o) const { return key < o.key; }
 };
 //! The kSourcesMetadataKey value: a JSON array of [key, etag, size], sorted by key.
-std::string EncodeSources(std::vector<MergedSource> sources);
+std::string EncodeSources(const std::vector<MergedSource>& sources);
 Result<std::vector<MergedSource>> DecodeSources(std::string_view json);
 
 struct DayPlanInput {

@@ -63,6 +63,14 @@ TEST(RepartitionPlanTest, SourcesRoundTripSorted) {
   EXPECT_EQ((*back)[1].key, "b");
   EXPECT_FALSE(DecodeSources("{}").ok());
   EXPECT_FALSE(DecodeSources(R"([["a","e"]])").ok());
+  // Keys that need escaping (quotes, backslashes, control bytes, UTF-8) come back as they were.
+  const std::string odd = "raw/a\"b\\c\td\u00e9.avro";
+  auto escaped = DecodeSources(EncodeSources({{odd, "e\"", 3}}));
+  ASSERT_TRUE(escaped.ok()) << escaped.status().message();
+  ASSERT_EQ(escaped->size(), 1u);
+  EXPECT_EQ((*escaped)[0].key, odd);
+  EXPECT_EQ((*escaped)[0].etag, "e\"");
+  EXPECT_EQ((*escaped)[0].size, 3);
 }
 
 TEST(RepartitionPlanTest, AFirstRunTakesEveryFileOfTheDay) {

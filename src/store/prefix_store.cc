@@ -129,6 +129,7 @@ class PrefixStore final : public ObjectStore {
   }
 
   std::map<std::string, int64_t> Counters() const override { return base_->Counters(); }
+  const void* CounterOwner() const override { return base_->CounterOwner(); }
 
   std::optional<std::string> LocalPath(std::string_view key) const override {
     if (!ValidateKey(key).ok()) return std::nullopt;

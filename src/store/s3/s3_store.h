@@ -85,6 +85,7 @@ class S3Store final : public ObjectStore {
   Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) override;
   Status AbortPendingUpload(const PendingUpload& upload) override;
   std::map<std::string, int64_t> Counters() const override;
+  const void* CounterOwner() const override { return client_.get(); }
 
   //! Creates the bucket when it does not exist (StoreOptions::create_bucket).
   Status EnsureBucket();
