@@ -230,6 +230,22 @@ Status RunTask(Run& run, const Task& task, const std::string& dir) {
   return st;
 }
 
+// What `lakepack plan` shows of one task.
+PlannedTask Planned(Run& run, int level, const Task& t) {
+  PlannedTask p;
+  p.command = t.command;
+  p.level = level;
+  p.id = t.id;
+  p.label = t.label;
+  p.shard_key = EffectiveShardKey(t);
+  for (const auto& i : t.inputs) p.inputs.push_back({run.src->UriOf(i.key), i.size});
+  for (const auto& i : t.reads) p.reads.push_back({run.src->UriOf(i.key), i.size});
+  for (const auto& o : t.outputs) p.outputs.push_back(run.dst->UriOf(o.key));
+  p.bytes = t.input_bytes;
+  p.rows = run.job.PlannedRows(t);
+  return p;
+}
+
 Status RunLevel(Run& run, int level) {
   JobContext ctx{*run.dst, *run.src, *run.spool, run.progress, run.options};
   LP_ASSIGN_OR_RETURN(Plan plan, run.job.MakePlan(level, ctx));
@@ -250,7 +266,9 @@ Status RunLevel(Run& run, int level) {
       run.summary.files_in += static_cast<int64_t>(t.inputs.size() + t.reads.size());
       run.summary.bytes_in += t.input_bytes;
     }
-    return run.job.Describe(level, kept, ctx);
+    LP_RETURN_IF_ERROR(run.job.Describe(level, kept, ctx));
+    for (const auto& t : kept.tasks) run.progress.TaskPlanned(Planned(run, level, t));
+    return Status::OK();
   }
   int64_t files = 0, bytes = 0;
   for (const auto* t : mine) {

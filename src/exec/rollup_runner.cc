@@ -119,6 +119,12 @@ class RollupJob final : public Job {
     return Status::OK();
   }
 
+  int64_t PlannedRows(const Task& task) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = planned_rows_.find(tasks_.at(task.id).output_key);
+    return it == planned_rows_.end() ? task.input_rows : it->second;
+  }
+
   Result<BuildResult> Build(const Task& task, TaskContext& ctx) override {
     RollupTask rt;
     {
