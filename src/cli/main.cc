@@ -26,8 +26,11 @@ int RunCli(int argc, char** argv, lakepack::cli::PlanPrinter* plan) {
       "lines and Parquet on local disk and S3.",
       "lakepack"};
   app.require_subcommand(0, 1);
-  app.set_version_flag("--version,-V", fmt::format("lakepack {} (DuckDB {})", LAKEPACK_VERSION,
-                                                   lakepack::FormatEngine::LibraryVersion()));
+  // A callback: asking DuckDB its version loads it, which only --version should cost.
+  app.set_version_flag("--version,-V", [] {
+    return fmt::format("lakepack {} (DuckDB {})", LAKEPACK_VERSION,
+                       lakepack::FormatEngine::LibraryVersion());
+  });
   GlobalOptions global;
   global.plan = plan;
   app.add_flag("--json", global.json, "Print a machine-readable JSON summary")->configurable(true);
