@@ -8,11 +8,13 @@
 //   CancelledElementResubmittedAlone  element 2 is cancelled (scancel) while it is inside a
 //                                     task, its output written and not committed; then
 //                                     `LAKEPACK_SHARDS=4 sbatch --wait --array=2` alone: it
-//                                     recovers the dead run's task and finishes its shard; every
-//                                     task once, the rows exact.
+//                                     rolls the dead run's task forward and does the rest of its
+//                                     shard; every task once, the rows exact.
 //   TwoArraysOfOnePlanAtOnce          two arrays of the same rollup (--array=0-1 each) submitted
 //                                     together, so four workers run at once and each shard is
 //                                     planned twice: leases make each task run once; rows exact.
+//   SlurmScript.UsageErrors...        the script outside Slurm, with an element's variables: its
+//                                     usage errors (exit 2) and lakepack's, and one good element.
 //
 // Which tasks an element did: its --json summary counts the tasks of its shard ("tasks"), names
 // those it skipped ("skipped": "<output URI>: why") and sums the rows it merged ("rows"), but
@@ -56,11 +58,13 @@ constexpr std::chrono::seconds kArrayCap{300};
 // The cap of the other waits: a paused run's marker, a job's end.
 constexpr std::chrono::seconds kWaitCap{180};
 
-// The LAKEPACK of the array whose element 2 is cancelled: that element writes its job id to
-// {0} and pauses once its first output is written, before the commit point (it writes
-// {1}.reached then); the others run lakepack ({2}) as they are.
+// The LAKEPACK of the array whose element 2 is cancelled: that element writes its id to {0}
+// (as <array job id>_<index>: Slurm 22.05 answers "Invalid job id" to scancel and scontrol
+// given an element's own SLURM_JOB_ID, and scancel still exits 0) and pauses once its first output
+// is written, before the commit point (it writes {1}.reached then); the others run lakepack ({2})
+// as they are.
 constexpr const char* kPauseElement2 = R"sh(if [ "$SLURM_ARRAY_TASK_ID" = 2 ]; then
-  echo "$SLURM_JOB_ID" >"{0}.tmp" && mv "{0}.tmp" "{0}"
+  echo "${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID" >"{0}.tmp" && mv "{0}.tmp" "{0}"
   LAKEPACK_PAUSE_AT="output-written:{1}"
   export LAKEPACK_PAUSE_AT
 fi
@@ -109,6 +113,8 @@ class SlurmCluster {
     EXPECT_EQ(r.exit_code, 0) << r.All();
   }
 
+  //! The jobcomp/filetxt log: a line for every job that ended.
+  std::string jobcomp() const { return Dir() + "/log/jobcomp.txt"; }
   //! Why the cluster is not up ("" when it is).
   const std::string& why_not() const { return why_not_; }
   //! A Slurm command (sbatch, scontrol, ...) against this cluster.
@@ -145,7 +151,7 @@ int64_t RowsOf(const Plan& p) {
 // What one array element left: its output files, its --json summary, its job state.
 struct Element {
   std::string label;  // "job 12 element 2"
-  RunResult run;      // exit_code from scontrol; out and err from its output files
+  RunResult run;      // exit_code from its jobcomp line; out and err from its output files
   json summary;
   std::string state;  // JobState: COMPLETED, CANCELLED, ...
 
@@ -185,19 +191,23 @@ struct ArrayRun {
   std::map<int, Element> elements;
 };
 
-// The fields of `scontrol -o show job` lines: array index -> (JobState, ExitCode).
-std::map<int, std::pair<std::string, std::string>> JobStates(const std::string& scontrol) {
+// The ends of the elements of array job `array_job`, from jobcomp/filetxt's lines (one per job
+// that ended: "JobId=4 ... JobState=CANCELLED ... ArrayJobId=1 ArrayTaskId=2 ... ExitCode=0:15"):
+// array index -> (JobState, ExitCode). A later line of an index (a requeued element) wins.
+std::map<int, std::pair<std::string, std::string>> JobEnds(const std::string& jobcomp,
+                                                           const std::string& array_job) {
   std::map<int, std::pair<std::string, std::string>> out;
-  static const std::regex task(R"(\bArrayTaskId=(\d+)\b)"), state(R"(\bJobState=(\S+))"),
-      code(R"(\bExitCode=(\S+))");
+  static const std::regex array(R"(\bArrayJobId=(\d+)\b)"), task(R"(\bArrayTaskId=(\d+)\b)"),
+      state(R"(\bJobState=(\S+))"), code(R"(\bExitCode=(\S+))");
   size_t pos = 0;
-  while (pos < scontrol.size()) {
-    size_t end = scontrol.find('\n', pos);
-    if (end == std::string::npos) end = scontrol.size();
-    std::string line = scontrol.substr(pos, end - pos);
+  while (pos < jobcomp.size()) {
+    size_t end = jobcomp.find('\n', pos);
+    if (end == std::string::npos) end = jobcomp.size();
+    std::string line = jobcomp.substr(pos, end - pos);
     pos = end + 1;
-    std::smatch t, s, c;
-    if (std::regex_search(line, t, task) && std::regex_search(line, s, state) &&
+    std::smatch a, t, s, c;
+    if (std::regex_search(line, a, array) && a[1] == array_job &&
+        std::regex_search(line, t, task) && std::regex_search(line, s, state) &&
         std::regex_search(line, c, code)) {
       out[std::stoi(t[1])] = {s[1], c[1]};
     }
@@ -292,14 +302,19 @@ class SlurmArray : public ::testing::TestWithParam<std::string> {
     return cluster_->SpawnCommand(argv, env);
   }
 
-  // Waits for a submitted array and gathers its elements (`indices`).
+  // Waits for a submitted array and gathers its elements (`indices`): their output files, and
+  // their ends from the cluster's jobcomp file (polled until every element has its line).
   ArrayRun Collect(Spawned& sbatch, const std::string& tag, const std::vector<int>& indices) {
     ArrayRun a;
     a.sbatch = Wait(sbatch, kArrayCap);
     a.job_id = a.sbatch.out.substr(0, a.sbatch.out.find_first_of(";\n"));
-    auto show = cluster_->Command({"scontrol", "-o", "show", "job", a.job_id});
-    EXPECT_EQ(show.exit_code, 0) << show.All();
-    auto states = JobStates(show.out);
+    std::map<int, std::pair<std::string, std::string>> states;
+    const auto deadline = std::chrono::steady_clock::now() + kWaitCap;
+    while (!a.job_id.empty()) {
+      states = JobEnds(ReadFile(cluster_->jobcomp()), a.job_id);
+      if (states.size() >= indices.size() || std::chrono::steady_clock::now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     for (int i : indices) {
       Element e;
       e.label = fmt::format("job {} element {}", a.job_id, i);
@@ -310,7 +325,8 @@ class SlurmArray : public ::testing::TestWithParam<std::string> {
         e.state = states[i].first;
         e.run.exit_code = ExitStatus(states[i].second);
       } else {
-        ADD_FAILURE() << e.label << ": not in scontrol's answer:\n" << show.out;
+        ADD_FAILURE() << e.label << ": no line in " << cluster_->jobcomp() << "; sbatch said:\n"
+                      << a.sbatch.All();
       }
       a.elements[i] = std::move(e);
     }
@@ -498,8 +514,10 @@ TEST_P(SlurmArray, CancelledElementResubmittedAlone) {
   std::string victim_job = reached ? ReadFile(victim) : "";
   while (!victim_job.empty() && victim_job.back() == '\n') victim_job.pop_back();
   if (reached) {
+    // scancel exits 0 even when it cancelled nothing; its error is on stderr.
     auto c = cluster_->Command({"scancel", victim_job});
     EXPECT_EQ(c.exit_code, 0) << c.All();
+    EXPECT_EQ(c.err, "") << "scancel " << victim_job;
   }
   ArrayRun a = Collect(first, "first", {0, 1, 2, 3});
   ASSERT_TRUE(reached) << "element 2 did not reach its pause within " << kWaitCap.count() << " s\n"
@@ -512,10 +530,21 @@ TEST_P(SlurmArray, CancelledElementResubmittedAlone) {
       << cancelled.label << " printed a summary: it ran to its end\n"
       << cancelled.run.All();
   ExpectNoSecret(cancelled, *lake);
-  // The cancel hit it inside its task: its journal record, lease and uncommitted output are
-  // in the lake.
+  // The cancel hit it inside its task: its journal record and lease are in the lake, and the
+  // output of that task, written and not committed, is the one hour file of its shard there.
   EXPECT_FALSE(lake->LakepackLeftovers().empty())
       << "the cancelled element left no journal record or lease";
+  const auto keys = lake->DataKeys();
+  std::vector<std::string> written;
+  for (const auto& [uri, _] : shards[2]) {
+    if (std::binary_search(keys.begin(), keys.end(), lake->KeyOf(uri))) written.push_back(uri);
+  }
+  ASSERT_EQ(written.size(), 1u) << "hour files of shard 2 in the lake after the cancel: "
+                                << written.size() << ", not the one it was cancelled in";
+  // Every output of that task was written, so recovery rolls it forward (commit-protocol.md)
+  // and the resubmitted element plans the rest of its shard.
+  Plan rest = shards[2];
+  rest.erase(written[0]);
 
   ArrayRun again = SubmitAndWait(*lake, "2", "again", {2}, args, {{"LAKEPACK_SHARDS", "4"}});
   std::vector<const Element*> all = {&a.elements[0], &a.elements[1], &a.elements[2], &a.elements[3],
@@ -534,10 +563,11 @@ TEST_P(SlurmArray, CancelledElementResubmittedAlone) {
   ExpectCompleted(resubmitted, *lake);
   EXPECT_NE(resubmitted.run.err.find("element 2 (of 4)"), std::string::npos) << resubmitted.run.err;
   EXPECT_TRUE(resubmitted.Skipped().empty()) << resubmitted.Brief();
-  done.push_back(DoneTasks(resubmitted, shards[2]));
+  done.push_back(DoneTasks(resubmitted, rest));
+  done.push_back({written[0]});  // by recovery
   ExpectEachTaskOnce(done, whole, Briefs(all));
-  // The dead run's task was recovered (rolled back) once, by whichever run met its record
-  // first: the resubmitted element, or one still running beside it.
+  // The dead run's task was recovered once, by whichever run met its record first: the
+  // resubmitted element, or one of the others had it started after the cancel.
   int64_t recovered = 0;
   for (const auto* e : all) recovered += e->Get("recovered");
   EXPECT_EQ(recovered, 1) << "the cancelled element's task must be recovered exactly once\n"
@@ -598,6 +628,85 @@ TEST_P(SlurmArray, TwoArraysOfOnePlanAtOnce) {
     }
   }
   ExpectLakeRolledUp(*lake, whole, before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The script's own checks, outside Slurm
+// ---------------------------------------------------------------------------------------------
+
+// The script run with the variables an element has, on a local lake: each bad case exits 2
+// with a message that names its cause, before lakepack touches the lake; a good one runs
+// lakepack's shard of the element.
+TEST(SlurmScript, UsageErrorsExitTwoAndAnElementRunsItsShard) {
+  ScratchDir dir;
+  const std::string lake =
+      SampleTree(dir, {"--minutes", "48", "--every", "30", "--rows-per-file", "5", "--seed", "17"});
+  const std::vector<std::string> rollup = {"rollup",    lake,         "--start",    "2025-01-01",
+                                           "--end",     "2025-01-01", "--grouping", "hour",
+                                           "--dry-run", "--json"};
+  const std::map<std::string, std::string> element = {
+      {"SLURM_ARRAY_TASK_ID", "1"}, {"SLURM_ARRAY_TASK_COUNT", "4"}, {"SLURM_ARRAY_TASK_MIN", "0"},
+      {"SLURM_ARRAY_JOB_ID", "7"},  {"LAKEPACK_SHARDS", ""},         {"LAKEPACK", LAKEPACK_BIN}};
+  struct Case {
+    const char* name;
+    std::vector<std::string> args;
+    std::map<std::string, std::string> env;  // over `element`
+    const char* says;
+  };
+  auto with = [&](std::vector<std::string> extra) {
+    auto a = rollup;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  const std::vector<Case> cases = {
+      {"no command", {}, {}, "give the lakepack command"},
+      {"--shard given", with({"--shard", "1/4"}), {}, "do not pass --shard"},
+      {"--shard= given", with({"--shard=auto"}), {}, "do not pass --shard"},
+      {"not an array", rollup, {{"SLURM_ARRAY_TASK_ID", ""}}, "not an element of a job array"},
+      {"LAKEPACK_SHARDS not a count",
+       rollup,
+       {{"LAKEPACK_SHARDS", "four"}},
+       "LAKEPACK_SHARDS must be a positive count"},
+      {"LAKEPACK_SHARDS zero",
+       rollup,
+       {{"LAKEPACK_SHARDS", "0"}},
+       "LAKEPACK_SHARDS must be a positive count"},
+      {"no binary", rollup, {{"LAKEPACK", dir / "no-such-lakepack"}}, "not found (set LAKEPACK)"},
+      // lakepack's own checks of --shard auto, through the script.
+      {"resubmitted without LAKEPACK_SHARDS",
+       rollup,
+       {{"SLURM_ARRAY_TASK_ID", "2"},
+        {"SLURM_ARRAY_TASK_COUNT", "1"},
+        {"SLURM_ARRAY_TASK_MIN", "2"}},
+       "a resubmitted element?"},
+      {"index not below LAKEPACK_SHARDS",
+       rollup,
+       {{"SLURM_ARRAY_TASK_ID", "2"}, {"LAKEPACK_SHARDS", "2"}},
+       "is not below N = 2"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto env = element;
+    for (const auto& [k, v] : c.env) env[k] = v;
+    std::vector<std::string> argv = {"bash", kScript};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = e2e::Run(argv, env);
+    EXPECT_EQ(r.exit_code, 2) << r.All();
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << "expected '" << c.says << "' in:\n"
+                                                     << r.err;
+  }
+  EXPECT_EQ(ListFilePaths(lake).size(), 48u) << "a bad case changed the lake";
+
+  // Element 1 of 4 plans what --shard 1/4 plans, and says which element it is.
+  std::vector<std::string> argv = {"bash", kScript};
+  argv.insert(argv.end(), rollup.begin(), rollup.end());
+  auto r = e2e::Run(argv, element);
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.err.find("job 7 element 1 (of 4)"), std::string::npos) << r.err;
+  auto direct = Lakepack(with({"--shard", "1/4"}));
+  ASSERT_EQ(direct.exit_code, 0) << direct.All();
+  EXPECT_EQ(SummaryJson(r), SummaryJson(direct));
+  EXPECT_FALSE(SummaryJson(r)["plan"].empty()) << "shard 1 of 4 has no task: a weak check";
 }
 
 std::string BackendName(const ::testing::TestParamInfo<std::string>& i) { return i.param; }

@@ -77,10 +77,14 @@ start_munge() {
 
 write_conf() {
   local ctld_port=$1 slurmd_port=$2
-  # MinJobAge=0: records of finished jobs are kept (tests read their state and exit code), and
-  # `sbatch --wait`, which polls, keeps to its 2 s period instead of backing off to 32 s.
+  # MinJobAge=5: `sbatch --wait`, which polls, keeps to its 2 s period instead of backing off
+  # to 32 s (it backs off while the period is below MinJobAge/2), and a finished element's
+  # record outlives one such period. Records of finished jobs go within a minute, then (the
+  # purge runs about every minute): the tests read each element's end from DIR/log/jobcomp.txt
+  # (jobcomp/filetxt, one line per job with ArrayJobId, ArrayTaskId, JobState and ExitCode).
   # KillWait=5: scancel's SIGTERM is followed by SIGKILL after 5 s, not 30.
   # SlurmdParameters=config_overrides: the node may claim more CPUs than the machine has.
+  # CommunicationParameters: bind the node's address (127.0.0.1), not every address.
   cat >"$CONF.tmp" <<CONF
 # Written by tests/servers/slurm_start.sh; stopped by tests/servers/slurm_stop.sh $DIR
 ClusterName=lakepacktest
@@ -102,15 +106,17 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$LOGS/jobcomp.txt
 SchedulerType=sched/builtin
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
+CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 ReturnToService=2
 MpiDefault=none
 MailProg=/bin/true
-MinJobAge=0
+MinJobAge=5
 KillWait=5
 NodeName=$NODE NodeAddr=$LP_HOST CPUs=4 RealMemory=1000 State=UNKNOWN
 PartitionName=lakepack Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
