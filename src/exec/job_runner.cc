@@ -230,36 +230,68 @@ Status RunTask(Run& run, const Task& task, const std::string& dir) {
   return st;
 }
 
+// The one place every planned task of a level passes by, in a real run and in a dry run: it
+// keeps this shard's tasks, counts them and, in a dry run, describes them in the job's
+// batches as they come.
+class LevelSink final : public PlanSink {
+ public:
+  LevelSink(Run& run, int level, JobContext& ctx) : run_(run), level_(level), ctx_(ctx) {}
+
+  Status Add(Task task) override {
+    if (ShardOf(task, run_.options.shard_count) != run_.options.shard_index) return Status::OK();
+    files_ += static_cast<int64_t>(task.inputs.size() + task.reads.size());
+    bytes_ += task.input_bytes;
+    if (!run_.options.dry_run) {
+      mine_.push_back(std::move(task));
+      return Status::OK();
+    }
+    run_.summary.tasks++;
+    run_.summary.files_in += static_cast<int64_t>(task.inputs.size() + task.reads.size());
+    run_.summary.bytes_in += task.input_bytes;
+    batch_.tasks.push_back(std::move(task));
+    size_t most = run_.job.DescribeBatch();
+    if (most > 0 && batch_.tasks.size() >= most) return DescribePart();
+    return Status::OK();
+  }
+
+  void Stray(const std::string& uri, const std::string& reason) override {
+    run_.summary.stray.push_back(uri);
+    batch_.stray.push_back(uri);
+    batch_.stray_reason = reason;
+    run_.progress.Log("left alone (" + reason + "): " + uri);
+  }
+
+  //! Dry run: describes what is left (also an empty plan: the job may report its level).
+  Status FinishDryRun() { return DescribePart(); }
+
+  std::vector<Task>& mine() { return mine_; }
+  int64_t files() const { return files_; }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  Status DescribePart() {
+    Plan part;
+    std::swap(part, batch_);
+    return run_.job.Describe(level_, part, ctx_);
+  }
+
+  Run& run_;
+  const int level_;
+  JobContext& ctx_;
+  std::vector<Task> mine_;  // a real run's tasks of this shard
+  Plan batch_;              // a dry run's tasks not yet described
+  int64_t files_ = 0, bytes_ = 0;
+};
+
 Status RunLevel(Run& run, int level) {
   JobContext ctx{*run.dst, *run.src, *run.spool, run.progress, run.options};
-  LP_ASSIGN_OR_RETURN(Plan plan, run.job.MakePlan(level, ctx));
-  for (const auto& s : plan.stray) {
-    run.summary.stray.push_back(s);
-    run.progress.Log("left alone (" + plan.stray_reason + "): " + s);
-  }
-  std::vector<const Task*> mine;
-  for (const auto& t : plan.tasks) {
-    if (ShardOf(t, run.options.shard_count) == run.options.shard_index) mine.push_back(&t);
-  }
-  if (run.options.dry_run) {
-    Plan kept;
-    for (const auto* t : mine) kept.tasks.push_back(*t);
-    kept.stray = plan.stray;
-    run.summary.tasks += static_cast<int64_t>(kept.tasks.size());
-    for (const auto& t : kept.tasks) {
-      run.summary.files_in += static_cast<int64_t>(t.inputs.size() + t.reads.size());
-      run.summary.bytes_in += t.input_bytes;
-    }
-    return run.job.Describe(level, kept, ctx);
-  }
-  int64_t files = 0, bytes = 0;
-  for (const auto* t : mine) {
-    files += static_cast<int64_t>(t->inputs.size() + t->reads.size());
-    bytes += t->input_bytes;
-  }
-  run.progress.Planned(static_cast<int64_t>(mine.size()), files, bytes);
+  LevelSink sink(run, level, ctx);
+  LP_RETURN_IF_ERROR(run.job.StreamPlan(level, ctx, sink));
+  if (run.options.dry_run) return sink.FinishDryRun();
+  const std::vector<Task>& mine = sink.mine();
+  run.progress.Planned(static_cast<int64_t>(mine.size()), sink.files(), sink.bytes());
   auto statuses = ParallelForAll(mine.size(), run.options.parallel, [&](size_t i) {
-    const Task& t = *mine[i];
+    const Task& t = mine[i];
     if (run.options.stop != nullptr && run.options.stop->load()) {
       Skip(run, t, "not started: stopping");
       return Status::OK();
@@ -277,8 +309,8 @@ Status RunLevel(Run& run, int level) {
     if (statuses[i].ok()) continue;
     run.summary.tasks_failed++;
     std::string line = statuses[i].message();
-    if (line.find(mine[i]->label) == std::string::npos) {
-      line = fmt::format("{}: {}", mine[i]->label, line);
+    if (line.find(mine[i].label) == std::string::npos) {
+      line = fmt::format("{}: {}", mine[i].label, line);
     }
     run.summary.errors.push_back(line);
     run.progress.Log("failed: " + line);
@@ -286,7 +318,38 @@ Status RunLevel(Run& run, int level) {
   return Status::OK();
 }
 
+// Keeps a whole plan (CollectPlan).
+class CollectingSink final : public PlanSink {
+ public:
+  explicit CollectingSink(Plan& plan) : plan_(plan) {}
+  Status Add(Task task) override {
+    plan_.tasks.push_back(std::move(task));
+    return Status::OK();
+  }
+  void Stray(const std::string& uri, const std::string& reason) override {
+    plan_.stray.push_back(uri);
+    plan_.stray_reason = reason;
+  }
+
+ private:
+  Plan& plan_;
+};
+
 }  // namespace
+
+Status Job::StreamPlan(int level, JobContext& ctx, PlanSink& sink) {
+  LP_ASSIGN_OR_RETURN(Plan plan, MakePlan(level, ctx));
+  for (const auto& s : plan.stray) sink.Stray(s, plan.stray_reason);
+  for (auto& t : plan.tasks) LP_RETURN_IF_ERROR(sink.Add(std::move(t)));
+  return Status::OK();
+}
+
+Result<Plan> CollectPlan(Job& job, int level, JobContext& ctx) {
+  Plan plan;
+  CollectingSink sink(plan);
+  LP_RETURN_IF_ERROR(job.StreamPlan(level, ctx, sink));
+  return plan;
+}
 
 Result<RunSummary> RunJob(Job& job, const RunOptions& options, ProgressSink& progress) {
   auto t0 = std::chrono::steady_clock::now();
