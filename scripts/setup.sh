@@ -25,8 +25,10 @@ command -v npm >/dev/null || PKGS+=(npm)
 if [[ $WITH_TESTS -eq 1 ]]; then
   # Ceph RGW, the real S3 server of the tests (tests/servers/rgw_start.sh): monitor, OSD,
   # gateway; uuid-runtime for uuidgen. python3-avro (+ python3-snappy for its snappy codec): the
-  # independent Avro reader of the tests (src/format/avro_codec_test.cc).
-  PKGS+=(postgresql rclone ceph-mon ceph-osd radosgw uuid-runtime python3-avro python3-snappy)
+  # independent Avro reader of the tests (src/format/avro_codec_test.cc). Slurm 22.05 and munge:
+  # the one-node cluster of the Slurm array tests (tests/servers/slurm_start.sh).
+  PKGS+=(postgresql rclone ceph-mon ceph-osd radosgw uuid-runtime python3-avro python3-snappy
+         slurmctld slurmd slurm-client munge)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

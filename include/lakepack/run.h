@@ -33,11 +33,32 @@ struct RunSummary {
   std::vector<std::string> warnings;
 };
 
+//! One task of a dry run's plan, as `lakepack plan` shows it.
+struct PlannedTask {
+  struct Object {
+    std::string uri;
+    int64_t size = 0;
+  };
+  std::string command;  // "rollup", "pack", ...
+  int level = 0;        // rollup --cascade: 0 the finest grouping
+  std::string id;       // the task id (journal records, leases and write tags carry it)
+  std::string label;
+  //! What the shard split hashes (ShardOfKey in plan/task.h gives the shard for any N).
+  std::string shard_key;
+  std::vector<Object> inputs;  // deleted once the outputs are visible
+  std::vector<Object> reads;   // read only
+  std::vector<std::string> outputs;
+  int64_t bytes = 0;  // of the inputs and reads
+  int64_t rows = -1;  // where footers tell; -1 unknown
+};
+
 //! Receives progress from a running command. Called from worker threads: implementations
 //! must be thread-safe.
 class ProgressSink {
  public:
   virtual ~ProgressSink() = default;
+  //! A dry run's planned task (this shard's tasks, in plan order, one level after another).
+  virtual void TaskPlanned(const PlannedTask& task) { (void)task; }
   //! The work ahead: tasks, input files and bytes.
   virtual void Planned(int64_t tasks, int64_t files, int64_t bytes) = 0;
   //! One task finished (ok or not) having read `files` files of `bytes` bytes, `rows` rows.

@@ -24,10 +24,14 @@ inline constexpr int kExitUsage = 2;   // bad usage: flags, arguments
 extern const CLI::Validator kPositive;
 extern const CLI::Validator kNonNegative;
 
+class PlanPrinter;  // plan.h
+
 //! Options every command takes.
 struct GlobalOptions {
   bool json = false;
   bool quiet = false;
+  //! Set under `lakepack plan`: the command runs its dry run and the printer shows the tasks.
+  PlanPrinter* plan = nullptr;
   std::string spool_dir;  // where remote inputs and fresh outputs are staged
   std::string memory_limit = "2GB";
   int threads = 0;

@@ -8,22 +8,31 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/plan.h"
 #include "lakepack/format.h"
 
 #ifndef LAKEPACK_VERSION
 #define LAKEPACK_VERSION "0.0.0"
 #endif
 
-int main(int argc, char** argv) {
+namespace {
+
+// The one parser of every command. `plan` (under `lakepack plan`) makes the command show its
+// dry run's tasks instead of its own output.
+int RunCli(int argc, char** argv, lakepack::cli::PlanPrinter* plan) {
   using namespace lakepack::cli;
   CLI::App app{
       "lakepack keeps the files of a data lake in shape: converts, packs and rolls up CSV, JSON "
       "lines and Parquet on local disk and S3.",
       "lakepack"};
   app.require_subcommand(0, 1);
-  app.set_version_flag("--version,-V", fmt::format("lakepack {} (DuckDB {})", LAKEPACK_VERSION,
-                                                   lakepack::FormatEngine::LibraryVersion()));
+  // A callback: asking DuckDB its version loads it, which only --version should cost.
+  app.set_version_flag("--version,-V", [] {
+    return fmt::format("lakepack {} (DuckDB {})", LAKEPACK_VERSION,
+                       lakepack::FormatEngine::LibraryVersion());
+  });
   GlobalOptions global;
+  global.plan = plan;
   app.add_flag("--json", global.json, "Print a machine-readable JSON summary")->configurable(true);
   app.add_flag("--quiet,-q", global.quiet, "Print nothing but errors");
   app.add_option("--spool-dir", global.spool_dir,
@@ -38,7 +47,10 @@ int main(int argc, char** argv) {
       ->check(kPositive);
   // Global flags are accepted after the subcommand too ("lakepack inspect x --json").
   app.fallthrough();
-  app.footer("Run 'lakepack COMMAND --help' for a command's options and an example.");
+  app.footer(
+      "Run 'lakepack COMMAND --help' for a command's options and an example.\n"
+      "Run 'lakepack plan COMMAND ARGS...' for the tasks a rollup, pack or repartition would run\n"
+      "and how --shard i/N splits them ('lakepack plan --help').");
   // Usage errors look like every other error: one line naming the command and the flag.
   app.failure_message([](const CLI::App* a, const CLI::Error& e) {
     auto parsed = a->get_subcommands();
@@ -74,4 +86,18 @@ int main(int argc, char** argv) {
   }
   std::cerr << app.help() << std::endl;
   return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lakepack::cli;
+  if (argc >= 2 && std::string_view(argv[1]) == "plan") {
+    return RunPlan(argc, argv, [&](std::vector<std::string> args, PlanPrinter* printer) {
+      std::vector<char*> av = {argv[0]};
+      for (auto& a : args) av.push_back(a.data());
+      return RunCli(static_cast<int>(av.size()), av.data(), printer);
+    });
+  }
+  return RunCli(argc, argv, nullptr);
 }

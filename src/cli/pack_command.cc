@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/flags.h"
+#include "cli/plan.h"
 #include "cli/progress.h"
 #include "lakepack/pack.h"
 
@@ -40,11 +41,13 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
   auto shard = ParseShardFlag("--shard", f.shard);
   if (!shard.ok()) return Fail(kCmd, shard.status(), true);
   f.o.shard = *shard;
-  TerminalProgress progress(g.quiet || g.json);
+  TerminalProgress progress(g.quiet || g.json || g.plan != nullptr);
+  progress.set_plan(g.plan);
   auto res = Pack(f.o, progress);
   if (!res.ok()) {
     return Fail(kCmd, res.status(), res.status().code() == StatusCode::kInvalidArgument);
   }
+  if (g.plan) return g.plan->Finish(res->summary);
   if (f.o.dry_run) {
     if (g.json) {
       nlohmann::json outs = nlohmann::json::array();

@@ -1,6 +1,8 @@
 // Terminal progress (see progress.h).
 #include "cli/progress.h"
 
+#include "cli/plan.h"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -45,6 +47,10 @@ void TerminalProgress::TaskDone(bool ok, int64_t files, int64_t bytes, int64_t r
   bytes_done_ += bytes;
   rows_done_ += rows;
   DrawLocked();
+}
+
+void TerminalProgress::TaskPlanned(const PlannedTask& task) {
+  if (plan_) plan_->Add(task);
 }
 
 void TerminalProgress::Log(const std::string& line) {

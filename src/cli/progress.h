@@ -10,6 +10,8 @@
 
 namespace lakepack::cli {
 
+class PlanPrinter;  // plan.h
+
 class TerminalProgress final : public ProgressSink {
  public:
   //! quiet: log nothing but failures; the bar is drawn only when stderr is a terminal.
@@ -18,11 +20,15 @@ class TerminalProgress final : public ProgressSink {
   void Planned(int64_t tasks, int64_t files, int64_t bytes) override;
   void TaskDone(bool ok, int64_t files, int64_t bytes, int64_t rows) override;
   void Log(const std::string& line) override;
+  void TaskPlanned(const PlannedTask& task) override;
+  //! Under `lakepack plan`: where planned tasks go.
+  void set_plan(PlanPrinter* plan) { plan_ = plan; }
 
  private:
   void DrawLocked();
   void ClearLocked();
   std::mutex mu_;
+  PlanPrinter* plan_ = nullptr;
   bool quiet_;
   bool tty_;
   bool drawn_ = false;

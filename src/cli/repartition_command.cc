@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/flags.h"
+#include "cli/plan.h"
 #include "cli/progress.h"
 #include "common/flat_yaml.h"
 #include "lakepack/repartition.h"
@@ -68,7 +69,8 @@ Status ApplyConfig(RepartitionFlags& f, TerminalProgress& progress) {
 int RunRepartition(RepartitionFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "repartition";
   f.o.spool_dir = g.spool_dir;
-  TerminalProgress progress(g.quiet || g.json);
+  TerminalProgress progress(g.quiet || g.json || g.plan != nullptr);
+  progress.set_plan(g.plan);
   if (!f.config.empty()) {
     Status st = ApplyConfig(f, progress);
     if (!st.ok()) return Fail(kCmd, st, true);
@@ -92,6 +94,7 @@ int RunRepartition(RepartitionFlags& f, const GlobalOptions& g) {
   if (!res.ok()) {
     return Fail(kCmd, res.status(), res.status().code() == StatusCode::kInvalidArgument);
   }
+  if (g.plan) return g.plan->Finish(res->summary);
   nlohmann::json days = nlohmann::json::array();
   for (const auto& d : res->days) {
     days.push_back({{"day", d.day},

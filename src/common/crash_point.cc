@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace lakepack {
 
@@ -23,6 +25,9 @@ struct CrashSpec {
   std::string count_file;
   std::atomic<int64_t> seen{0};  // times `step` was reached
   std::atomic<int64_t> ops{0};   // crash points reached, of any name
+  std::string pause_step;        // LAKEPACK_PAUSE_AT: "" when not pausing
+  std::string pause_file;
+  std::atomic<bool> paused{false};  // the pause happens once per process
 };
 
 CrashSpec* Spec();
@@ -37,13 +42,40 @@ void WriteOpCount() {
   }
 }
 
+// Writes <file>.reached, then waits for <file>: polled, since the test that releases the
+// pause may be another process on another machine; bounded, so a test that never releases it
+// does not leave a run hanging for good.
+void Pause(const std::string& file) {
+  // Renamed into place, so that the marker, once there, holds the pid.
+  const std::string reached = file + ".reached";
+  if (FILE* f = std::fopen((reached + ".tmp").c_str(), "w")) {
+    std::fprintf(f, "%d\n", static_cast<int>(::getpid()));
+    std::fclose(f);
+    std::rename((reached + ".tmp").c_str(), reached.c_str());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  while (::access(file.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 CrashSpec* ReadSpec() {
   const char* at = std::getenv("LAKEPACK_CRASH_AT");
   const char* count_file = std::getenv("LAKEPACK_COUNT_OPS");
+  const std::string pause =
+      std::getenv("LAKEPACK_PAUSE_AT") ? std::getenv("LAKEPACK_PAUSE_AT") : "";
+  const auto pause_colon = pause.find(':');
   const bool crash = at != nullptr && *at != '\0';
   const bool count = count_file != nullptr && *count_file != '\0';
-  if (!crash && !count) return nullptr;
+  // <step>:<file>, both not empty.
+  const bool pausing =
+      pause_colon != std::string::npos && pause_colon > 0 && pause_colon + 1 < pause.size();
+  if (!crash && !count && !pausing) return nullptr;
   auto* s = new CrashSpec;
+  if (pausing) {
+    s->pause_step = pause.substr(0, pause_colon);
+    s->pause_file = pause.substr(pause_colon + 1);
+  }
   if (crash) {
     std::string v = at;
     auto colon = v.find(':');
@@ -79,6 +111,9 @@ void CrashPoint(std::string_view step) {
   if (die) {
     ::kill(::getpid(), SIGKILL);
     ::pause();
+  }
+  if (!s->pause_step.empty() && s->pause_step == step && !s->paused.exchange(true)) {
+    Pause(s->pause_file);
   }
 }
 

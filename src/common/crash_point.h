@@ -9,6 +9,10 @@
 //                                   fast machine and on a loaded one.
 //   LAKEPACK_COUNT_OPS=<file>       when the process exits normally, write the number of crash
 //                                   points it reached to <file>: the range of n a run reaches.
+//   LAKEPACK_PAUSE_AT=<step>:<file> the first time the step is reached, write <file>.reached
+//                                   and wait until <file> exists (at most 10 minutes), then go
+//                                   on: a test can act on the run at a known step (cancel its
+//                                   Slurm job, say) without guessing when it gets there.
 // Retries are not operations: an S3 request counts once however many attempts it takes, so the
 // count of a run depends on what it does, not on how the servers answered.
 // Unset (the normal case) the check is one load of an initialised static and a branch.

@@ -27,6 +27,12 @@ Status ShowPathAs(const Status& status, std::string_view local, std::string_view
 //! FNV-1a, 64 bits: a hash that is the same in every build (std::hash is not), for ids that
 //! are stored (task ids in the journal) and compared by later runs.
 //! Pass the previous result as `h` to hash a stream piece by piece.
+//! Length of the valid UTF-8 sequence at s[i..] (1 to 4), or 0 when it is not one (overlong,
+//! a surrogate, past U+10FFFF, cut short).
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+//! Whether all of `s` is valid UTF-8.
+bool IsValidUtf8(std::string_view s);
+
 inline constexpr uint64_t kFnv1aOffset = 1469598103934665603ULL;
 uint64_t Fnv1a(std::string_view s, uint64_t h = kFnv1aOffset);
 

@@ -135,6 +135,9 @@ class Job {
     (void)level, (void)plan, (void)ctx;
     return Status::OK();
   }
+  //! Dry run, after Describe: the rows a planned task reads, where footers told (default:
+  //! Task::input_rows).
+  virtual int64_t PlannedRows(const Task& task) { return task.input_rows; }
   //! The engine work of one task: its outputs as local files in ctx.dir().
   virtual Result<BuildResult> Build(const Task& task, TaskContext& ctx) = 0;
   //! After a task's commit point, before its inputs are deleted: caches that are not the

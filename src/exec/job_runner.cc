@@ -230,6 +230,22 @@ Status RunTask(Run& run, const Task& task, const std::string& dir) {
   return st;
 }
 
+// What `lakepack plan` shows of one task.
+PlannedTask Planned(Run& run, int level, const Task& t) {
+  PlannedTask p;
+  p.command = t.command;
+  p.level = level;
+  p.id = t.id;
+  p.label = t.label;
+  p.shard_key = EffectiveShardKey(t);
+  for (const auto& i : t.inputs) p.inputs.push_back({run.src->UriOf(i.key), i.size});
+  for (const auto& i : t.reads) p.reads.push_back({run.src->UriOf(i.key), i.size});
+  for (const auto& o : t.outputs) p.outputs.push_back(run.dst->UriOf(o.key));
+  p.bytes = t.input_bytes;
+  p.rows = run.job.PlannedRows(t);
+  return p;
+}
+
 // The one place every planned task of a level passes by, in a real run and in a dry run: it
 // keeps this shard's tasks, counts them and, in a dry run, describes them in the job's
 // batches as they come.
@@ -272,7 +288,9 @@ class LevelSink final : public PlanSink {
   Status DescribePart() {
     Plan part;
     std::swap(part, batch_);
-    return run_.job.Describe(level_, part, ctx_);
+    LP_RETURN_IF_ERROR(run_.job.Describe(level_, part, ctx_));
+    for (const auto& t : part.tasks) run_.progress.TaskPlanned(Planned(run_, level_, t));
+    return Status::OK();
   }
 
   Run& run_;

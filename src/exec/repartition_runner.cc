@@ -5,6 +5,7 @@
 // one object and one commit; timeseries.txt is the task's ledger document, derived from it.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -41,6 +42,35 @@ std::string SeedDay(const Period& d) { return fmt::format("{}-{}-{}", d.year, d.
 
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Every object under a day's raw prefix. The day is cut into its seriesBucket=XX/ folders
+// (any folder, in fact: one delimiter listing gives them), which are listed at once, so that
+// a day of many thousand files is not one long walk or a long chain of LIST pages.
+Result<std::vector<ObjectInfo>> ListDay(ObjectStore& store, const std::string& prefix) {
+  std::vector<ObjectInfo> all;
+  std::vector<std::string> folders;
+  ListOptions lo;
+  lo.prefix = prefix;
+  lo.delimiter = "/";
+  for (;;) {
+    LP_ASSIGN_OR_RETURN(ListPage page, store.List(lo));
+    for (auto& o : page.objects) all.push_back(std::move(o));
+    for (auto& f : page.common_prefixes) folders.push_back(std::move(f));
+    if (page.next_token.empty()) break;
+    lo.continuation_token = std::move(page.next_token);
+  }
+  std::vector<std::vector<ObjectInfo>> parts(folders.size());
+  LP_RETURN_IF_ERROR(ParallelFor(folders.size(), kDownloadsAtOnce, [&](size_t i) -> Status {
+    LP_ASSIGN_OR_RETURN(parts[i], store.ListAll(folders[i]));
+    return Status::OK();
+  }));
+  for (auto& p : parts) {
+    for (auto& o : p) all.push_back(std::move(o));
+  }
+  std::sort(all.begin(), all.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return all;
 }
 
 // The sources a day file lists, read from its header alone (a ranged, ETag-pinned read).
@@ -113,7 +143,7 @@ class RepartitionJob final : public Job {
       DayPlanInput in;
       in.day = days[i];
       in.series = series_ ? &*series_ : nullptr;
-      LP_ASSIGN_OR_RETURN(in.listing, src_->ListAll(RawDayPrefix(days[i])));
+      LP_ASSIGN_OR_RETURN(in.listing, ListDay(*src_, RawDayPrefix(days[i])));
       const std::string out_key = DayPartition(days[i]) + std::string(kDayFileName);
       LP_ASSIGN_OR_RETURN(in.existing, dst_->Stat(out_key));
       if (in.existing) {

@@ -167,6 +167,7 @@ class RollupJob final : public Job {
     };
     std::vector<Footer> footers;
     std::vector<int64_t> rows(plan.tasks.size(), 0);
+    described_rows_.clear();
     for (size_t i = 0; i < plan.tasks.size(); i++) {
       const Task& t = plan.tasks[i];
       auto count = [&](const ObjectInfo& f) {
@@ -203,11 +204,18 @@ class RollupJob final : public Job {
       p.bytes = t.input_bytes;
       p.rows = rows[i];
       if (level + 1 < Levels()) planned_rows_[out.key] = p.rows;
+      described_rows_[t.id] = p.rows;
       p.inputs.reserve(t.inputs.size());
       for (const auto& in : t.inputs) p.inputs.push_back(store_->UriOf(in.key));
       result_.plan.push_back(std::move(p));
     }
     return Status::OK();
+  }
+
+  // Called for the tasks of the part Describe has just read.
+  int64_t PlannedRows(const Task& task) override {
+    auto it = described_rows_.find(task.id);
+    return it == described_rows_.end() ? task.input_rows : it->second;
   }
 
   Result<BuildResult> Build(const Task& task, TaskContext& ctx) override {
@@ -327,6 +335,7 @@ class RollupJob final : public Job {
   // planned output.
   std::map<std::string, int64_t> planned_;
   std::map<std::string, int64_t> planned_rows_;
+  std::map<std::string, int64_t> described_rows_;  // task id → rows, of the last part described
 };
 
 }  // namespace

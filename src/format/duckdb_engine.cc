@@ -1,5 +1,6 @@
 // The format engine over DuckDB's C API. This is the only file that includes duckdb.h: every
 // DuckDB error is translated into a Status here, with the file it concerns named.
+#include <dlfcn.h>
 #include <duckdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -18,6 +20,172 @@
 #include "format/sql.h"
 #include "format/text_scan.h"
 #include "lakepack/format.h"
+
+// DuckDB is loaded when the first engine opens (or its version is asked for), not when the
+// process starts. The dynamic loader's resolution of libduckdb's 37,000 symbol relocations
+// costs every lakepack process about 20 ms. Commands that never open an engine (repartition,
+// recover, watch's scans, inspect of Avro) need not pay it. The library is the one beside
+// the executable (its RUNPATH: the build tree, or ../lib once installed),
+// LAKEPACK_DUCKDB_LIBRARY when set, or the path the build found.
+// The C API functions this file calls, each resolved once with dlsym. A call to one missing
+// from this list and from the #defines below fails to link (DuckDB is not linked): add it to
+// both.
+#define LP_DUCKDB_FUNCTIONS(X)    \
+  X(duckdb_append_blob)           \
+  X(duckdb_append_bool)           \
+  X(duckdb_append_date)           \
+  X(duckdb_append_double)         \
+  X(duckdb_append_float)          \
+  X(duckdb_append_int16)          \
+  X(duckdb_append_int32)          \
+  X(duckdb_append_int64)          \
+  X(duckdb_append_null)           \
+  X(duckdb_append_timestamp)      \
+  X(duckdb_append_value)          \
+  X(duckdb_append_varchar_length) \
+  X(duckdb_appender_create)       \
+  X(duckdb_appender_destroy)      \
+  X(duckdb_appender_end_row)      \
+  X(duckdb_appender_error)        \
+  X(duckdb_appender_flush)        \
+  X(duckdb_close)                 \
+  X(duckdb_column_count)          \
+  X(duckdb_column_name)           \
+  X(duckdb_connect)               \
+  X(duckdb_create_blob)           \
+  X(duckdb_create_bool)           \
+  X(duckdb_create_config)         \
+  X(duckdb_create_decimal)        \
+  X(duckdb_create_double)         \
+  X(duckdb_create_int64)          \
+  X(duckdb_create_list_value)     \
+  X(duckdb_create_logical_type)   \
+  X(duckdb_create_null_value)     \
+  X(duckdb_create_timestamp_tz)   \
+  X(duckdb_create_varchar_length) \
+  X(duckdb_destroy_config)        \
+  X(duckdb_destroy_logical_type)  \
+  X(duckdb_destroy_result)        \
+  X(duckdb_destroy_value)         \
+  X(duckdb_disconnect)            \
+  X(duckdb_free)                  \
+  X(duckdb_library_version)       \
+  X(duckdb_open_ext)              \
+  X(duckdb_query)                 \
+  X(duckdb_result_error)          \
+  X(duckdb_result_error_type)     \
+  X(duckdb_row_count)             \
+  X(duckdb_set_config)            \
+  X(duckdb_value_is_null)         \
+  X(duckdb_value_varchar)
+
+namespace lakepack {
+namespace {
+
+struct DuckDbApi {
+#define LP_DUCKDB_MEMBER(name) decltype(&::name) name = nullptr;
+  LP_DUCKDB_FUNCTIONS(LP_DUCKDB_MEMBER)
+#undef LP_DUCKDB_MEMBER
+  std::string error;  // why DuckDB could not be loaded; empty once it is
+};
+
+const DuckDbApi& LoadDuckDb() {
+  static const DuckDbApi api = [] {
+    DuckDbApi a;
+    std::vector<std::string> candidates;
+    if (const char* env = std::getenv("LAKEPACK_DUCKDB_LIBRARY"); env != nullptr && *env) {
+      candidates.push_back(env);
+    }
+    candidates.push_back("libduckdb.so");
+#ifdef LAKEPACK_DUCKDB_LIBRARY
+    candidates.push_back(LAKEPACK_DUCKDB_LIBRARY);
+#endif
+    void* lib = nullptr;
+    std::string tried;
+    for (const auto& c : candidates) {
+      lib = ::dlopen(c.c_str(), RTLD_LAZY | RTLD_LOCAL);
+      if (lib != nullptr) break;
+      const char* why = ::dlerror();
+      tried += (tried.empty() ? "" : "; ") + std::string(why ? why : c);
+    }
+    if (lib == nullptr) {
+      a.error = "cannot load DuckDB (" + tried + ")";
+      return a;
+    }
+#define LP_DUCKDB_RESOLVE(name)                                                 \
+  a.name = reinterpret_cast<decltype(a.name)>(::dlsym(lib, #name));             \
+  if (a.name == nullptr && a.error.empty()) {                                   \
+    a.error = "the DuckDB library has no " #name " (a DuckDB older than 1.4?)"; \
+  }
+    LP_DUCKDB_FUNCTIONS(LP_DUCKDB_RESOLVE)
+#undef LP_DUCKDB_RESOLVE
+    return a;
+  }();
+  return api;
+}
+
+// Every call below goes through here. FormatEngine::Open and LibraryVersion load the library
+// first and report a failure as a Status; no other call can come before them.
+const DuckDbApi& Duck() {
+  const DuckDbApi& a = LoadDuckDb();
+  if (!a.error.empty()) {
+    std::fprintf(stderr, "lakepack: %s\n", a.error.c_str());
+    std::abort();
+  }
+  return a;
+}
+
+}  // namespace
+}  // namespace lakepack
+
+// The calls below name the C API as usual; each name resolves through the table.
+#define duckdb_append_blob (Duck().duckdb_append_blob)
+#define duckdb_append_bool (Duck().duckdb_append_bool)
+#define duckdb_append_date (Duck().duckdb_append_date)
+#define duckdb_append_double (Duck().duckdb_append_double)
+#define duckdb_append_float (Duck().duckdb_append_float)
+#define duckdb_append_int16 (Duck().duckdb_append_int16)
+#define duckdb_append_int32 (Duck().duckdb_append_int32)
+#define duckdb_append_int64 (Duck().duckdb_append_int64)
+#define duckdb_append_null (Duck().duckdb_append_null)
+#define duckdb_append_timestamp (Duck().duckdb_append_timestamp)
+#define duckdb_append_value (Duck().duckdb_append_value)
+#define duckdb_append_varchar_length (Duck().duckdb_append_varchar_length)
+#define duckdb_appender_create (Duck().duckdb_appender_create)
+#define duckdb_appender_destroy (Duck().duckdb_appender_destroy)
+#define duckdb_appender_end_row (Duck().duckdb_appender_end_row)
+#define duckdb_appender_error (Duck().duckdb_appender_error)
+#define duckdb_appender_flush (Duck().duckdb_appender_flush)
+#define duckdb_close (Duck().duckdb_close)
+#define duckdb_column_count (Duck().duckdb_column_count)
+#define duckdb_column_name (Duck().duckdb_column_name)
+#define duckdb_connect (Duck().duckdb_connect)
+#define duckdb_create_blob (Duck().duckdb_create_blob)
+#define duckdb_create_bool (Duck().duckdb_create_bool)
+#define duckdb_create_config (Duck().duckdb_create_config)
+#define duckdb_create_decimal (Duck().duckdb_create_decimal)
+#define duckdb_create_double (Duck().duckdb_create_double)
+#define duckdb_create_int64 (Duck().duckdb_create_int64)
+#define duckdb_create_list_value (Duck().duckdb_create_list_value)
+#define duckdb_create_logical_type (Duck().duckdb_create_logical_type)
+#define duckdb_create_null_value (Duck().duckdb_create_null_value)
+#define duckdb_create_timestamp_tz (Duck().duckdb_create_timestamp_tz)
+#define duckdb_create_varchar_length (Duck().duckdb_create_varchar_length)
+#define duckdb_destroy_config (Duck().duckdb_destroy_config)
+#define duckdb_destroy_logical_type (Duck().duckdb_destroy_logical_type)
+#define duckdb_destroy_result (Duck().duckdb_destroy_result)
+#define duckdb_destroy_value (Duck().duckdb_destroy_value)
+#define duckdb_disconnect (Duck().duckdb_disconnect)
+#define duckdb_free (Duck().duckdb_free)
+#define duckdb_library_version (Duck().duckdb_library_version)
+#define duckdb_open_ext (Duck().duckdb_open_ext)
+#define duckdb_query (Duck().duckdb_query)
+#define duckdb_result_error (Duck().duckdb_result_error)
+#define duckdb_result_error_type (Duck().duckdb_result_error_type)
+#define duckdb_row_count (Duck().duckdb_row_count)
+#define duckdb_set_config (Duck().duckdb_set_config)
+#define duckdb_value_is_null (Duck().duckdb_value_is_null)
+#define duckdb_value_varchar (Duck().duckdb_value_varchar)
 
 namespace lakepack {
 
@@ -392,12 +560,18 @@ FormatEngine::FormatEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 FormatEngine::~FormatEngine() = default;
 
 Result<std::unique_ptr<FormatEngine>> FormatEngine::Open(const EngineOptions& options) {
+  if (const std::string& error = LoadDuckDb().error; !error.empty()) {
+    return Status::IOError("format engine: " + error);
+  }
   auto impl = std::make_unique<Impl>();
   LP_RETURN_IF_ERROR(impl->Init(options));
   return std::unique_ptr<FormatEngine>(new FormatEngine(std::move(impl)));
 }
 
-std::string FormatEngine::LibraryVersion() { return duckdb_library_version(); }
+std::string FormatEngine::LibraryVersion() {
+  if (const std::string& error = LoadDuckDb().error; !error.empty()) return "unavailable: " + error;
+  return duckdb_library_version();
+}
 
 namespace {
 

@@ -1,6 +1,8 @@
 // lakepack's pass over CSV and JSON-lines files (see text_scan.h).
 #include "format/text_scan.h"
 
+#include "common/strings.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -73,32 +75,6 @@ class MappedFile {
   size_t released_ = 0;
 };
 
-// Length of the valid UTF-8 sequence at s[i..], or 0 when it is not one.
-size_t Utf8Length(std::string_view s, size_t i) {
-  auto b = static_cast<unsigned char>(s[i]);
-  size_t n;
-  uint32_t min;
-  if (b < 0x80) return 1;
-  if ((b & 0xE0) == 0xC0) {
-    n = 2, min = 0x80;
-  } else if ((b & 0xF0) == 0xE0) {
-    n = 3, min = 0x800;
-  } else if ((b & 0xF8) == 0xF0) {
-    n = 4, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  uint32_t cp = b & (0x7F >> n);
-  for (size_t k = 1; k < n; k++) {
-    auto c = static_cast<unsigned char>(s[i + k]);
-    if ((c & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (c & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
 // One CSV record as the splitter sees it.
 struct Record {
   std::string_view text;  // with its line ending
@@ -124,7 +100,7 @@ void SplitCsv(std::string_view data, char delim, MappedFile* file, Fn&& on_recor
     while (i < data.size()) {
       char c = data[i];
       if (static_cast<unsigned char>(c) >= 0x80) {
-        size_t n = Utf8Length(data, i);
+        size_t n = Utf8SequenceLength(data, i);
         if (n == 0) {
           if (r.problem.empty()) {
             r.problem = fmt::format("not valid UTF-8 (byte 0x{:02X} at byte {} of the record)",

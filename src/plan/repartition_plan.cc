@@ -7,6 +7,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/strings.h"
+
 namespace lakepack {
 
 namespace {
@@ -137,6 +139,26 @@ Result<std::vector<MergedSource>> DecodeSources(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// A key for a message: its bytes that are not UTF-8 as \xNN.
+std::string QuoteNonUtf8(std::string_view key) {
+  std::string out;
+  for (size_t i = 0; i < key.size();) {
+    size_t n = Utf8SequenceLength(key, i);
+    if (n == 0) {
+      out += fmt::format("\\x{:02X}", static_cast<unsigned char>(key[i]));
+      i++;
+    } else {
+      out.append(key.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 DayPlan PlanDay(const DayPlanInput& in) {
   DayPlan plan;
   plan.day = in.day;
@@ -160,6 +182,14 @@ DayPlan PlanDay(const DayPlanInput& in) {
     if (in.series && !in.series->count(raw->series_id)) {
       plan.filtered_out++;
       continue;
+    }
+    if (!IsValidUtf8(o.key)) {
+      // lakepack.sources is JSON, which holds text only: such a source could not be listed.
+      plan.error = fmt::format(
+          "{}: the key is not valid UTF-8, so the day file's list of sources cannot name it; "
+          "rename it",
+          QuoteNonUtf8(o.key));
+      return plan;
     }
     listed.push_back({std::move(*raw), &o});
   }

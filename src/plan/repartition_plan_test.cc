@@ -93,6 +93,19 @@ TEST(RepartitionPlanTest, AFirstRunTakesEveryFileOfTheDay) {
   EXPECT_EQ(p.input_bytes, 30);
 }
 
+TEST(RepartitionPlanTest, AKeyThatIsNotUtf8FailsItsDayNamingIt) {
+  // A local cold tier can hold a Latin-1 file name; the day's JSON list of sources could not.
+  DayPlanInput in;
+  in.day = Jan(2);
+  in.listing = {Obj(Raw("s1", 100)), Obj(Raw("caf\xE9", 100))};
+  DayPlan p = PlanDay(in);
+  EXPECT_NE(p.error.find("caf\\xE9"), std::string::npos) << p.error;
+  EXPECT_NE(p.error.find("not valid UTF-8"), std::string::npos) << p.error;
+  // UTF-8 in a series id is fine.
+  in.listing = {Obj(Raw("caf\xC3\xA9", 100))};
+  EXPECT_TRUE(PlanDay(in).error.empty());
+}
+
 TEST(RepartitionPlanTest, ARerunTakesOnlyWhatItHasNotMergedByKeyAndEtag) {
   DayPlanInput in;
   in.day = Jan(2);

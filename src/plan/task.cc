@@ -36,10 +36,15 @@ std::string TaskId(const Task& task) {
   return fmt::format("{:016x}", Fnv1a(text));
 }
 
-int ShardOf(const Task& task, int count) {
-  if (count <= 1) return 0;
-  return static_cast<int>(Fnv1a(task.shard_key.empty() ? task.id : task.shard_key) %
-                          static_cast<uint64_t>(count));
+const std::string& EffectiveShardKey(const Task& task) {
+  return task.shard_key.empty() ? task.id : task.shard_key;
 }
+
+int ShardOfKey(std::string_view shard_key, int count) {
+  if (count <= 1) return 0;
+  return static_cast<int>(Fnv1a(shard_key) % static_cast<uint64_t>(count));
+}
+
+int ShardOf(const Task& task, int count) { return ShardOfKey(EffectiveShardKey(task), count); }
 
 }  // namespace lakepack

@@ -61,5 +61,9 @@ std::string TaskId(const Task& task);
 //! Which of `count` shards owns the task: a stable hash of its shard_key, so that workers that
 //! listed at different moments still split the same tasks the same way.
 int ShardOf(const Task& task, int count);
+//! The same for a task's effective shard key (its shard_key, or its id when that is empty).
+int ShardOfKey(std::string_view shard_key, int count);
+//! The key ShardOf hashes.
+const std::string& EffectiveShardKey(const Task& task);
 
 }  // namespace lakepack

@@ -1,7 +1,9 @@
 // Streaming listings (see listing.h).
 #include "store/listing.h"
 
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace lakepack {
 
@@ -21,9 +23,49 @@ Status ForEachPage(ObjectStore& store, ListOptions options,
   }
 }
 
+namespace {
+
+// The walk on a store whose '/' listings may leave prefixes out: one flat listing of `root`,
+// each object kept or dropped as the walk would have (step asked once per directory).
+Status WalkFlat(ObjectStore& store, const std::string& root,
+                const std::function<WalkStep(const std::string& dir)>& step,
+                const std::function<Status(ObjectInfo&)>& object_fn) {
+  // The directories of the last key, outermost first, with step's answer for each: keys come
+  // sorted, so a directory's keys are contiguous and each is asked about once.
+  std::vector<std::pair<std::string, WalkStep>> open;
+  ListOptions all;
+  all.prefix = root;
+  return ForEachPage(store, all, [&](ListPage& page) -> Status {
+    for (ObjectInfo& info : page.objects) {
+      bool keep = true;
+      size_t depth = 0;
+      for (size_t slash = info.key.find('/', root.size()); slash != std::string::npos;
+           slash = info.key.find('/', slash + 1), depth++) {
+        std::string_view dir(info.key.data(), slash + 1);
+        if (depth >= open.size() || open[depth].first != dir) {
+          open.resize(depth);
+          std::string d(dir);
+          WalkStep answer = step(d);
+          open.emplace_back(std::move(d), answer);
+        }
+        if (open[depth].second == WalkStep::kWalk) continue;
+        keep = open[depth].second == WalkStep::kAll;
+        break;
+      }
+      if (keep) LP_RETURN_IF_ERROR(object_fn(info));
+    }
+    return Status::OK();
+  });
+}
+
+}  // namespace
+
 Status WalkStore(ObjectStore& store, const std::string& root,
                  const std::function<WalkStep(const std::string& dir)>& step,
                  const std::function<Status(ObjectInfo&)>& object_fn) {
+  if (!store.Capabilities().delimiter_listing_reliable) {
+    return WalkFlat(store, root, step, object_fn);
+  }
   ListOptions one_level;
   one_level.prefix = root;
   one_level.delimiter = "/";

@@ -28,7 +28,9 @@ enum class WalkStep {
 //! Lists `root` ("" or ending in '/') one level at a time, asking `step` about each directory it
 //! meets, and calls `object_fn` with every object listed, in ascending key order across the
 //! whole walk (a directory's objects and subdirectories are interleaved as their keys sort).
-//! Memory: one page per directory level open.
+//! Memory: one page per directory level open. On a store whose '/' listings may leave prefixes
+//! out (StoreCapabilities::delimiter_listing_reliable), one flat listing of `root` instead,
+//! filtered the same way: the same objects in the same order, at the cost of listing all.
 Status WalkStore(ObjectStore& store, const std::string& root,
                  const std::function<WalkStep(const std::string& dir)>& step,
                  const std::function<Status(ObjectInfo&)>& object_fn);

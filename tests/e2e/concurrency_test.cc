@@ -125,17 +125,6 @@ void ExpectRunsClean(const std::vector<RunView>& runs) {
 
 std::string Basename(const std::string& key) { return key.substr(key.rfind('/') + 1); }
 
-// A sample lake (`lakepack sample`) made once, locally, to be put into each trial's lake.
-std::string SampleTree(const ScratchDir& dir, const std::vector<std::string>& flags) {
-  std::string root = dir / "tree";
-  std::vector<std::string> args = {"sample", root};
-  args.insert(args.end(), flags.begin(), flags.end());
-  args.push_back("--quiet");
-  auto r = Lakepack(args);
-  EXPECT_EQ(r.exit_code, 0) << r.All();
-  return root;
-}
-
 void ExpectNoLeftovers(TestLake& lake) {
   auto left = lake.LakepackLeftovers();
   std::string list;
@@ -146,13 +135,6 @@ void ExpectNoLeftovers(TestLake& lake) {
 }
 
 std::string BackendName(const ::testing::TestParamInfo<std::string>& i) { return i.param; }
-
-#define SKIP_UNLESS_AVAILABLE(backend)                             \
-  do {                                                             \
-    if (auto why = TestLake::Unavailable(backend); !why.empty()) { \
-      GTEST_SKIP() << why;                                         \
-    }                                                              \
-  } while (0)
 
 // ---------------------------------------------------------------------------------------------
 // 1. Concurrent pack

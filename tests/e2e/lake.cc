@@ -311,6 +311,16 @@ std::vector<std::string> TestLake::OpenMultipartUploads() {
   return keys;
 }
 
+std::string SampleTree(const ScratchDir& dir, const std::vector<std::string>& flags) {
+  std::string root = dir / "tree";
+  std::vector<std::string> args = {"sample", root};
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.push_back("--quiet");
+  auto r = Lakepack(args);
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  return root;
+}
+
 int64_t CountOps(TestLake& lake, const LakeArgs& args,
                  const std::map<std::string, std::string>& extra) {
   auto twin = lake.Clone("count");

@@ -100,6 +100,18 @@ class TestLake {
   int fetched_ = 0;
 };
 
+//! Skips the test (GTEST_SKIP, with the reason) when `backend` is not available here.
+#define SKIP_UNLESS_AVAILABLE(backend)                             \
+  do {                                                             \
+    if (auto why = TestLake::Unavailable(backend); !why.empty()) { \
+      GTEST_SKIP() << why;                                         \
+    }                                                              \
+  } while (0)
+
+//! A sample lake (`lakepack sample DIR/tree FLAGS... --quiet`) made locally, to be put into a
+//! test's lake (TestLake::PutTree). Returns its root; a failed run is a test failure.
+std::string SampleTree(const ScratchDir& dir, const std::vector<std::string>& flags);
+
 //! A run of lakepack killed (SIGKILL, via LAKEPACK_CRASH_AT=op:<n>) at a random operation.
 struct RandomKill {
   RunResult run;              // exit_code 137 when the kill came

@@ -98,6 +98,19 @@ lp_wait_until() {
   return 1
 }
 
+# lp_attempts CMD...: runs CMD (an attempt to start servers on fresh free ports) up to three
+# times while it returns 2, which says that another process took a port between lp_free_port
+# and the bind; returns CMD's last status.
+lp_attempts() {
+  local rc=1
+  for _ in 1 2 3; do
+    rc=0
+    "$@" || rc=$?
+    [[ $rc == 2 ]] || break
+  done
+  return "$rc"
+}
+
 # lp_wait_file FILE PIDFILE LOG: waits until FILE is not empty (a server writes its port there
 # once it listens).
 lp_wait_file() {

@@ -104,13 +104,7 @@ CONF
   return 0
 }
 
-rc=1
-for _ in 1 2 3; do
-  rc=0
-  attempt || rc=$?
-  [[ $rc == 2 ]] || break
-done
-if [[ $rc != 0 ]]; then
+if ! lp_attempts attempt; then
   echo "rgw: Ceph RGW did not start (logs in $LOGS/rgw-*)" >&2
   stop_all
   exit 1

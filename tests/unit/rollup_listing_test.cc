@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "exec/job.h"
@@ -48,9 +49,11 @@ struct Listed {
   std::vector<std::pair<std::string, std::string>> lists;  // (prefix, delimiter)
 };
 
-Listed PlanSynthetic(int tables, const std::string& start, const std::string& end, Grouping g) {
+Listed PlanSynthetic(int tables, const std::string& start, const std::string& end, Grouping g,
+                     bool no_delimiter = false) {
   auto store = std::make_shared<test_util::SyntheticMinuteStore>(tables, 40);
   store->Record(true);
+  store->NoDelimiter(no_delimiter);
   auto plan = PlanLevel(store, start, end, g);
   return Listed{std::move(plan), store->lists()};
 }
@@ -80,6 +83,22 @@ TEST(RollupListing, AnHourRollupListsOnlyTheDaysOfItsRange) {
   }
   EXPECT_EQ(days, (std::set<std::string>{"lake/db/t00/2000/01/05/", "lake/db/t00/2000/01/06/",
                                          "lake/db/t01/2000/01/05/", "lake/db/t01/2000/01/06/"}));
+}
+
+TEST(RollupListing, AStoreWithoutTrustworthyDelimiterListingsIsListedFlatToTheSamePlan) {
+  Listed narrow = PlanSynthetic(2, "2000-01-05", "2000-01-06", Grouping::kHour);
+  Listed flat = PlanSynthetic(2, "2000-01-05", "2000-01-06", Grouping::kHour, true);
+  ASSERT_TRUE(narrow.plan.ok()) << narrow.plan.status().ToString();
+  ASSERT_TRUE(flat.plan.ok()) << flat.plan.status().ToString();
+  ASSERT_EQ(flat.plan->tasks.size(), narrow.plan->tasks.size());
+  for (size_t i = 0; i < flat.plan->tasks.size(); i++) {
+    const Task& a = narrow.plan->tasks[i];
+    const Task& b = flat.plan->tasks[i];
+    EXPECT_EQ(b.id, a.id);
+    ASSERT_EQ(b.inputs.size(), a.inputs.size()) << b.label;
+    for (size_t k = 0; k < a.inputs.size(); k++) EXPECT_EQ(b.inputs[k].key, a.inputs[k].key);
+  }
+  for (const auto& [prefix, delimiter] : flat.lists) EXPECT_EQ(delimiter, "") << prefix;
 }
 
 TEST(RollupListing, ADayRollupNeverListsMinuteFiles) {
@@ -180,6 +199,38 @@ TEST(WalkStore, ListsObjectsInKeyOrderAcrossDirectories) {
       });
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(keys, (std::vector<std::string>{"a-c", "a/b", "a/c/d", "a/c/e", "a0"}));
+}
+
+TEST(WalkStore, AFlatWalkSkipsAndKeepsWhatTheDelimiterWalkDoes) {
+  test_util::SyntheticMinuteStore store(3, 3);
+  auto step = [](const std::string& dir) {
+    if (dir == "lake/db/t01/") return WalkStep::kSkip;
+    if (dir == "lake/db/t02/2000/01/02/") return WalkStep::kSkip;
+    if (dir == "lake/db/t00/2000/01/03/") return WalkStep::kAll;
+    return WalkStep::kWalk;
+  };
+  auto walk = [&](bool no_delimiter) {
+    store.NoDelimiter(no_delimiter);
+    std::vector<std::string> keys;
+    std::map<std::string, int> asked;
+    Status st = WalkStore(
+        store, "",
+        [&](const std::string& dir) {
+          asked[dir]++;
+          return step(dir);
+        },
+        [&](ObjectInfo& o) {
+          keys.push_back(o.key);
+          return Status::OK();
+        });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    for (const auto& [dir, n] : asked) EXPECT_EQ(n, 1) << dir;
+    return keys;
+  };
+  std::vector<std::string> narrow = walk(false);
+  std::vector<std::string> flat = walk(true);
+  EXPECT_EQ(narrow.size(), 5u * 24 * 60);  // t00's 3 days and t02's days 1 and 3
+  EXPECT_EQ(flat, narrow);
 }
 
 TEST(WalkStore, PagesOfTheSyntheticStoreAgreeWithOneWholeListing) {

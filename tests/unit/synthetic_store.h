@@ -50,12 +50,21 @@ class SyntheticMinuteStore final : public ObjectStore {
   }
   void Record(bool on) { record_ = on; }
   int64_t list_calls() const { return list_calls_; }
+  //! Says its '/' listings cannot be trusted (as s3rver's), and refuses them.
+  void NoDelimiter(bool on) { no_delimiter_ = on; }
 
   std::string Uri() const override { return "synthetic://lake"; }
-  StoreCapabilities Capabilities() const override { return {}; }
+  StoreCapabilities Capabilities() const override {
+    StoreCapabilities caps;
+    caps.delimiter_listing_reliable = !no_delimiter_;
+    return caps;
+  }
 
   Result<ListPage> List(const ListOptions& options) override {
     list_calls_++;
+    if (no_delimiter_ && !options.delimiter.empty()) {
+      return Status::InvalidArgument("synthetic store: no '/' listings");
+    }
     if (record_) {
       std::lock_guard<std::mutex> lock(mu_);
       lists_.emplace_back(options.prefix, options.delimiter);
@@ -191,6 +200,7 @@ class SyntheticMinuteStore final : public ObjectStore {
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, std::string>> lists_;
   std::atomic<bool> record_{false};
+  std::atomic<bool> no_delimiter_{false};
   std::atomic<int64_t> list_calls_{0};
 };
 
