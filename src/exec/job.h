@@ -33,6 +33,11 @@ struct RunOptions {
   //! When set (a signal, for lakepack watch), tasks not yet started are skipped ("stopped");
   //! tasks in hand finish or roll back.
   const std::atomic<bool>* stop = nullptr;
+  //! A real run holds at most this many planned entries (a task, each input, read and output
+  //! one) not yet started: when planning has more, tasks start while it goes on, so that a
+  //! plan of millions of objects is never held whole. A plan within the bound runs as before:
+  //! planned whole, then run.
+  int64_t held_plan_entries = int64_t{1} << 17;
 };
 
 //! What RunJob lends a job while it plans.
