@@ -45,3 +45,37 @@ bench_cleanup() {
   rm -rf "$SCRATCH"
   [[ $KEEP_WORKDIR == 1 ]] || rm -rf "$WORKDIR"
 }
+
+# bench_s3_env CONCURRENCY: the environment every S3 client gets: a plain-HTTP loopback
+# endpoint (no CA bundle), fixed keys (moto's check is off), nothing from the user's own AWS
+# setup; the aws cli's config in SCRATCH/aws-config.
+bench_s3_env() {
+  unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE LAKEPACK_S3_CONCURRENCY
+  export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+  export AWS_DEFAULT_REGION=us-east-1 AWS_SHARED_CREDENTIALS_FILE=/dev/null
+  export AWS_CONFIG_FILE=$SCRATCH/aws-config
+  cat >"$AWS_CONFIG_FILE" <<CONFIG
+[default]
+s3 =
+  max_concurrent_requests = $1
+  multipart_threshold = 64MB
+  multipart_chunksize = 16MB
+CONFIG
+}
+
+# bench_timed NAME CMD...: runs CMD under /usr/bin/time -v, its output in LOGS/NAME.log and
+# LOGS/NAME.err; records SECS[NAME] (wall seconds) and RSS[NAME] (peak resident set, MB), two
+# associative arrays the caller declares. A failure prints the command's last lines.
+bench_timed() {
+  local name=$1 t0 t1
+  shift
+  t0=$(date +%s.%N)
+  if ! /usr/bin/time -v -o "$LOGS/$name.time" "$@" >"$LOGS/$name.log" 2>"$LOGS/$name.err"; then
+    echo "$(basename "$0"): $name failed:" >&2
+    tail -n 15 "$LOGS/$name.err" "$LOGS/$name.log" >&2
+    return 1
+  fi
+  t1=$(date +%s.%N)
+  SECS[$name]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+  RSS[$name]=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$LOGS/$name.time")
+}

@@ -82,19 +82,7 @@ bench_workdir rollup
 mkdir -p "$SCRATCH/logs"
 LOGS=$SCRATCH/logs
 
-# The environment every client gets: a plain-HTTP loopback endpoint (no CA bundle), fixed keys
-# (moto's check is off), nothing from the user's own AWS setup.
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE LAKEPACK_S3_CONCURRENCY
-export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
-export AWS_DEFAULT_REGION=us-east-1 AWS_SHARED_CREDENTIALS_FILE=/dev/null
-export AWS_CONFIG_FILE=$SCRATCH/aws-config
-cat >"$AWS_CONFIG_FILE" <<EOF
-[default]
-s3 =
-  max_concurrent_requests = $CONC
-  multipart_threshold = 64MB
-  multipart_chunksize = 16MB
-EOF
+bench_s3_env "$CONC"
 
 # The minute files, made once (kept in WORKDIR/src with --workdir for the same parameters).
 SRC=$WORKDIR/src
@@ -133,21 +121,7 @@ now() { date +%s.%N; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 declare -A SECS RSS LOAD CHECK BIN BOUT REQ
 status=0
-# timed NAME CMD...: runs CMD under /usr/bin/time -v, output in LOGS/NAME.log; records
-# SECS[NAME] (wall seconds) and RSS[NAME] (peak resident set, MB).
-timed() {
-  local name=$1 t0 t1
-  shift
-  t0=$(now)
-  if ! /usr/bin/time -v -o "$LOGS/$name.time" "$@" >"$LOGS/$name.log" 2>"$LOGS/$name.err"; then
-    echo "rollup.sh: $name failed:" >&2
-    tail -n 15 "$LOGS/$name.err" "$LOGS/$name.log" >&2
-    return 1
-  fi
-  t1=$(now)
-  SECS[$name]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-  RSS[$name]=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$LOGS/$name.time")
-}
+timed() { bench_timed "$@"; }
 # total NAME PARTS...: SECS = sum of the parts', RSS = max of the parts'.
 total() {
   local name=$1 s=0 r=0 p

@@ -122,6 +122,9 @@ struct StoreCapabilities {
   bool create_only_multipart_reliable = true;
   //! PutOptions::tag is kept and Stat returns it.
   bool tags = true;
+  //! A '/'-delimited listing reports every common prefix (S3: probed per endpoint; s3rver 3.7
+  //! leaves out a prefix that holds only deeper prefixes). When false, walks list flat.
+  bool delimiter_listing_reliable = true;
 };
 
 class ObjectStore {

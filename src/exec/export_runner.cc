@@ -26,6 +26,7 @@
 #include "lakepack/export.h"
 #include "lakepack/uri.h"
 #include "source/postgres.h"
+#include "store/listing.h"
 
 namespace lakepack {
 
@@ -133,18 +134,21 @@ Result<std::map<std::string, TableFiles>> ListTableFiles(ObjectStore& store,
                                                          const std::vector<std::string>& tables) {
   std::map<std::string, std::string> table_of;  // source -> table
   for (const auto& t : tables) table_of.emplace(SourceOf(prefix, t), t);
-  LP_ASSIGN_OR_RETURN(auto objects, store.ListAll(""));
   std::map<std::string, TableFiles> files;
   for (const auto& t : tables) files[t];
-  for (const auto& obj : objects) {
-    if (obj.key.rfind("_lakepack/", 0) == 0) continue;
-    ExportName n = ParseExportFileName(BaseName(obj.key));
-    if (!n.ok) continue;
-    // The whole source must match: "archive_perm_items_public.t" is not perm_items' public.t.
-    auto it = table_of.find(n.source);
-    if (it == table_of.end()) continue;
-    files[it->second][LayoutOfKey(obj.key, it->second)].push_back(obj.key);
-  }
+  // Page by page: only the tables' files are kept, not the listing.
+  LP_RETURN_IF_ERROR(ForEachPage(store, ListOptions{}, [&](ListPage& page) {
+    for (const auto& obj : page.objects) {
+      if (obj.key.rfind("_lakepack/", 0) == 0) continue;
+      ExportName n = ParseExportFileName(BaseName(obj.key));
+      if (!n.ok) continue;
+      // The whole source must match: "archive_perm_items_public.t" is not perm_items' public.t.
+      auto it = table_of.find(n.source);
+      if (it == table_of.end()) continue;
+      files[it->second][LayoutOfKey(obj.key, it->second)].push_back(obj.key);
+    }
+    return Status::OK();
+  }));
   return files;
 }
 

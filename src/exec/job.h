@@ -33,6 +33,11 @@ struct RunOptions {
   //! When set (a signal, for lakepack watch), tasks not yet started are skipped ("stopped");
   //! tasks in hand finish or roll back.
   const std::atomic<bool>* stop = nullptr;
+  //! A real run holds at most this many planned entries (a task, each input, read and output
+  //! one) not yet started: when planning has more, tasks start while it goes on, so that a
+  //! plan of millions of objects is never held whole. A plan within the bound runs as before:
+  //! planned whole, then run.
+  int64_t held_plan_entries = int64_t{1} << 17;
 };
 
 //! What RunJob lends a job while it plans.
@@ -96,6 +101,18 @@ class TaskContext {
   Status stale_;
 };
 
+//! Where a job's planning hands its tasks, one at a time, as its listing streams: RunLevel
+//! keeps this shard's tasks (and, in a dry run, describes them as they come), so that no plan
+//! has to be held whole.
+class PlanSink {
+ public:
+  virtual ~PlanSink() = default;
+  //! One planned task, complete. A failure stops the planning and is the level's error.
+  virtual Status Add(Task task) = 0;
+  //! A URI the planner left alone, and why ("does not fit the layout").
+  virtual void Stray(const std::string& uri, const std::string& reason) = 0;
+};
+
 class Job {
  public:
   virtual ~Job() = default;
@@ -111,6 +128,13 @@ class Job {
   virtual int Levels() const { return 1; }
   //! The tasks of `level`. A dry run plans too (and the job may simulate the previous level).
   virtual Result<Plan> MakePlan(int level, JobContext& ctx) = 0;
+  //! The tasks of `level`, handed to `sink` as they are planned (rollup: while the listing
+  //! streams). The default hands on MakePlan's tasks and strays.
+  virtual Status StreamPlan(int level, JobContext& ctx, PlanSink& sink);
+  //! Dry run: at most this many tasks per Describe call, which then gets consecutive parts of
+  //! the level's plan, in order, as they are planned; 0 (the default): the whole plan in one
+  //! call.
+  virtual size_t DescribeBatch() const { return 0; }
   //! Dry run: record what the plan would do (job-specific results). Default: nothing.
   virtual Status Describe(int level, const Plan& plan, JobContext& ctx) {
     (void)level, (void)plan, (void)ctx;
@@ -130,6 +154,9 @@ class Job {
   //! A task failed for good (after its rollback): a job may note it.
   virtual void Failed(const Task& task, const Status& status) { (void)task, (void)status; }
 };
+
+//! A level's whole plan through StreamPlan (for jobs whose MakePlan streams, and for tests).
+Result<Plan> CollectPlan(Job& job, int level, JobContext& ctx);
 
 //! The one loop under every command (see job.h's header comment). Returns the summary;
 //! failed tasks are in summary.errors and do not fail the call; errors before any task runs

@@ -1,10 +1,14 @@
 // RunJob: recover → plan → shard → claim → build → commit → report, for every command.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include <unistd.h>
 
@@ -246,65 +250,239 @@ PlannedTask Planned(Run& run, int level, const Task& t) {
   return p;
 }
 
-Status RunLevel(Run& run, int level) {
-  JobContext ctx{*run.dst, *run.src, *run.spool, run.progress, run.options};
-  LP_ASSIGN_OR_RETURN(Plan plan, run.job.MakePlan(level, ctx));
-  for (const auto& s : plan.stray) {
-    run.summary.stray.push_back(s);
-    run.progress.Log("left alone (" + plan.stray_reason + "): " + s);
-  }
-  std::vector<const Task*> mine;
-  for (const auto& t : plan.tasks) {
-    if (ShardOf(t, run.options.shard_count) == run.options.shard_index) mine.push_back(&t);
-  }
-  if (run.options.dry_run) {
-    Plan kept;
-    for (const auto* t : mine) kept.tasks.push_back(*t);
-    kept.stray = plan.stray;
-    run.summary.tasks += static_cast<int64_t>(kept.tasks.size());
-    for (const auto& t : kept.tasks) {
-      run.summary.files_in += static_cast<int64_t>(t.inputs.size() + t.reads.size());
-      run.summary.bytes_in += t.input_bytes;
+// The weight of a task held before it runs (RunOptions::held_plan_entries).
+int64_t Entries(const Task& t) {
+  return 1 + static_cast<int64_t>(t.inputs.size() + t.reads.size() + t.outputs.size());
+}
+
+// A real run's tasks of one level, run by `parallel` workers. Tasks are held until planning
+// ends, or until they weigh more than the bound; from then on workers run them while planning
+// goes on, and Push waits while the bound is full. Each task gets its number in plan order,
+// which names its spool directory and orders the errors.
+class LevelExecutor {
+ public:
+  LevelExecutor(Run& run, int level) : run_(run), level_(level) {}
+  ~LevelExecutor() { Close(); }
+
+  void Push(Task task) {
+    std::unique_lock<std::mutex> lock(mu_);
+    const int64_t w = Entries(task);
+    if (started_) {
+      room_.wait(lock, [&] { return held_ == 0 || held_ + w <= run_.options.held_plan_entries; });
     }
-    LP_RETURN_IF_ERROR(run.job.Describe(level, kept, ctx));
-    for (const auto& t : kept.tasks) run.progress.TaskPlanned(Planned(run, level, t));
-    return Status::OK();
+    held_ += w;
+    queue_.push_back({next_++, std::move(task)});
+    unreported_.tasks++;
+    unreported_.files +=
+        static_cast<int64_t>(queue_.back().task.inputs.size() + queue_.back().task.reads.size());
+    unreported_.bytes += queue_.back().task.input_bytes;
+    if (!started_ && held_ > run_.options.held_plan_entries) StartLocked();
+    if (started_ && unreported_.tasks >= kReportEvery) ReportLocked();
+    work_.notify_one();
   }
-  int64_t files = 0, bytes = 0;
-  for (const auto* t : mine) {
-    files += static_cast<int64_t>(t->inputs.size() + t->reads.size());
-    bytes += t->input_bytes;
-  }
-  run.progress.Planned(static_cast<int64_t>(mine.size()), files, bytes);
-  auto statuses = ParallelForAll(mine.size(), run.options.parallel, [&](size_t i) {
-    const Task& t = *mine[i];
-    if (run.options.stop != nullptr && run.options.stop->load()) {
-      Skip(run, t, "not started: stopping");
-      return Status::OK();
+
+  //! Planning is over: runs what is left and waits for the workers.
+  void Close() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_) return;
+      closed_ = true;
+      if (!started_) StartLocked();
+      if (unreported_.tasks > 0) ReportLocked();
+      work_.notify_all();
     }
-    std::string dir = run.spool->Sub(fmt::format("t{}-{}", level, i));
-    Status s = RunTask(run, t, dir);
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  int64_t tasks() const { return next_; }
+  //! The failed tasks, in plan order: (label, status).
+  std::vector<std::pair<std::string, Status>> failures() {
+    std::sort(failures_.begin(), failures_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::pair<std::string, Status>> out;
+    for (auto& f : failures_) out.push_back(std::move(f.second));
+    return out;
+  }
+
+ private:
+  struct Numbered {
+    int64_t seq;
+    Task task;
+  };
+  // Planned() is told of tasks as they are queued, in chunks once the workers run.
+  static constexpr int64_t kReportEvery = 1024;
+
+  void StartLocked() {
+    started_ = true;
+    ReportLocked();
+    const int n = std::max(1, run_.options.parallel);
+    for (int i = 0; i < n; i++) workers_.emplace_back([this] { Work(); });
+  }
+  void ReportLocked() {
+    run_.progress.Planned(unreported_.tasks, unreported_.files, unreported_.bytes);
+    unreported_ = {};
+  }
+
+  void Work() {
+    while (true) {
+      Numbered n;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_.wait(lock, [&] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return;
+        n = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      RunOne(n);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        held_ -= Entries(n.task);
+      }
+      room_.notify_all();
+    }
+  }
+
+  void RunOne(const Numbered& n) {
+    const Task& t = n.task;
+    if (run_.options.stop != nullptr && run_.options.stop->load()) {
+      Skip(run_, t, "not started: stopping");
+      return;
+    }
+    std::string dir = run_.spool->Sub(fmt::format("t{}-{}", level_, n.seq));
+    Status s = RunTask(run_, t, dir);
     std::error_code ec;
     fs::remove_all(dir, ec);
-    if (!s.ok()) run.job.Failed(t, s);
-    run.progress.TaskDone(s.ok(), static_cast<int64_t>(t.inputs.size()), t.input_bytes, 0);
-    return s;
-  });
-  run.summary.tasks += static_cast<int64_t>(mine.size());
-  for (size_t i = 0; i < statuses.size(); i++) {
-    if (statuses[i].ok()) continue;
-    run.summary.tasks_failed++;
-    std::string line = statuses[i].message();
-    if (line.find(mine[i]->label) == std::string::npos) {
-      line = fmt::format("{}: {}", mine[i]->label, line);
+    if (!s.ok()) run_.job.Failed(t, s);
+    run_.progress.TaskDone(s.ok(), static_cast<int64_t>(t.inputs.size()), t.input_bytes, 0);
+    if (!s.ok()) {
+      std::string line = s.message();
+      if (line.find(t.label) == std::string::npos) line = fmt::format("{}: {}", t.label, line);
+      std::lock_guard<std::mutex> lock(mu_);
+      failures_.push_back({n.seq, {std::move(line), s}});
     }
+  }
+
+  Run& run_;
+  const int level_;
+  std::mutex mu_;
+  std::condition_variable work_, room_;
+  std::deque<Numbered> queue_;
+  std::vector<std::thread> workers_;
+  int64_t held_ = 0;  // entries queued or running
+  int64_t next_ = 0;
+  bool started_ = false, closed_ = false;
+  struct {
+    int64_t tasks = 0, files = 0, bytes = 0;
+  } unreported_;
+  std::vector<std::pair<int64_t, std::pair<std::string, Status>>> failures_;
+};
+
+// The one place every planned task of a level passes by, in a real run and in a dry run: it
+// keeps this shard's tasks, counts them and either hands them to the executor (a real run) or
+// describes them in the job's batches as they come (a dry run).
+class LevelSink final : public PlanSink {
+ public:
+  LevelSink(Run& run, int level, JobContext& ctx, LevelExecutor* executor)
+      : run_(run), level_(level), ctx_(ctx), executor_(executor) {}
+
+  Status Add(Task task) override {
+    if (ShardOf(task, run_.options.shard_count) != run_.options.shard_index) return Status::OK();
+    if (executor_ != nullptr) {
+      executor_->Push(std::move(task));
+      return Status::OK();
+    }
+    run_.summary.tasks++;
+    run_.summary.files_in += static_cast<int64_t>(task.inputs.size() + task.reads.size());
+    run_.summary.bytes_in += task.input_bytes;
+    batch_.tasks.push_back(std::move(task));
+    size_t most = run_.job.DescribeBatch();
+    if (most > 0 && batch_.tasks.size() >= most) return DescribePart();
+    return Status::OK();
+  }
+
+  void Stray(const std::string& uri, const std::string& reason) override {
+    std::lock_guard<std::mutex> lock(run_.mu);
+    run_.summary.stray.push_back(uri);
+    batch_.stray.push_back(uri);
+    batch_.stray_reason = reason;
+    run_.progress.Log("left alone (" + reason + "): " + uri);
+  }
+
+  //! Dry run: describes what is left (also an empty plan: the job may report its level).
+  Status FinishDryRun() { return DescribePart(); }
+
+ private:
+  Status DescribePart() {
+    Plan part;
+    std::swap(part, batch_);
+    LP_RETURN_IF_ERROR(run_.job.Describe(level_, part, ctx_));
+    for (const auto& t : part.tasks) run_.progress.TaskPlanned(Planned(run_, level_, t));
+    return Status::OK();
+  }
+
+  Run& run_;
+  const int level_;
+  JobContext& ctx_;
+  LevelExecutor* const executor_;  // a real run's
+  Plan batch_;                     // a dry run's tasks not yet described
+};
+
+Status RunLevel(Run& run, int level) {
+  JobContext ctx{*run.dst, *run.src, *run.spool, run.progress, run.options};
+  if (run.options.dry_run) {
+    LevelSink sink(run, level, ctx, nullptr);
+    LP_RETURN_IF_ERROR(run.job.StreamPlan(level, ctx, sink));
+    return sink.FinishDryRun();
+  }
+  LevelExecutor executor(run, level);
+  LevelSink sink(run, level, ctx, &executor);
+  // A planning failure after tasks started (a listing cut off) still lets the started ones
+  // end: each is its own transaction, and the rest is planned again by the next run.
+  Status planned = run.job.StreamPlan(level, ctx, sink);
+  executor.Close();
+  std::lock_guard<std::mutex> lock(run.mu);
+  run.summary.tasks += executor.tasks();
+  for (auto& [line, status] : executor.failures()) {
+    run.summary.tasks_failed++;
     run.summary.errors.push_back(line);
     run.progress.Log("failed: " + line);
   }
+  return planned;
+}
+
+// Keeps a whole plan (CollectPlan).
+class CollectingSink final : public PlanSink {
+ public:
+  explicit CollectingSink(Plan& plan) : plan_(plan) {}
+  Status Add(Task task) override {
+    plan_.tasks.push_back(std::move(task));
+    return Status::OK();
+  }
+  void Stray(const std::string& uri, const std::string& reason) override {
+    plan_.stray.push_back(uri);
+    plan_.stray_reason = reason;
+  }
+
+ private:
+  Plan& plan_;
+};
+
+}  // namespace
+
+Status Job::StreamPlan(int level, JobContext& ctx, PlanSink& sink) {
+  LP_ASSIGN_OR_RETURN(Plan plan, MakePlan(level, ctx));
+  for (const auto& s : plan.stray) sink.Stray(s, plan.stray_reason);
+  for (auto& t : plan.tasks) LP_RETURN_IF_ERROR(sink.Add(std::move(t)));
   return Status::OK();
 }
 
-}  // namespace
+Result<Plan> CollectPlan(Job& job, int level, JobContext& ctx) {
+  Plan plan;
+  CollectingSink sink(plan);
+  LP_RETURN_IF_ERROR(job.StreamPlan(level, ctx, sink));
+  return plan;
+}
 
 Result<RunSummary> RunJob(Job& job, const RunOptions& options, ProgressSink& progress) {
   auto t0 = std::chrono::steady_clock::now();

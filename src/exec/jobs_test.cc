@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -205,7 +206,20 @@ class ConcatJob final : public Job {
     }
     return plan;
   }
+  // Counts how far planning runs ahead of the builds: the tasks handed on and not yet started.
+  Status StreamPlan(int level, JobContext& ctx, PlanSink& sink) override {
+    LP_ASSIGN_OR_RETURN(Plan plan, MakePlan(level, ctx));
+    int64_t added = 0;
+    for (auto& t : plan.tasks) {
+      LP_RETURN_IF_ERROR(sink.Add(std::move(t)));
+      added++;
+      most_ahead_ = std::max(most_ahead_, added - built_.load());
+    }
+    built_before_planned_ = built_.load();
+    return Status::OK();
+  }
   Result<BuildResult> Build(const Task& task, TaskContext& ctx) override {
+    built_++;
     if (fail_) return Status::IOError(task.label + ": failed on purpose");
     std::string data;
     for (const auto& in : task.inputs) {
@@ -221,6 +235,8 @@ class ConcatJob final : public Job {
     return br;
   }
   bool fail_ = false;
+  std::atomic<int64_t> built_{0};
+  int64_t most_ahead_ = 0, built_before_planned_ = 0;
 
  private:
   std::shared_ptr<ObjectStore> store_;
@@ -263,6 +279,34 @@ TEST(RunJobTest, CommitsEveryTaskAndLeavesNothingOfItsOwn) {
   EXPECT_TRUE(KeysUnder(*store, "g").empty());
   EXPECT_TRUE(KeysUnder(*store, "_lakepack/").empty());
   EXPECT_TRUE(fs::is_empty(scratch.path())) << "the spool is removed";
+}
+
+TEST(RunJobTest, APlanLargerThanTheBoundRunsWhilePlanningGoesOn) {
+  for (int64_t bound : {int64_t{20}, int64_t{1} << 17}) {
+    auto store = GroupLake(200);
+    Scratch scratch;
+    ConcatJob job(store);
+    RunOptions ro;
+    ro.spool_dir = scratch.path();
+    ro.parallel = 2;
+    ro.held_plan_entries = bound;  // a task of 2 inputs and 1 output weighs 4
+    NullProgress progress;
+    auto s = RunJob(job, ro, progress);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(s->tasks, 200);
+    EXPECT_EQ(s->files_out, 200);
+    EXPECT_EQ(*store->Read("out/g137"), "13701371");
+    EXPECT_TRUE(KeysUnder(*store, "g").empty());
+    if (bound == 20) {
+      // Held: at most 5 tasks queued or running, and the one being added.
+      EXPECT_LE(job.most_ahead_, 6);
+      EXPECT_GT(job.built_before_planned_, 0) << "tasks ran before planning ended";
+    } else {
+      // A plan within the bound is planned whole, then run.
+      EXPECT_EQ(job.most_ahead_, 200);
+      EXPECT_EQ(job.built_before_planned_, 0);
+    }
+  }
 }
 
 TEST(RunJobTest, ATaskLeasedByALiveRunIsSkippedAndSaysSo) {

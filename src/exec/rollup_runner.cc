@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 
+#include "commit/commit.h"
 #include "common/parallel.h"
 #include "common/strings.h"
 #include "exec/job.h"
@@ -22,6 +23,7 @@
 #include "layout/layout.h"
 #include "plan/rollup_plan.h"
 #include "plan/schema_union.h"
+#include "store/listing.h"
 
 namespace lakepack {
 
@@ -43,8 +45,48 @@ EngineOptions TaskEngineOptions(const RollupOptions& o, const std::string& spool
   return eo;
 }
 
-// The roll-up on the engine: one level per grouping (several with --cascade), each planned by
-// PlanRollup from a fresh listing, one task per output file.
+// Dry run: the tasks one Describe call takes (RunLevel hands them on as they are planned), and
+// the footers read at once. Each reader has an engine of its own, opened for one part and
+// closed after it, so what the engines keep of the footers they read stays bounded.
+constexpr size_t kDescribeTasks = 16;
+
+// Engines lent to footer readers, one reader at a time each; closed with the pool.
+class EnginePool {
+ public:
+  EnginePool(EngineOptions options, std::string temp_base)
+      : options_(std::move(options)), temp_base_(std::move(temp_base)) {}
+
+  Result<std::unique_ptr<FormatEngine>> Take() {
+    EngineOptions eo = options_;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!idle_.empty()) {
+        auto engine = std::move(idle_.back());
+        idle_.pop_back();
+        return engine;
+      }
+      eo.temp_dir = fmt::format("{}{}", temp_base_, opened_++);
+    }
+    return FormatEngine::Open(eo);
+  }
+  void Give(std::unique_ptr<FormatEngine> engine) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(std::move(engine));
+  }
+
+ private:
+  const EngineOptions options_;
+  const std::string temp_base_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<FormatEngine>> idle_;
+  int opened_ = 0;
+};
+
+// The roll-up on the engine: one level per grouping (several with --cascade), each planned by a
+// RollupPlanner while the listing streams, one task per output file. The listing is narrowed to
+// what the layout allows for the date range (Step): tables are found one directory level at a
+// time, and only their time directories that can hold an input or an output of the range are
+// listed.
 class RollupJob final : public Job {
  public:
   RollupJob(const RollupOptions& o, std::vector<Granularity> levels, Period start, Period end,
@@ -54,9 +96,12 @@ class RollupJob final : public Job {
         levels_(std::move(levels)),
         start_(start),
         end_(end),
+        range_start_(start.StartSeconds()),
+        range_end_(end.EndSeconds()),
         layout_(std::move(layout)),
         compression_(compression),
         store_(std::move(store)),
+        root_name_(RootName(store_->Uri())),
         result_(result) {}
 
   std::string Name() const override { return "rollup"; }
@@ -65,77 +110,121 @@ class RollupJob final : public Job {
   int Levels() const override { return static_cast<int>(levels_.size()); }
 
   Result<Plan> MakePlan(int level, JobContext& ctx) override {
-    std::vector<ObjectInfo> listing;
-    if (ctx.options.dry_run && level > 0) {
-      listing = simulated_;  // a dry run's next level sees the previous level as planned
-    } else {
-      LP_ASSIGN_OR_RETURN(listing, store_->ListAll(""));
-    }
-    RollupPlanOptions po;
-    po.grouping = levels_[level];
-    po.start_day = start_;
-    po.end_day = end_;
-    po.root_name = RootName(store_->Uri());
-    RollupPlan rp = PlanRollup(listing, layout_, po);
-    Plan plan;
-    if (level == 0) {
-      for (const auto& s : rp.stray) plan.stray.push_back(store_->UriOf(s));
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& rt : rp.tasks) {
-      Task t = ToTask(rt);
-      tasks_[t.id] = rt;
-      plan.tasks.push_back(std::move(t));
-    }
-    if (ctx.options.dry_run) Simulate(listing, rp);
-    return plan;
+    return CollectPlan(*this, level, ctx);
   }
 
+  Status StreamPlan(int level, JobContext& ctx, PlanSink& sink) override {
+    const Granularity grouping = levels_[level];
+    const bool dry = ctx.options.dry_run;
+    const bool next_level = level + 1 < Levels();
+    RollupPlanOptions po;
+    po.grouping = grouping;
+    po.start_day = start_;
+    po.end_day = end_;
+    po.root_name = root_name_;
+    // A dry run's outputs of this level that are new files: the next level plans on them.
+    std::map<std::string, int64_t> planned_now;
+    RollupPlanner planner(layout_, po, [&](RollupTask rt) {
+      if (dry && next_level && !rt.target) planned_now.emplace(rt.output_key, rt.input_bytes);
+      return sink.Add(ToTask(std::move(rt)));
+    });
+    // A dry run's later level sees the levels planned before as if they had run: their inputs
+    // gone, their new outputs in place (merged into the listing in key order).
+    auto planned = planned_.begin();
+    auto add_planned_before = [&](const std::string* key) -> Status {
+      for (; planned != planned_.end() && (key == nullptr || planned->first < *key); ++planned) {
+        if (GoneBefore(level, planned->first)) continue;
+        LP_RETURN_IF_ERROR(
+            planner.Add(ObjectInfo{planned->first, planned->second, kPlannedTag, 0, "", {}}));
+      }
+      return Status::OK();
+    };
+    LP_RETURN_IF_ERROR(WalkStore(
+        *store_, "", [&](const std::string& dir) { return Step(dir, grouping); },
+        [&](ObjectInfo& o) -> Status {
+          if (dry && level > 0) {
+            LP_RETURN_IF_ERROR(add_planned_before(&o.key));
+            if (GoneBefore(level, o.key)) return Status::OK();
+          }
+          return planner.Add(o);
+        }));
+    LP_RETURN_IF_ERROR(add_planned_before(nullptr));
+    LP_RETURN_IF_ERROR(planner.Finish());
+    if (level == 0) {
+      for (const auto& s : planner.stray()) sink.Stray(store_->UriOf(s), "does not fit the layout");
+    }
+    planned_.merge(planned_now);
+    return Status::OK();
+  }
+
+  size_t DescribeBatch() const override { return kDescribeTasks; }
+
   Status Describe(int level, const Plan& plan, JobContext& ctx) override {
-    LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(TaskEngineOptions(o_, ctx.spool.path())));
-    for (const auto& t : plan.tasks) {
-      const RollupTask& rt = tasks_.at(t.id);
+    // The footers of this part of the plan, read a few at once.
+    struct Footer {
+      size_t task;
+      const ObjectInfo* object;
+    };
+    std::vector<Footer> footers;
+    std::vector<int64_t> rows(plan.tasks.size(), 0);
+    described_rows_.clear();
+    for (size_t i = 0; i < plan.tasks.size(); i++) {
+      const Task& t = plan.tasks[i];
+      auto count = [&](const ObjectInfo& f) {
+        if (f.etag == kPlannedTag) {  // an output of the level planned before this one
+          rows[i] += planned_rows_[f.key];
+        } else {
+          footers.push_back({i, &f});
+        }
+      };
+      for (const auto& in : t.inputs) count(in);
+      if (t.outputs[0].replaces) count(*t.outputs[0].replaces);
+    }
+    EngineOptions eo = TaskEngineOptions(o_, ctx.spool.path());
+    eo.threads = 1;  // footers are small; the readers are the parallelism
+    EnginePool engines(eo, ctx.spool.path() + "/describe-engine");
+    std::vector<int64_t> footer_rows(footers.size(), 0);
+    LP_RETURN_IF_ERROR(ParallelFor(footers.size(), std::max(1, o_.parallel), [&](size_t k) {
+      auto engine = engines.Take();
+      if (!engine.ok()) return engine.status();
+      auto info = InspectParquetObject(*store_, *footers[k].object, **engine, ctx.spool.path());
+      engines.Give(std::move(*engine));
+      if (!info.ok()) return info.status();
+      footer_rows[k] = info->rows;
+      return Status::OK();
+    }));
+    for (size_t k = 0; k < footers.size(); k++) rows[footers[k].task] += footer_rows[k];
+    for (size_t i = 0; i < plan.tasks.size(); i++) {
+      const Task& t = plan.tasks[i];
+      const TaskOutput& out = t.outputs[0];
       PlannedOutput p;
       p.level = std::string(GranularityName(levels_[level]));
-      p.output = store_->UriOf(rt.output_key);
-      p.merges_existing = rt.target.has_value();
-      p.bytes = rt.input_bytes;
-      std::vector<ObjectInfo> files = rt.inputs;
-      if (rt.target) files.push_back(*rt.target);
-      // One engine is single-threaded; footers are small, so this stays quick.
-      for (const auto& f : files) {
-        if (f.etag == kPlannedTag) {  // an output of the level planned before this one
-          p.rows += planned_rows_[f.key];
-          continue;
-        }
-        LP_ASSIGN_OR_RETURN(FileInfo info,
-                            InspectParquetObject(*store_, f, *engine, ctx.spool.path()));
-        p.rows += info.rows;
-      }
-      planned_rows_[rt.output_key] = p.rows;
-      for (const auto& in : rt.inputs) p.inputs.push_back(store_->UriOf(in.key));
+      p.output = store_->UriOf(out.key);
+      p.merges_existing = out.replaces.has_value();
+      p.bytes = t.input_bytes;
+      p.rows = rows[i];
+      if (level + 1 < Levels()) planned_rows_[out.key] = p.rows;
+      described_rows_[t.id] = p.rows;
+      p.inputs.reserve(t.inputs.size());
+      for (const auto& in : t.inputs) p.inputs.push_back(store_->UriOf(in.key));
       result_.plan.push_back(std::move(p));
     }
     return Status::OK();
   }
 
+  // Called for the tasks of the part Describe has just read.
   int64_t PlannedRows(const Task& task) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = planned_rows_.find(tasks_.at(task.id).output_key);
-    return it == planned_rows_.end() ? task.input_rows : it->second;
+    auto it = described_rows_.find(task.id);
+    return it == described_rows_.end() ? task.input_rows : it->second;
   }
 
   Result<BuildResult> Build(const Task& task, TaskContext& ctx) override {
-    RollupTask rt;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      rt = tasks_.at(task.id);
-    }
+    const TaskOutput& target = task.outputs[0];
     LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(TaskEngineOptions(o_, ctx.dir())));
     // The files to merge, in row order: the existing target first, then the inputs.
     std::vector<ObjectInfo> files;
-    if (rt.target) files.push_back(*rt.target);
-    files.insert(files.end(), rt.inputs.begin(), rt.inputs.end());
+    if (target.replaces) files.push_back(*target.replaces);
+    files.insert(files.end(), task.inputs.begin(), task.inputs.end());
     std::vector<std::string> local(files.size());
     LP_RETURN_IF_ERROR(ParallelFor(files.size(), o_.io_parallel, [&](size_t i) {
       auto p = ctx.Stage(*store_, files[i]);
@@ -161,24 +250,24 @@ class RollupJob final : public Job {
     auto out_info = engine->Inspect(out.path, FileFormat::kParquet);
     if (!out_info.ok() || rows != expected_rows || out_info->rows != expected_rows) {
       return Status::Corruption(fmt::format("{}: merged file has {} rows, inputs have {}",
-                                            store_->UriOf(rt.output_key),
+                                            store_->UriOf(target.key),
                                             out_info.ok() ? out_info->rows : -1, expected_rows));
     }
     BuildResult br;
-    br.outputs.push_back({rt.output_key, out.path, expected_rows, rt.target});
+    br.outputs.push_back({target.key, out.path, expected_rows, target.replaces});
     br.rows = expected_rows;
-    br.what = fmt::format("{}: merged {} file(s){}", GranularityName(rt.period.granularity),
-                          rt.inputs.size(), rt.target ? " into the existing file" : "");
+    auto placed = layout_.Match(target.key, root_name_);
+    br.what = fmt::format("{}: merged {} file(s){}",
+                          placed ? GranularityName(placed->level) : std::string_view("rollup"),
+                          task.inputs.size(), target.replaces ? " into the existing file" : "");
     return br;
   }
 
  private:
-  Task ToTask(const RollupTask& rt) const {
+  Task ToTask(RollupTask rt) const {
     Task t;
     t.command = "rollup";
     t.label = store_->UriOf(rt.output_key);
-    t.inputs = rt.inputs;
-    t.outputs.push_back({rt.output_key, rt.target, -1});
     // The output, and the inputs where they are another level's outputs (an hour file that an
     // hour task may be rewriting while a day task would merge it). Minute files are no task's
     // output: the output's lock covers them.
@@ -188,37 +277,65 @@ class RollupJob final : public Job {
     }
     t.shard_key = rt.output_key;
     t.input_bytes = rt.input_bytes;
+    t.inputs = std::move(rt.inputs);
+    t.outputs.push_back({std::move(rt.output_key), std::move(rt.target), -1});
     t.id = TaskId(t);
     return t;
   }
 
-  // What the next level of a dry run would see: inputs gone, outputs in place.
-  void Simulate(const std::vector<ObjectInfo>& listing, const RollupPlan& rp) {
-    std::set<std::string> gone;
-    for (const auto& t : rp.tasks) {
-      for (const auto& in : t.inputs) gone.insert(in.key);
+  bool InRange(const Period& p) const {
+    return p.StartSeconds() >= range_start_ && p.EndSeconds() <= range_end_;
+  }
+
+  // What the walk lists below directory `dir` for a level grouped by `grouping`. Inputs (files
+  // of the level finer than the grouping) sit in time directories of the grouping's
+  // granularity, outputs one directory up; so a directory finer than that, or whose period
+  // misses the range, holds neither.
+  WalkStep Step(const std::string& dir, Granularity grouping) const {
+    if (dir == kLakepackPrefix) return WalkStep::kSkip;  // the journal and leases
+    // Only names place files in time: everything is listed, as before.
+    if (!layout_.HasTimeDirectories()) return WalkStep::kAll;
+    auto p = layout_.DirPeriod(dir);
+    if (!p) return WalkStep::kWalk;  // a table, or a directory above tables
+    // A time directory of no real period (month 13): nothing below fits the layout, and it is
+    // listed to report it.
+    if (!p->Validate().ok()) return WalkStep::kAll;
+    if (p->EndSeconds() <= range_start_ || p->StartSeconds() >= range_end_) {
+      return WalkStep::kSkip;
     }
-    std::vector<ObjectInfo> next;
-    for (const auto& o : listing) {
-      if (!gone.count(o.key)) next.push_back(o);
+    if (p->granularity < grouping) return WalkStep::kSkip;
+    // Hour tasks: a day's hour directories and hour files in one listing, not one per hour.
+    if (grouping == Granularity::kHour && p->granularity == Granularity::kDay) {
+      return WalkStep::kAll;
     }
-    for (const auto& t : rp.tasks) {
-      if (!t.target) next.push_back({t.output_key, t.input_bytes, kPlannedTag, 0, ""});
+    return WalkStep::kWalk;
+  }
+
+  // Dry run: whether a level planned before `level` took `key` as an input.
+  bool GoneBefore(int level, const std::string& key) const {
+    if (key.rfind(kLakepackPrefix, 0) == 0) return false;
+    auto m = layout_.Match(key, root_name_);
+    if (!m || !InRange(m->period)) return false;
+    for (int j = 0; j < level; j++) {
+      if (m->level == Finer(levels_[j])) return true;
     }
-    simulated_ = std::move(next);
+    return false;
   }
 
   const RollupOptions& o_;
   const std::vector<Granularity> levels_;
   const Period start_, end_;
+  const int64_t range_start_, range_end_;
   const Layout layout_;
   const Compression compression_;
   const std::shared_ptr<ObjectStore> store_;
+  const std::string root_name_;
   RollupResult& result_;
-  std::mutex mu_;
-  std::map<std::string, RollupTask> tasks_;  // by task id
-  std::vector<ObjectInfo> simulated_;
-  std::map<std::string, int64_t> planned_rows_;  // dry run: rows of outputs planned so far
+  // Dry run: the new files of the levels planned so far (key → bytes), and the rows of every
+  // planned output.
+  std::map<std::string, int64_t> planned_;
+  std::map<std::string, int64_t> planned_rows_;
+  std::map<std::string, int64_t> described_rows_;  // task id → rows, of the last part described
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "lakepack/uri.h"
 #include "lakepack/validate.h"
 #include "source/postgres.h"
+#include "store/listing.h"
 
 namespace lakepack {
 
@@ -52,14 +53,17 @@ Result<std::vector<Target>> Expand(const std::vector<std::string>& inputs) {
       continue;
     }
     LP_ASSIGN_OR_RETURN(auto store, OpenStore(in));
-    LP_ASSIGN_OR_RETURN(auto objects, store->ListAll(""));
     size_t before = out.size();
-    for (const auto& o : objects) {
-      if (o.key.rfind("_lakepack/", 0) == 0) continue;
-      if (o.key.size() < 8 || o.key.compare(o.key.size() - 8, 8, ".parquet") != 0) continue;
-      if (BaseName(o.key).rfind(".lakepack-tmp", 0) == 0) continue;
-      out.push_back({store, o.key});
-    }
+    // Page by page: only the keys to check are kept, not the listing.
+    LP_RETURN_IF_ERROR(ForEachPage(*store, ListOptions{}, [&](ListPage& page) {
+      for (const auto& o : page.objects) {
+        if (o.key.rfind("_lakepack/", 0) == 0) continue;
+        if (o.key.size() < 8 || o.key.compare(o.key.size() - 8, 8, ".parquet") != 0) continue;
+        if (BaseName(o.key).rfind(".lakepack-tmp", 0) == 0) continue;
+        out.push_back({store, o.key});
+      }
+      return Status::OK();
+    }));
     if (out.size() == before) return Status::NotFound(in + ": no .parquet files there");
   }
   return out;

@@ -190,7 +190,8 @@ std::optional<LayoutMatch> Layout::Match(std::string_view key, std::string_view 
         from_name[f] = std::stoi(m[g + 1].str());
         name_fields = std::max(name_fields, f + 1);
       }
-    } else if (std::regex_match(name_s, m, MergedNameRegex())) {
+    } else if (name_s.find('_') != std::string::npos &&  // spares the regex most minute files
+               std::regex_match(name_s, m, MergedNameRegex())) {
       from_name[0] = std::stoi(m[2].str());
       name_fields = 1;
       for (int g = 3; g <= 6 && m[g].matched; g++) {
@@ -249,6 +250,27 @@ std::optional<LayoutMatch> Layout::Match(std::string_view key, std::string_view 
       out.table = first > 0 ? std::string(segs[first - 1]) : std::string(root_name);
     if (out.table.empty()) out.table = "data";
     return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<Period> Layout::DirPeriod(std::string_view dir) const {
+  if (!dir.empty() && dir.back() == '/') dir.remove_suffix(1);
+  if (dir.empty()) return std::nullopt;
+  auto segs = Split(dir, '/');
+  for (size_t k = std::min(time_.size(), segs.size()); k >= 1; k--) {
+    size_t first = segs.size() - k;
+    int fields[4] = {0, 0, 0, 0};  // year, month, day, hour
+    bool ok = true;
+    for (size_t j = 0; j < k && ok; j++) ok = MatchTime(time_[j], segs[first + j], &fields[j]);
+    if (!ok) continue;
+    Period p;
+    p.granularity = static_cast<Granularity>(5 - static_cast<int>(k));
+    p.year = fields[0];
+    p.month = fields[1];
+    p.day = fields[2];
+    p.hour = fields[3];
+    return p;
   }
   return std::nullopt;
 }

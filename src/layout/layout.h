@@ -55,6 +55,17 @@ class Layout {
   std::string MergedKey(const std::string& prefix, const std::string& table,
                         const Period& period) const;
 
+  //! The period a directory ("u/db/t/2025/01/", a common prefix) stands for when its last
+  //! segments are the layout's first time directories in order (year, then month, ...):
+  //! granularity year for one, month for two, ... hour for four; the most segments that match
+  //! win, as in Match. std::nullopt: no time directory ends `dir`. The period may be invalid
+  //! (month 13): check it with Validate.
+  std::optional<Period> DirPeriod(std::string_view dir) const;
+  //! Whether the template holds time directories (else only --pattern places files in time).
+  bool HasTimeDirectories() const { return !time_.empty(); }
+  //! Whether a --pattern places files by their names (perhaps beside the time directories).
+  bool HasNamePattern() const { return name_regex_.has_value(); }
+
   //! The name MergedKey gives a file: "<table>_<compact period>.parquet".
   static std::string MergedName(const std::string& table, const Period& period);
 

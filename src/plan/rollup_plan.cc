@@ -5,71 +5,151 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
-#include <unordered_map>
 
 #include "commit/commit.h"
 
 namespace lakepack {
 
+namespace {
+
+// The directory part of a key, with its '/' ("" for a key at the root).
+std::string DirOf(const std::string& key) {
+  size_t slash = key.rfind('/');
+  return slash == std::string::npos ? std::string() : key.substr(0, slash + 1);
+}
+
+}  // namespace
+
+RollupPlanner::RollupPlanner(const Layout& layout, RollupPlanOptions options, TaskFn emit)
+    : layout_(layout),
+      options_(std::move(options)),
+      emit_(std::move(emit)),
+      input_level_(Finer(options_.grouping)),
+      range_start_(options_.start_day.StartSeconds()),
+      range_end_(options_.end_day.EndSeconds()) {}
+
+std::string RollupPlanner::Boundary(const std::string& prefix, const std::string& key,
+                                    const std::string& listed) const {
+  // Inputs placed by directories sit in time directories below the output's own directory;
+  // --pattern may also place them in the table's directory, beside the time directories.
+  std::string b =
+      layout_.HasNamePattern() ? (prefix.empty() ? std::string() : prefix + "/") : DirOf(key);
+  // The key that brought it must lie inside, or the group would be cut off at the next key;
+  // a layout where it does not is planned at the end of the listing instead.
+  if (listed.compare(0, b.size(), b) != 0) b.clear();
+  return b;
+}
+
+Status RollupPlanner::Flush(Group& group) {
+  for (auto& [key, t] : group.tasks) {
+    if (auto tg = group.targets.find(key); tg != group.targets.end()) t.target = tg->second;
+    // Stable row order: by source period, then by key (the order they came in).
+    std::vector<size_t> order(t.inputs.size());
+    for (size_t i = 0; i < order.size(); i++) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return t.input_periods[a] < t.input_periods[b]; });
+    RollupTask sorted;
+    sorted.table = std::move(t.table);
+    sorted.prefix = std::move(t.prefix);
+    sorted.period = t.period;
+    sorted.output_key = key;
+    sorted.target = std::move(t.target);
+    sorted.input_bytes = t.input_bytes;
+    sorted.inputs.reserve(order.size());
+    sorted.input_periods.reserve(order.size());
+    for (size_t i : order) {
+      sorted.inputs.push_back(std::move(t.inputs[i]));
+      sorted.input_periods.push_back(t.input_periods[i]);
+    }
+    LP_RETURN_IF_ERROR(emit_(std::move(sorted)));
+  }
+  return Status::OK();
+}
+
+Status RollupPlanner::Add(const ObjectInfo& obj) {
+  if (!last_key_.empty() && obj.key <= last_key_) {
+    return Status::InvalidArgument("rollup planner: listing out of order at '" + obj.key +
+                                   "' after '" + last_key_ + "'");
+  }
+  last_key_ = obj.key;
+  // Groups whose boundary the listing has left are complete (keys ascend).
+  for (auto it = open_.begin(); it != open_.end();) {
+    if (obj.key.compare(0, it->first.size(), it->first) == 0) {
+      ++it;
+      continue;
+    }
+    Status st = Flush(it->second);
+    it = open_.erase(it);
+    LP_RETURN_IF_ERROR(st);
+  }
+  if (obj.key.rfind(kLakepackPrefix, 0) == 0) return Status::OK();  // lakepack's own objects
+  auto m = layout_.Match(obj.key, options_.root_name);
+  if (!m) {
+    stray_.push_back(obj.key);
+    return Status::OK();
+  }
+  if (m->level == options_.grouping) {
+    // Perhaps the merged file a task of this group merges into first.
+    open_[Boundary(m->prefix, obj.key, obj.key)].targets.emplace(obj.key, obj);
+    return Status::OK();
+  }
+  if (m->level != input_level_) return Status::OK();
+  // Only files whose own period lies wholly inside the range: a file known only to its
+  // directory's period counts as covering all of it.
+  if (m->period.StartSeconds() < range_start_ || m->period.EndSeconds() > range_end_) {
+    out_of_range_++;
+    return Status::OK();
+  }
+  Period out_period = m->period.Truncate(options_.grouping);
+  std::string out_key = layout_.MergedKey(m->prefix, m->table, out_period);
+  Group& group = open_[Boundary(m->prefix, out_key, obj.key)];
+  auto [it, fresh] = group.tasks.try_emplace(out_key);
+  RollupTask& t = it->second;
+  if (fresh) {
+    t.table = m->table;
+    t.prefix = m->prefix;
+    t.period = out_period;
+    t.output_key = out_key;
+  }
+  t.inputs.push_back(obj);
+  t.input_periods.push_back(m->period);
+  t.input_bytes += obj.size;
+  return Status::OK();
+}
+
+Status RollupPlanner::Finish() {
+  Status first;
+  for (auto& [boundary, group] : open_) {
+    Status st = Flush(group);
+    if (first.ok()) first = st;
+  }
+  open_.clear();
+  return first;
+}
+
 RollupPlan PlanRollup(const std::vector<ObjectInfo>& listing, const Layout& layout,
                       const RollupPlanOptions& options) {
   RollupPlan plan;
   plan.grouping = options.grouping;
-  const Granularity input_level = Finer(options.grouping);
-  const int64_t range_start = options.start_day.StartSeconds();
-  const int64_t range_end = options.end_day.EndSeconds();
-
-  std::unordered_map<std::string, const ObjectInfo*> by_key;
-  by_key.reserve(listing.size());
-  for (const auto& o : listing) by_key.emplace(o.key, &o);
-
-  std::map<std::string, RollupTask> tasks;  // by output key: ordered, deterministic
-  for (const auto& obj : listing) {
-    if (obj.key.rfind(kLakepackPrefix, 0) == 0) continue;  // lakepack's own objects
-    auto m = layout.Match(obj.key, options.root_name);
-    if (!m) {
-      plan.stray.push_back(obj.key);
-      continue;
-    }
-    if (m->level != input_level) continue;
-    // Only files whose own period lies wholly inside the range: a file known only to its
-    // directory's period counts as covering all of it.
-    if (m->period.StartSeconds() < range_start || m->period.EndSeconds() > range_end) {
-      plan.out_of_range++;
-      continue;
-    }
-    Period out_period = m->period.Truncate(options.grouping);
-    std::string out_key = layout.MergedKey(m->prefix, m->table, out_period);
-    auto [it, fresh] = tasks.try_emplace(out_key);
-    RollupTask& t = it->second;
-    if (fresh) {
-      t.table = m->table;
-      t.prefix = m->prefix;
-      t.period = out_period;
-      t.output_key = out_key;
-      if (auto tg = by_key.find(out_key); tg != by_key.end()) t.target = *tg->second;
-    }
-    t.inputs.push_back(obj);
-    t.input_periods.push_back(m->period);
-    t.input_bytes += obj.size;
+  std::vector<const ObjectInfo*> sorted;
+  sorted.reserve(listing.size());
+  for (const auto& o : listing) sorted.push_back(&o);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const ObjectInfo* a, const ObjectInfo* b) { return a->key < b->key; });
+  RollupPlanner planner(layout, options, [&](RollupTask t) {
+    plan.tasks.push_back(std::move(t));
+    return Status::OK();
+  });
+  for (const ObjectInfo* o : sorted) {
+    if (!planner.Add(*o).ok()) continue;  // only a repeated key: listings hold each once
   }
-  for (auto& [key, t] : tasks) {
-    // Stable row order: by source period, then by key.
-    std::vector<size_t> order(t.inputs.size());
-    for (size_t i = 0; i < order.size(); i++) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      if (!(t.input_periods[a] == t.input_periods[b]))
-        return t.input_periods[a] < t.input_periods[b];
-      return t.inputs[a].key < t.inputs[b].key;
-    });
-    RollupTask sorted = t;
-    for (size_t i = 0; i < order.size(); i++) {
-      sorted.inputs[i] = t.inputs[order[i]];
-      sorted.input_periods[i] = t.input_periods[order[i]];
-    }
-    plan.tasks.push_back(std::move(sorted));
-  }
+  (void)planner.Finish();
+  std::sort(plan.tasks.begin(), plan.tasks.end(),
+            [](const RollupTask& a, const RollupTask& b) { return a.output_key < b.output_key; });
+  plan.stray = planner.stray();
+  plan.out_of_range = planner.out_of_range();
   return plan;
 }
 

@@ -3,6 +3,8 @@
 // --dry-run shows exactly what a run will do.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,8 +44,54 @@ struct RollupPlanOptions {
   std::string root_name;
 };
 
-//! Plans one level: files of level Finer(grouping) grouped by (table prefix, period at the
-//! grouping). Only inputs whose own period lies wholly inside [start_day, end_day] take part.
+//! Plans one level while a listing streams past: files of level Finer(grouping) grouped by
+//! (table prefix, period at the grouping); only inputs whose own period lies wholly inside
+//! [start_day, end_day] take part. Objects come in ascending key order (Add); a task goes to
+//! `emit` as soon as the listing has left every key that could belong to it: its output's
+//! directory (which holds the output and every input directory of its period), or with
+//! --pattern, whose names may place inputs beside the time directories, its table's
+//! directory. What the planner holds is the tasks of the directories the listing is in, not
+//! the listing. Tasks of one directory come out in output key order.
+class RollupPlanner {
+ public:
+  using TaskFn = std::function<Status(RollupTask)>;
+  RollupPlanner(const Layout& layout, RollupPlanOptions options, TaskFn emit);
+
+  //! The next object of the listing. InvalidArgument when keys do not ascend; else what
+  //! `emit` returned for a task completed by this key.
+  Status Add(const ObjectInfo& obj);
+  //! The listing ended: emits the tasks still open.
+  Status Finish();
+
+  //! Keys that do not fit the layout so far (reported, left alone).
+  const std::vector<std::string>& stray() const { return stray_; }
+  //! Files of the input level outside [start, end] so far.
+  int64_t out_of_range() const { return out_of_range_; }
+
+ private:
+  // The tasks and possible targets whose keys all start with one boundary.
+  struct Group {
+    std::map<std::string, RollupTask> tasks;    // by output key
+    std::map<std::string, ObjectInfo> targets;  // files of the output level, by key
+  };
+  // The prefix every key of the group of output `key` starts with (`listed`: the key at hand).
+  std::string Boundary(const std::string& prefix, const std::string& key,
+                       const std::string& listed) const;
+  Status Flush(Group& group);
+
+  const Layout& layout_;
+  const RollupPlanOptions options_;
+  const TaskFn emit_;
+  const Granularity input_level_;
+  const int64_t range_start_, range_end_;
+  std::map<std::string, Group> open_;  // by boundary; the open ones are prefixes of the last key
+  std::string last_key_;
+  std::vector<std::string> stray_;
+  int64_t out_of_range_ = 0;
+};
+
+//! Plans one level of a whole listing (any order) with RollupPlanner; tasks ordered by output
+//! key.
 RollupPlan PlanRollup(const std::vector<ObjectInfo>& listing, const Layout& layout,
                       const RollupPlanOptions& options);
 

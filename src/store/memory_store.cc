@@ -31,13 +31,33 @@ class MemoryStore final : public ObjectStore {
     ListPage page;
     auto it = options.continuation_token.empty() ? objects_.lower_bound(options.prefix)
                                                  : objects_.upper_bound(options.continuation_token);
+    int entries = 0;
+    std::string last;  // the page's last entry: a key or a common prefix
     for (; it != objects_.end(); ++it) {
       if (it->first.compare(0, options.prefix.size(), options.prefix) != 0) break;
-      if (static_cast<int>(page.objects.size()) >= options.max_keys) {
-        page.next_token = page.objects.back().key;
+      // With a delimiter, keys holding it after the prefix roll up into one common prefix.
+      std::string rolled;
+      if (!options.delimiter.empty()) {
+        size_t pos = it->first.find(options.delimiter, options.prefix.size());
+        if (pos != std::string::npos) rolled = it->first.substr(0, pos + options.delimiter.size());
+      }
+      if (!rolled.empty() &&
+          (rolled == last || (entries == 0 && !options.continuation_token.empty() &&
+                              rolled <= options.continuation_token))) {
+        continue;  // returned already, on this page or an earlier one
+      }
+      if (entries >= options.max_keys) {
+        page.next_token = last;
         break;
       }
-      page.objects.push_back(Info(it->first, it->second, false));
+      entries++;
+      if (rolled.empty()) {
+        page.objects.push_back(Info(it->first, it->second, false));
+        last = it->first;
+      } else {
+        page.common_prefixes.push_back(rolled);
+        last = std::move(rolled);
+      }
     }
     return page;
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "store/listing.h"
 #include "store/store_util.h"
 
 namespace lakepack {
@@ -59,17 +60,10 @@ Result<std::vector<ObjectInfo>> ObjectStore::ListAll(std::string_view prefix) {
   std::vector<ObjectInfo> all;
   ListOptions options;
   options.prefix = std::string(prefix);
-  while (true) {
-    LP_ASSIGN_OR_RETURN(ListPage page, List(options));
+  LP_RETURN_IF_ERROR(ForEachPage(*this, options, [&](ListPage& page) {
     for (ObjectInfo& info : page.objects) all.push_back(std::move(info));
-    if (page.next_token.empty()) break;
-    // A backend that hands back the token it was given would loop forever; stop it here.
-    if (page.next_token == options.continuation_token) {
-      return Status::IOError(Uri() + ": listing of prefix '" + options.prefix +
-                             "' returned the same continuation token twice");
-    }
-    options.continuation_token = std::move(page.next_token);
-  }
+    return Status::OK();
+  }));
   return all;
 }
 

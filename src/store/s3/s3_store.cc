@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -89,6 +90,7 @@ StoreCapabilities S3Store::Capabilities() const {
   caps.create_only_multipart_reliable = probed.create_only_multipart;
   caps.if_match_reliable = probed.if_match;
   caps.tags = probed.tags;
+  caps.delimiter_listing_reliable = probed.delimiter;
   return caps;
 }
 
@@ -107,7 +109,10 @@ const S3Store::Probed& S3Store::Probe() const {
     // One fresh key, a few tiny requests. Every body differs from the others, so each write
     // has its own ETag and a retried request cannot mistake an earlier write for its own.
     // Named after this process, so that recovery can remove a probe that a kill interrupted.
-    const std::string key = prefix_ + "_lakepack/probe/" + ThisProcessTag() + "-" + RandomHex();
+    // One level deeper than the probes' folder: the delimiter check below needs a prefix
+    // ("_lakepack/probe/") that holds no object of its own.
+    const std::string key =
+        prefix_ + "_lakepack/probe/" + ThisProcessTag() + "-" + RandomHex() + "/p";
     auto body = [](int n) { return "lakepack capability probe " + std::to_string(n); };
     Probed found;
     std::string why;
@@ -125,6 +130,17 @@ const S3Store::Probed& S3Store::Probe() const {
           s3::PutObject(*client_, bucket_, key, MemoryPayload(body(2)), create_only);
       found.create_only = again.status().IsAlreadyExists();
       why = "create-only " + std::string(found.create_only ? "enforced" : "not enforced");
+      // Delimiter: a '/' listing of "_lakepack/" must show "_lakepack/probe/", which holds only
+      // the probes' own folders.
+      ListOptions level;
+      level.prefix = prefix_ + "_lakepack/";
+      level.delimiter = "/";
+      Result<ListPage> listed = s3::ListObjectsV2(*client_, bucket_, level);
+      const std::string probes = prefix_ + "_lakepack/probe/";
+      found.delimiter =
+          listed.ok() && std::find(listed->common_prefixes.begin(), listed->common_prefixes.end(),
+                                   probes) != listed->common_prefixes.end();
+      why += found.delimiter ? ", delimiter listings complete" : ", delimiter listings incomplete";
       Result<std::optional<ObjectInfo>> head = s3::HeadObject(*client_, bucket_, key);
       if (head.ok() && *head) {
         const std::string etag = (*head)->etag;

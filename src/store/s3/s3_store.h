@@ -99,6 +99,7 @@ class S3Store final : public ObjectStore {
     bool if_match = false;
     bool if_match_bare = false;  // If-Match wants the unquoted ETag (Ceph RGW)
     bool tags = false;
+    bool delimiter = false;  // a '/' listing shows a prefix that holds only a deeper prefix
   };
 
   const std::string& bucket() const { return bucket_; }
