@@ -6,8 +6,8 @@
 #             check wrongly refuses correctly signed requests whose query or key needs
 #             percent-encoding (delimiter=/, prefix=a/, keys with spaces; docs/testing.md)
 #   s3rver    s3rver from the npm registry (tests/servers/package.json): a second dialect that
-#             checks the access key id but not the signature, ignores If-None-Match and has no
-#             ListParts
+#             checks the access key id but not the signature, ignores If-None-Match, has no
+#             ListParts, and leaves out of '/' listings the prefixes that hold only prefixes
 #   rgw       Ceph RGW 16.2 (Debian's ceph-mon, ceph-osd, radosgw; tests/servers/rgw_start.sh):
 #             a real S3 server, SigV4 enforced; If-Match only in the unquoted form, and
 #             If-None-Match ignored on CompleteMultipartUpload
