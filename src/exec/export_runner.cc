@@ -450,7 +450,7 @@ class ExportJob final : public Job {
   }
 
  private:
-  const ExportOptions& o_;
+  const ExportOptions o_;  // a copy: the job may outlive the options it was made from
   std::shared_ptr<ObjectStore> store_;
   ProgressSink& progress_;
   Result<std::map<std::string, TableFiles>> listed_ = std::map<std::string, TableFiles>{};

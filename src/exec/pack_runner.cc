@@ -703,7 +703,7 @@ class PackJob final : public Job {
     return t;
   }
 
-  const PackOptions& o;
+  const PackOptions o;  // a copy: the job may outlive the options it was made from
   const std::string ext;
   const FileFormat out_format;
   const bool parquet_out;

@@ -313,7 +313,7 @@ class RepartitionJob final : public Job {
     Clock::time_point built;
   };
 
-  const RepartitionOptions& o_;
+  const RepartitionOptions o_;  // a copy: the job may outlive the options it was made from
   Period start_, end_;
   std::optional<std::set<std::string>> series_;
   std::shared_ptr<ObjectStore> src_, dst_;

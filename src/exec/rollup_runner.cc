@@ -322,7 +322,7 @@ class RollupJob final : public Job {
     return false;
   }
 
-  const RollupOptions& o_;
+  const RollupOptions o_;  // a copy: the job may outlive the options it was made from
   const std::vector<Granularity> levels_;
   const Period start_, end_;
   const int64_t range_start_, range_end_;

@@ -591,16 +591,18 @@ struct ExpectedCapabilities {
   bool create_only_multipart;
   bool if_match;
   bool tags;
+  bool delimiter_listing;
 };
 constexpr ExpectedCapabilities kExpectedCapabilities[] = {
-    {"local", true, true, true, true},
-    {"local_prefixed", true, true, true, true},
-    {"moto", true, true, true, true},
-    // s3rver ignores If-None-Match and If-Match on PUT.
-    {"s3rver", false, false, false, true},
+    {"local", true, true, true, true, true},
+    {"local_prefixed", true, true, true, true, true},
+    {"moto", true, true, true, true, true},
+    // s3rver ignores If-None-Match and If-Match on PUT, and leaves out of '/' listings the
+    // prefixes that hold only prefixes.
+    {"s3rver", false, false, false, true, false},
     // RGW: If-Match only unquoted (the probe finds that form); If-None-Match ignored on
     // CompleteMultipartUpload.
-    {"rgw", true, false, true, true},
+    {"rgw", true, false, true, true, true},
 };
 
 TEST_P(StoreConformanceTest, CapabilitiesAreTheBackendsOwn) {
@@ -615,6 +617,7 @@ TEST_P(StoreConformanceTest, CapabilitiesAreTheBackendsOwn) {
   EXPECT_EQ(caps.create_only_multipart_reliable, expected->create_only_multipart);
   EXPECT_EQ(caps.if_match_reliable, expected->if_match);
   EXPECT_EQ(caps.tags, expected->tags);
+  EXPECT_EQ(caps.delimiter_listing_reliable, expected->delimiter_listing);
   // Asked again: the same answer, from the cache.
   StoreCapabilities again = store_->Capabilities();
   EXPECT_EQ(again.if_match_reliable, caps.if_match_reliable);
