@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lakepack/format.h"
+#include "lakepack/options.h"
 #include "lakepack/run.h"
 #include "lakepack/status.h"
 
@@ -23,6 +24,9 @@ struct ValidateOptions {
   std::string against_conninfo;
   std::string against_table;
   bool stop_on_error = false;
+  //! Only the files whose URI falls in this shard (the same hash as every command's --shard).
+  //! Not with --against, whose total needs every file.
+  Shard shard;
   std::string spool_dir;
   EngineOptions engine;
 };

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/flags.h"
 #include "lakepack/validate.h"
 
 namespace lakepack::cli {
@@ -18,6 +19,7 @@ struct ValidateFlags {
   std::vector<std::string> against;
   std::string files_list;
   std::string order_by;
+  std::string shard;
 };
 
 // Lines of results go to stdout as they are decided (unless --quiet/--json).
@@ -42,6 +44,9 @@ int RunValidate(ValidateFlags& f, const GlobalOptions& g) {
   ValidateOptions& o = f.o;
   o.spool_dir = g.spool_dir;
   o.engine = EngineOptionsFrom(g);
+  auto shard = ParseShardFlag("--shard", f.shard);
+  if (!shard.ok()) return Fail(kCmd, shard.status(), true);
+  o.shard = *shard;
   if (!f.files_list.empty()) {
     std::ifstream in(f.files_list);
     if (!in) return Fail(kCmd, Status::InvalidArgument(f.files_list + ": cannot read"), true);
@@ -114,6 +119,9 @@ Command AddValidateCommand(CLI::App& app, const GlobalOptions& global) {
                   "uploaded_date,data_item_id)");
   sub->add_option("--files-list", flags->files_list, "File of paths or prefixes, one a line")
       ->envname("FILES_LIST");
+  sub->add_option("--shard", flags->shard,
+                  "Check only the files that fall in shard i of N (i/N; auto[/N] inside a Slurm, "
+                  "Kubernetes or AWS Batch array job); not with --against");
   sub->footer(
       "Example:\n  lakepack validate --parallel 4 s3://archive/perm_items/year=2024/\n"
       "Exit 0 when every file passes, 1 when any fails, 2 on bad arguments or a missing path.");

@@ -15,6 +15,7 @@
 #include "lakepack/export.h"
 #include "lakepack/uri.h"
 #include "lakepack/validate.h"
+#include "plan/task.h"
 #include "source/postgres.h"
 #include "store/listing.h"
 
@@ -123,7 +124,19 @@ std::string Check(FormatEngine& engine, const std::string& local, const std::str
 
 Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress) {
   if (o.inputs.empty()) return Status::InvalidArgument("no files or prefixes given");
+  if (o.shard.count < 1 || o.shard.index < 0 || o.shard.index >= o.shard.count) {
+    return Status::InvalidArgument("--shard: expected i/N with 0 <= i < N");
+  }
+  if (o.shard.count > 1 && !o.against_table.empty()) {
+    return Status::InvalidArgument(
+        "--against needs every file of the table: not with --shard (run it once, unsharded)");
+  }
   LP_ASSIGN_OR_RETURN(std::vector<Target> targets, Expand(o.inputs));
+  if (o.shard.count > 1) {
+    std::erase_if(targets, [&](const Target& t) {
+      return ShardOfKey(t.store->UriOf(t.key), o.shard.count) != o.shard.index;
+    });
+  }
   ValidateReport report;
   report.results_file = o.results_file;
   if (report.results_file.empty()) {

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
+#include <sstream>
 
 #include "e2e/lake.h"
 
@@ -102,6 +104,51 @@ TEST(Validate, FailsWrongCountTruncatedAndChangedFiles) {
                 .find("FAIL|postgres:public.pdi_validate|the table has 45000 rows, its files "
                       "hold 40000"),
             std::string::npos);
+}
+
+// --shard splits the files over the elements of an array job: every file checked exactly once.
+TEST(Validate, ShardsCheckEveryFileOnce) {
+  REQUIRE_PG();
+  SeedTable("public.pdi_validate_shards", 45000, 5000);
+  ScratchDir dir;
+  std::string out = dir / "out";
+  auto r = Lakepack({"export", PgUri(), "public.pdi_validate_shards", out, "--layout", "flat",
+                     "--flush-rows", "5000"},
+                    PgEnv());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto files = ListFiles(out);
+  ASSERT_EQ(files.size(), 9u);
+  std::multiset<std::string> checked;
+  std::vector<std::string> per_shard;
+  for (int i = 0; i < 3; i++) {
+    std::string results = dir / ("shard" + std::to_string(i) + ".txt");
+    auto v = Lakepack({"validate", out, "--shard", std::to_string(i) + "/3", "--results", results});
+    EXPECT_EQ(v.exit_code, 0) << v.All();
+    std::string text = ReadFile(results);
+    per_shard.push_back(text);
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      ASSERT_EQ(line.rfind("PASS|file://" + out + "/", 0), 0u) << line;
+      checked.insert(line.substr(line.rfind('/') + 1));
+    }
+  }
+  EXPECT_EQ(checked, std::multiset<std::string>(files.begin(), files.end()));
+  // --shard auto inside a Slurm array: element 1 of 3 checks what 1/3 did.
+  std::string results = dir / "auto.txt";
+  auto a = Lakepack({"validate", out, "--shard", "auto", "--results", results},
+                    {{"SLURM_ARRAY_TASK_ID", "1"},
+                     {"SLURM_ARRAY_TASK_COUNT", "3"},
+                     {"SLURM_ARRAY_TASK_MIN", "0"}});
+  EXPECT_EQ(a.exit_code, 0) << a.All();
+  EXPECT_EQ(ReadFile(results), per_shard[1]);
+  // --against needs every file; a shard out of range is bad usage.
+  auto against = Lakepack(
+      {"validate", out, "--shard", "0/3", "--against", PgUri(), "public.pdi_validate_shards"},
+      PgEnv());
+  EXPECT_EQ(against.exit_code, 2) << against.All();
+  EXPECT_NE(against.err.find("--against needs every file"), std::string::npos) << against.err;
+  auto bad = Lakepack({"validate", out, "--shard", "3/3"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.All();
 }
 
 TEST(Validate, BadArgumentsExitTwo) {
