@@ -219,7 +219,7 @@ TEST(WatchRetries, ARetryIsNotBlockedByItsOwnLease) {
   }
   // Leases and the capability probe whose deletes failed while the faults were on may stay.
   ExpectMirrors(*dst, specs, ExpectedMultisets(specs, scratch.path()), {"hyparquet"},
-                "_lakepack/(leases/[^/]+|probe/[^/]+/p)");
+                "_lakepack/(leases/[^/]+|probe/[^/]+/d/e/p)");
 }
 
 const FaultCase kFaults[] = {

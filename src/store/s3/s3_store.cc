@@ -109,10 +109,10 @@ const S3Store::Probed& S3Store::Probe() const {
     // One fresh key, a few tiny requests. Every body differs from the others, so each write
     // has its own ETag and a retried request cannot mistake an earlier write for its own.
     // Named after this process, so that recovery can remove a probe that a kill interrupted.
-    // One level deeper than the probes' folder: the delimiter check below needs a prefix
-    // ("_lakepack/probe/") that holds no object of its own.
-    const std::string key =
-        prefix_ + "_lakepack/probe/" + ThisProcessTag() + "-" + RandomHex() + "/p";
+    // In a folder of its own, two levels down: the delimiter check below needs a prefix that
+    // holds only a deeper prefix, and this one is certain to.
+    const std::string folder = prefix_ + "_lakepack/probe/" + ThisProcessTag() + "-" + RandomHex();
+    const std::string key = folder + "/d/e/p";
     auto body = [](int n) { return "lakepack capability probe " + std::to_string(n); };
     Probed found;
     std::string why;
@@ -130,16 +130,14 @@ const S3Store::Probed& S3Store::Probe() const {
           s3::PutObject(*client_, bucket_, key, MemoryPayload(body(2)), create_only);
       found.create_only = again.status().IsAlreadyExists();
       why = "create-only " + std::string(found.create_only ? "enforced" : "not enforced");
-      // Delimiter: a '/' listing of "_lakepack/" must show "_lakepack/probe/", which holds only
-      // the probes' own folders.
+      // Delimiter: a '/' listing of the probe's folder must show "<folder>/d/", which holds
+      // only a deeper prefix (s3rver 3.7 answers nothing).
       ListOptions level;
-      level.prefix = prefix_ + "_lakepack/";
+      level.prefix = folder + "/";
       level.delimiter = "/";
       Result<ListPage> listed = s3::ListObjectsV2(*client_, bucket_, level);
-      const std::string probes = prefix_ + "_lakepack/probe/";
-      found.delimiter =
-          listed.ok() && std::find(listed->common_prefixes.begin(), listed->common_prefixes.end(),
-                                   probes) != listed->common_prefixes.end();
+      found.delimiter = listed.ok() && listed->common_prefixes.size() == 1 &&
+                        listed->common_prefixes[0] == folder + "/d/";
       why += found.delimiter ? ", delimiter listings complete" : ", delimiter listings incomplete";
       Result<std::optional<ObjectInfo>> head = s3::HeadObject(*client_, bucket_, key);
       if (head.ok() && *head) {
