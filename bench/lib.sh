@@ -46,21 +46,19 @@ bench_cleanup() {
   [[ $KEEP_WORKDIR == 1 ]] || rm -rf "$WORKDIR"
 }
 
-# bench_s3_env CONCURRENCY: the environment every S3 client gets: a plain-HTTP loopback
-# endpoint (no CA bundle), fixed keys (moto's check is off), nothing from the user's own AWS
-# setup; the aws cli's config in SCRATCH/aws-config.
+# bench_s3_env CONCURRENCY [default-parts]: the environment every S3 client gets: a plain-HTTP
+# loopback endpoint (no CA bundle), fixed keys (moto's check is off), nothing from the user's
+# own AWS setup; the aws cli's config in SCRATCH/aws-config, with 64 MB / 16 MB multipart
+# cut-offs unless default-parts keeps the cli's own.
 bench_s3_env() {
   unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE LAKEPACK_S3_CONCURRENCY
   export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
   export AWS_DEFAULT_REGION=us-east-1 AWS_SHARED_CREDENTIALS_FILE=/dev/null
   export AWS_CONFIG_FILE=$SCRATCH/aws-config
-  cat >"$AWS_CONFIG_FILE" <<CONFIG
-[default]
-s3 =
-  max_concurrent_requests = $1
-  multipart_threshold = 64MB
-  multipart_chunksize = 16MB
-CONFIG
+  printf '[default]\ns3 =\n  max_concurrent_requests = %s\n' "$1" >"$AWS_CONFIG_FILE"
+  if [[ ${2:-} != default-parts ]]; then
+    printf '  multipart_threshold = 64MB\n  multipart_chunksize = 16MB\n' >>"$AWS_CONFIG_FILE"
+  fi
 }
 
 # bench_timed NAME CMD...: runs CMD under /usr/bin/time -v, its output in LOGS/NAME.log and

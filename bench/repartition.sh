@@ -76,15 +76,7 @@ bench_workdir repartition
 mkdir -p "$SCRATCH/logs" "$SCRATCH/spool" "$SCRATCH/out"
 LOGS=$SCRATCH/logs
 
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE LAKEPACK_S3_CONCURRENCY
-export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
-export AWS_DEFAULT_REGION=us-east-1 AWS_SHARED_CREDENTIALS_FILE=/dev/null
-export AWS_CONFIG_FILE=$SCRATCH/aws-config
-cat >"$AWS_CONFIG_FILE" <<EOF
-[default]
-s3 =
-  max_concurrent_requests = 16
-EOF
+bench_s3_env 16 default-parts
 export TMPDIR=$SCRATCH/spool
 
 # The cold tier, made once (kept in WORKDIR/cold with --workdir for the same parameters).

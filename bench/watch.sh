@@ -65,17 +65,9 @@ LOGS=$SCRATCH/logs
 
 # The environment every client gets: a plain-HTTP loopback endpoint (no CA bundle), fixed keys
 # (moto's check is off), nothing from the user's own AWS setup or a watcher's settings.
-unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE LAKEPACK_S3_CONCURRENCY
+bench_s3_env 16 default-parts
 unset CSV_DIRECTORY_PATH CHECKPOINT_FILE MINIO_SERVER MINIO_ACCESS_KEY MINIO_SECRET_KEY
 unset MINIO_BUCKET LOG_LEVEL
-export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
-export AWS_DEFAULT_REGION=us-east-1 AWS_SHARED_CREDENTIALS_FILE=/dev/null
-export AWS_CONFIG_FILE=$SCRATCH/aws-config
-cat >"$AWS_CONFIG_FILE" <<EOF
-[default]
-s3 =
-  max_concurrent_requests = 16
-EOF
 export TMPDIR=$SCRATCH/spool  # where lakepack stages outputs, removed with SCRATCH
 
 # The CSV files, made once (kept in WORKDIR/csv with --workdir for the same parameters).
