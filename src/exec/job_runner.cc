@@ -486,10 +486,7 @@ Result<Plan> CollectPlan(Job& job, int level, JobContext& ctx) {
 
 Result<RunSummary> RunJob(Job& job, const RunOptions& options, ProgressSink& progress) {
   auto t0 = std::chrono::steady_clock::now();
-  if (options.shard_count < 1 || options.shard_index < 0 ||
-      options.shard_index >= options.shard_count) {
-    return Status::InvalidArgument("--shard: expected i/N with 0 <= i < N");
-  }
+  LP_RETURN_IF_ERROR(CheckShard(options.shard_index, options.shard_count));
   Run run{job, options, progress, job.Destination(), job.Source(), {}, {}, {}, {}, {}};
   run.summary.command = job.Name();
   LP_ASSIGN_OR_RETURN(run.spool, Spool::Create(options.spool_dir));

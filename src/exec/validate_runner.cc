@@ -124,9 +124,7 @@ std::string Check(FormatEngine& engine, const std::string& local, const std::str
 
 Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress) {
   if (o.inputs.empty()) return Status::InvalidArgument("no files or prefixes given");
-  if (o.shard.count < 1 || o.shard.index < 0 || o.shard.index >= o.shard.count) {
-    return Status::InvalidArgument("--shard: expected i/N with 0 <= i < N");
-  }
+  LP_RETURN_IF_ERROR(CheckShard(o.shard.index, o.shard.count));
   if (o.shard.count > 1 && !o.against_table.empty()) {
     return Status::InvalidArgument(
         "--against needs every file of the table: not with --shard (run it once, unsharded)");

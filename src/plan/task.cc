@@ -47,4 +47,11 @@ int ShardOfKey(std::string_view shard_key, int count) {
 
 int ShardOf(const Task& task, int count) { return ShardOfKey(EffectiveShardKey(task), count); }
 
+Status CheckShard(int index, int count) {
+  if (count < 1 || index < 0 || index >= count) {
+    return Status::InvalidArgument("--shard: expected i/N with 0 <= i < N");
+  }
+  return Status::OK();
+}
+
 }  // namespace lakepack

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lakepack/object_store.h"
+#include "lakepack/status.h"
 
 namespace lakepack {
 
@@ -65,5 +66,7 @@ int ShardOf(const Task& task, int count);
 int ShardOfKey(std::string_view shard_key, int count);
 //! The key ShardOf hashes.
 const std::string& EffectiveShardKey(const Task& task);
+//! InvalidArgument unless 0 <= index < count (a shard i/N given to a library call).
+Status CheckShard(int index, int count);
 
 }  // namespace lakepack
