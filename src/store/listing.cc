@@ -58,14 +58,10 @@ Status WalkFlat(ObjectStore& store, const std::string& root,
   });
 }
 
-}  // namespace
-
-Status WalkStore(ObjectStore& store, const std::string& root,
-                 const std::function<WalkStep(const std::string& dir)>& step,
-                 const std::function<Status(ObjectInfo&)>& object_fn) {
-  if (!store.Capabilities().delimiter_listing_reliable) {
-    return WalkFlat(store, root, step, object_fn);
-  }
+// The walk on a store whose '/' listings are complete: one level at a time.
+Status WalkLevels(ObjectStore& store, const std::string& root,
+                  const std::function<WalkStep(const std::string& dir)>& step,
+                  const std::function<Status(ObjectInfo&)>& object_fn) {
   ListOptions one_level;
   one_level.prefix = root;
   one_level.delimiter = "/";
@@ -84,7 +80,7 @@ Status WalkStore(ObjectStore& store, const std::string& root,
         case WalkStep::kSkip:
           break;
         case WalkStep::kWalk:
-          LP_RETURN_IF_ERROR(WalkStore(store, dir, step, object_fn));
+          LP_RETURN_IF_ERROR(WalkLevels(store, dir, step, object_fn));
           break;
         case WalkStep::kAll: {
           ListOptions all;
@@ -99,6 +95,18 @@ Status WalkStore(ObjectStore& store, const std::string& root,
     }
     return Status::OK();
   });
+}
+
+}  // namespace
+
+Status WalkStore(ObjectStore& store, const std::string& root,
+                 const std::function<WalkStep(const std::string& dir)>& step,
+                 const std::function<Status(ObjectInfo&)>& object_fn) {
+  // Asked once per walk, not once per directory.
+  if (!store.Capabilities().delimiter_listing_reliable) {
+    return WalkFlat(store, root, step, object_fn);
+  }
+  return WalkLevels(store, root, step, object_fn);
 }
 
 }  // namespace lakepack
