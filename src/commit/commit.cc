@@ -469,18 +469,27 @@ Status Transaction::Renew() {
   return c_.leases_->Renew(*held_);
 }
 
-Status Transaction::CheckPlanned(Check when) {
+Status Transaction::CheckPlanned(Check when, const VerifiedByBuild& verified) {
   ObjectStore& in = *c_.inputs_;
-  // Before the build: the inputs the finish step deletes, so that a task whose inputs another
-  // run merged stops before any work. A read-only input is checked where it is read: a
-  // download is pinned to its ETag (TaskContext::Stage), a file read in place is asked after
-  // the build.
+  // Before the build: the local inputs the finish step deletes, so that a task whose inputs
+  // another run merged stops before any work. A remote input is downloaded pinned to its
+  // ETag (TaskContext::Stage): the same question, asked by the GET itself, so a HEAD first
+  // would only double the requests (one per input, thousands for a day). After the build: the
+  // files read in place (they may have changed while the engine read them), and any remote
+  // input to delete that the build did not download pinned. A read-only remote input is
+  // checked where it is read.
   std::vector<const ObjectInfo*> ask;
   for (const auto* list : {&task_.inputs, &task_.reads}) {
     for (const auto& i : *list) {
       const bool in_place = in.LocalPath(i.key).has_value();
-      if (when == Check::kAfterBuild ? !in_place : list == &task_.reads) continue;
-      ask.push_back(&i);
+      const bool deleted = list == &task_.inputs;
+      bool asked;
+      if (when == Check::kBeforeBuild) {
+        asked = deleted && in_place;
+      } else {
+        asked = in_place || (deleted && !(verified && verified(i)));
+      }
+      if (asked) ask.push_back(&i);
     }
   }
   // Several requests at once (a day of thousands of inputs); the first failure in plan order
@@ -497,6 +506,9 @@ Status Transaction::CheckPlanned(Check when) {
         return Status::OK();
       });
   for (const auto& v : verdicts) LP_RETURN_IF_ERROR(v);
+  // The outputs before the build only: the commit's writes are create-only or pinned to the
+  // target's ETag, so one that changed during the build is refused there.
+  if (when == Check::kAfterBuild) return Status::OK();
   for (const auto& o : task_.outputs) {
     LP_ASSIGN_OR_RETURN(auto now, c_.dst_->CurrentEtag(o.key));
     if (!o.replaces && now) {

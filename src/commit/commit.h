@@ -168,13 +168,17 @@ class Transaction {
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
-  //! When step 1 runs: before the build, and again after a build that read inputs in place.
+  //! When step 1 runs: before the build, and again after it.
   enum class Check { kBeforeBuild, kAfterBuild };
+  //! Whether the build itself proved an input as planned: a download pinned to its ETag.
+  using VerifiedByBuild = std::function<bool(const ObjectInfo&)>;
   //! Step 1: the inputs and targets are still as planned. NotFound when an input is gone
   //! (another run merged it), FailedPrecondition when one changed. Before the build it asks
-  //! about the inputs to delete and the targets; after it, about the inputs the store keeps
-  //! as local files (read in place) and the targets. One CurrentEtag per object.
-  Status CheckPlanned(Check when = Check::kBeforeBuild);
+  //! about the targets and the inputs to delete that the store keeps as local files (a
+  //! remote input is downloaded pinned to its ETag, which asks the same question later and
+  //! costs no request); after it, about the inputs read in place and the inputs to delete
+  //! that `verified` does not vouch for, and the targets. One CurrentEtag per object.
+  Status CheckPlanned(Check when = Check::kBeforeBuild, const VerifiedByBuild& verified = {});
   //! Steps 2-4. After it returns OK the task will complete: Finish, or the next recovery.
   Status Commit(const std::vector<LocalOutput>& outputs, const std::vector<LedgerDoc>& ledger = {});
   //! Step 5. `changed` receives the inputs left in place because they changed.

@@ -270,9 +270,27 @@ TEST(TransactionTest, ChangedInputIsNeverDeleted) {
 TEST(TransactionTest, CheckPlannedSeesGoneAndChangedInputs) {
   Fixture f;
   Committer c(f.store, f.store, nullptr);
+  using Check = Transaction::Check;
   ASSERT_TRUE(f.store->Delete({"in/a"}).ok());
-  EXPECT_TRUE(c.Begin(f.task, nullptr)->CheckPlanned().IsNotFound());
+  EXPECT_TRUE(c.Begin(f.task, nullptr)->CheckPlanned(Check::kAfterBuild).IsNotFound());
   ASSERT_TRUE(f.store->Write("in/a", "other").ok());
+  EXPECT_EQ(c.Begin(f.task, nullptr)->CheckPlanned(Check::kAfterBuild).code(),
+            StatusCode::kFailedPrecondition);
+  // An input the build downloaded pinned to its ETag is not asked again: the GET proved it.
+  auto only_b = [](const ObjectInfo& i) { return i.key == "in/a"; };
+  EXPECT_TRUE(c.Begin(f.task, nullptr)->CheckPlanned(Check::kAfterBuild, only_b).ok());
+}
+
+// Before the build, a remote input costs no request: its download is pinned to the planned
+// ETag, which asks the same question. The output is asked (it must not exist yet).
+TEST(TransactionTest, BeforeTheBuildOnlyTheOutputsOfARemoteStoreAreAsked) {
+  Fixture f;
+  Committer c(f.store, f.store, nullptr);
+  ASSERT_TRUE(f.store->Delete({"in/a"}).ok());
+  auto heads = f.store->Counters()["HEAD"];
+  EXPECT_TRUE(c.Begin(f.task, nullptr)->CheckPlanned().ok());
+  EXPECT_EQ(f.store->Counters()["HEAD"] - heads, 1);
+  ASSERT_TRUE(f.store->Write("out/o", "appeared").ok());
   EXPECT_EQ(c.Begin(f.task, nullptr)->CheckPlanned().code(), StatusCode::kFailedPrecondition);
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,9 @@ class TaskContext {
 
   //! Whether some input was used in place (its ETag must be checked again before commit).
   bool read_in_place() const { return read_in_place_; }
+  //! Whether `object` of `store` was downloaded pinned to its planned ETag by Stage: then the
+  //! GET itself proved it unchanged, and the commit need not ask again.
+  bool Verified(const ObjectStore& store, const ObjectInfo& object) const;
   //! Why the task is stale, when a pinned download found an input gone (NotFound) or changed
   //! (FailedPrecondition) since the plan; OK otherwise. The engine then skips the task.
   Status stale() const;
@@ -99,6 +103,7 @@ class TaskContext {
   std::atomic<bool> read_in_place_{false};
   mutable std::mutex mu_;
   Status stale_;
+  std::set<std::pair<const ObjectStore*, std::string>> verified_;  // (store, key)
 };
 
 //! Where a job's planning hands its tasks, one at a time, as its listing streams: RunLevel

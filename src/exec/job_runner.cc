@@ -45,7 +45,14 @@ Result<std::string> TaskContext::Stage(ObjectStore& store, const ObjectInfo& obj
     if (stale_.ok()) stale_ = st;
   }
   LP_RETURN_IF_ERROR(st);
+  std::lock_guard<std::mutex> lock(mu_);
+  verified_.emplace(&store, object.key);
   return path;
+}
+
+bool TaskContext::Verified(const ObjectStore& store, const ObjectInfo& object) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return verified_.count({&store, object.key}) > 0;
 }
 
 Status TaskContext::stale() const {
@@ -190,9 +197,12 @@ Status RunTask(Run& run, const Task& task, const std::string& dir) {
     release();
     return SkipIfStale(run, task, tctx.stale());
   }
-  if (built.ok() && tctx.read_in_place()) {
-    // Inputs read in place: make sure none changed before or while the engine read it.
-    st = txn->CheckPlanned(Transaction::Check::kAfterBuild);
+  if (built.ok()) {
+    // Inputs read in place: make sure none changed before or while the engine read it; and
+    // the remote inputs the build did not download pinned (none, for the jobs that stage
+    // every input).
+    st = txn->CheckPlanned(Transaction::Check::kAfterBuild,
+                           [&](const ObjectInfo& i) { return tctx.Verified(*run.src, i); });
     if (!st.ok()) {
       txn.reset();
       release();

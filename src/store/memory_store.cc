@@ -65,6 +65,7 @@ class MemoryStore final : public ObjectStore {
   Result<std::optional<ObjectInfo>> Stat(std::string_view key) override {
     LP_RETURN_IF_ERROR(ValidateKey(key));
     std::lock_guard<std::mutex> lock(mu_);
+    heads_++;
     auto it = objects_.find(std::string(key));
     if (it == objects_.end()) return std::optional<ObjectInfo>();
     return std::optional<ObjectInfo>(Info(it->first, it->second, true));
@@ -169,7 +170,7 @@ class MemoryStore final : public ObjectStore {
 
   std::map<std::string, int64_t> Counters() const override {
     std::lock_guard<std::mutex> lock(mu_);
-    return {{"PUT", puts_}, {"bytes_written", bytes_written_}};
+    return {{"PUT", puts_}, {"HEAD", heads_}, {"bytes_written", bytes_written_}};
   }
 
  private:
@@ -209,6 +210,7 @@ class MemoryStore final : public ObjectStore {
   std::map<std::string, Object> objects_;
   int64_t version_ = 0;
   int64_t puts_ = 0;
+  int64_t heads_ = 0;  // Stat calls (a HEAD on S3)
   int64_t bytes_written_ = 0;
 };
 
