@@ -36,6 +36,10 @@ std::optional<std::string> HexDecode(std::string_view hex) {
 
 }  // namespace
 
+std::string StartAfterToken(const std::string& key) {
+  return std::string(kOwnTokenPrefix) + HexEncode(key);
+}
+
 Result<ListPage> ListObjectsV2(S3Client& client, const std::string& bucket,
                                const ListOptions& options) {
   S3Request req;
@@ -124,7 +128,7 @@ Result<ListPage> ListObjectsV2(S3Client& client, const std::string& bucket,
     }
     page.objects.resize(o);
     page.common_prefixes.resize(p);
-    page.next_token = std::string(kOwnTokenPrefix) + HexEncode(last);
+    page.next_token = StartAfterToken(last);
   } else if (truncated) {
     page.next_token = server_token;
   }

@@ -20,6 +20,8 @@ namespace lakepack::s3 {
 //! (encoding-type=url) so that any byte survives XML.
 Result<ListPage> ListObjectsV2(S3Client& client, const std::string& bucket,
                                const ListOptions& options);
+//! A continuation token for ListObjectsV2 that lists the keys after `key` (start-after).
+std::string StartAfterToken(const std::string& key);
 
 //! The user metadata header that holds PutOptions::tag.
 inline constexpr std::string_view kTagHeader = "x-amz-meta-lakepack-tag";

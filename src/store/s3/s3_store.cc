@@ -53,6 +53,11 @@ std::map<std::string, S3Store::Probed>& ProbeResults() {
   return *results;
 }
 
+// DeletePinned: a directory holding this many of the keys is listed rather than HEADed key by
+// key, for at most this many pages (then the rest are HEADed).
+constexpr size_t kListedDeleteMinKeys = 4;
+constexpr int kListedDeleteMaxPages = 4;
+
 s3::Payload MemoryPayload(const std::string& body) {
   return s3::Payload{body, -1, "", static_cast<int64_t>(body.size())};
 }
@@ -277,17 +282,79 @@ Status S3Store::ReadToFilePinned(std::string_view key, std::string_view etag,
 Result<std::vector<std::string>> S3Store::DeletePinned(
     const std::vector<std::pair<std::string, std::string>>& keys_and_etags) {
   for (const auto& entry : keys_and_etags) LP_RETURN_IF_ERROR(CheckKey(entry.first));
-  // S3 has no conditional batch delete: HEAD each key, then delete those still unchanged.
-  // A write between a key's HEAD and the delete is lost (a window; commit-protocol.md).
+  // S3 has no conditional batch delete: learn each key's ETag, then delete those still
+  // unchanged. A write between the look and the delete is lost (a window;
+  // commit-protocol.md). The look is one LIST per directory for the directories that hold
+  // several of the keys (a roll-up deletes an hour of minute files from one directory: one
+  // request instead of sixty HEADs), a HEAD for the others.
   std::vector<int> state(keys_and_etags.size(), 0);  // 0 missing, 1 unchanged, 2 changed
-  LP_RETURN_IF_ERROR(
-      s3::ParallelFor(client_->pool(), keys_and_etags.size(), [&](size_t i) -> Status {
-        const auto& [key, etag] = keys_and_etags[i];
-        LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> info,
-                            s3::HeadObject(*client_, bucket_, Full(key)));
-        if (info) state[i] = info->etag == etag ? 1 : 2;
-        return Status::OK();
-      }));
+  auto judge = [&](size_t i, const std::string& etag) {
+    state[i] = etag == keys_and_etags[i].second ? 1 : 2;
+  };
+  // Directory → the indexes of its keys, ascending by key.
+  std::map<std::string, std::vector<size_t>> dirs;
+  for (size_t i = 0; i < keys_and_etags.size(); ++i) {
+    const std::string& key = keys_and_etags[i].first;
+    size_t slash = key.rfind('/');
+    dirs[slash == std::string::npos ? std::string() : key.substr(0, slash + 1)].push_back(i);
+  }
+  std::vector<std::vector<size_t>> looks;  // one LIST each, or one HEAD each when of one key
+  for (auto& [dir, idx] : dirs) {
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+      return keys_and_etags[a].first < keys_and_etags[b].first;
+    });
+    if (idx.size() < kListedDeleteMinKeys) {
+      for (size_t i : idx) looks.push_back({i});
+    } else {
+      looks.push_back(std::move(idx));
+    }
+  }
+  LP_RETURN_IF_ERROR(s3::ParallelFor(client_->pool(), looks.size(), [&](size_t n) -> Status {
+    const std::vector<size_t>& idx = looks[n];
+    if (idx.size() == 1) {
+      LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> info,
+                          s3::HeadObject(*client_, bucket_, Full(keys_and_etags[idx[0]].first)));
+      if (info) judge(idx[0], info->etag);
+      return Status::OK();
+    }
+    // The keys between the first and the last, in key order, from just before the first
+    // (start-after is exclusive: the first key with its last byte lowered sorts before it).
+    const std::string& first = keys_and_etags[idx.front()].first;
+    const std::string& last = keys_and_etags[idx.back()].first;
+    std::string before = Full(first);
+    if (static_cast<unsigned char>(before.back()) > 1) {
+      before.back() = static_cast<char>(before.back() - 1);
+    } else {
+      before.pop_back();
+    }
+    const std::string dir = first.substr(0, first.rfind('/') + 1);
+    ListOptions lo;
+    lo.prefix = Full(dir);
+    lo.continuation_token = s3::StartAfterToken(before);
+    size_t next = 0;  // the first key of idx not yet passed by the listing
+    for (int pages = 0;; pages++) {
+      LP_ASSIGN_OR_RETURN(ListPage page, s3::ListObjectsV2(*client_, bucket_, lo));
+      for (const auto& o : page.objects) {
+        const std::string key = o.key.substr(prefix_.size());
+        while (next < idx.size() && keys_and_etags[idx[next]].first < key) next++;
+        if (next < idx.size() && keys_and_etags[idx[next]].first == key) judge(idx[next++], o.etag);
+      }
+      const bool past = !page.objects.empty() && page.objects.back().key >= Full(last);
+      if (past || page.next_token.empty() || next == idx.size()) break;
+      // Keys between ours, but many more than ours: HEAD the rest instead.
+      if (pages + 1 >= kListedDeleteMaxPages) {
+        for (; next < idx.size(); next++) {
+          LP_ASSIGN_OR_RETURN(
+              std::optional<ObjectInfo> info,
+              s3::HeadObject(*client_, bucket_, Full(keys_and_etags[idx[next]].first)));
+          if (info) judge(idx[next], info->etag);
+        }
+        break;
+      }
+      lo.continuation_token = page.next_token;
+    }
+    return Status::OK();
+  }));
   std::vector<std::string> doomed, changed;
   for (size_t i = 0; i < keys_and_etags.size(); ++i) {
     if (state[i] == 1) doomed.push_back(Full(keys_and_etags[i].first));
