@@ -152,7 +152,17 @@ std::unique_ptr<TestLake> TestLake::Clone(const std::string& name) {
       }
       WriteFile(path, record);
     }
-    twin->Put(key, path);
+    // With the object's tag and metadata: recovery tells a task's own write by its tag, and
+    // a twin without them would decide otherwise than the lake it stands for.
+    auto info = store_->Stat(key);
+    EXPECT_TRUE(info.ok() && info->has_value()) << key;
+    PutOptions put;
+    if (info.ok() && info->has_value()) {
+      put.tag = (*info)->tag;
+      put.metadata = (*info)->metadata;
+    }
+    auto w = twin->store_->WriteFromFile(key, path, put);
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
   }
   return twin;
 }
