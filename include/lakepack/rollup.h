@@ -16,9 +16,13 @@ struct RollupOptions {
   std::string start;  // YYYY-MM-DD, inclusive
   std::string end;    // YYYY-MM-DD, inclusive
   Grouping grouping = Grouping::kDay;
-  bool cascade = false;  // run every finer level first
-  std::string layout;    // template; empty: the seeds' default
-  std::string pattern;   // regex with named time groups for file names
+  bool cascade = false;  // merge every finer level too (minutes → hours → days ...)
+  //! With cascade: commit each level before planning the next (hour files are written, then
+  //! merged into days, ...). Without it a cascade plans every file straight into its final
+  //! file, one task per output, and writes no intermediate file.
+  bool by_level = false;
+  std::string layout;   // template; empty: the seeds' default
+  std::string pattern;  // regex with named time groups for file names
   bool dry_run = false;
   int parallel = 4;                                // tasks at once
   int io_parallel = 8;                             // downloads at once within a task

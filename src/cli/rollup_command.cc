@@ -83,7 +83,12 @@ Command AddRollupCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--start", o.start, "First day, YYYY-MM-DD (inclusive)")->required();
   sub->add_option("--end", o.end, "Last day, YYYY-MM-DD (inclusive)")->required();
   sub->add_option("--grouping", flags->grouping, "hour, day, month or year")->capture_default_str();
-  sub->add_flag("--cascade", o.cascade, "Run every finer level first (hour, then day, ...)");
+  sub->add_flag("--cascade", o.cascade,
+                "Merge the finer levels too: minute, hour, ... files of the range go straight "
+                "into the grouping's file (one task per output, no intermediate file written)");
+  sub->add_flag("--by-level", o.by_level,
+                "With --cascade: run and commit one level at a time (hour files first, then "
+                "days, ...): more bytes moved, but a crash loses at most one level's task");
   sub->add_option("--layout", o.layout,
                   "Path template of the finest files (default "
                   "{user}/{db}/{table}/{yyyy}/{MM}/{dd}/{HH}/{name}; hive: "

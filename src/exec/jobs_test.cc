@@ -62,6 +62,7 @@ TEST(RollupJobTest, PlansOneTaskPerOutputWithItsLocks) {
   o.start = o.end = "2025-01-01";
   o.grouping = Grouping::kDay;
   o.cascade = true;
+  o.by_level = true;
   RollupResult result;
   auto job = NewRollupJob(o, OpenerOf(store), result);
   ASSERT_TRUE(job.ok()) << job.status().ToString();
@@ -106,6 +107,50 @@ TEST(RollupJobTest, PlansOneTaskPerOutputWithItsLocks) {
   for (const auto& in : d.inputs) {
     EXPECT_NE(std::find(d.locks.begin(), d.locks.end(), in.key), d.locks.end()) << in.key;
   }
+}
+
+// A cascade without --by-level: one level, one task per final output, whose inputs are every
+// minute file of the day in row order, and whose locks are the day file and the hour files
+// the level-by-level cascade would write (none exists: another run's hour roll-up over the
+// same minutes would take those locks).
+TEST(RollupJobTest, ADirectCascadeMergesTheMinutesIntoTheDayAndLocksTheHoursItSkips) {
+  auto store = MinuteLake();
+  // An hour file of 01:00 exists already: an input too, after the minute files of 00:xx and
+  // before those of 01:xx (the level-by-level cascade merges 01:xx into it first).
+  ASSERT_TRUE(store->Write("u/db/t/2025/01/01/t_20250101T01.parquet", "h").ok());
+  RollupOptions o;
+  o.src = "mem://lake";
+  o.start = o.end = "2025-01-01";
+  o.grouping = Grouping::kDay;
+  o.cascade = true;
+  RollupResult result;
+  auto job = NewRollupJob(o, OpenerOf(store), result);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ((*job)->Levels(), 1);
+  Planning p;
+  auto ctx = p.Context(*store, *store);
+  auto plan = (*job)->MakePlan(0, ctx);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_EQ(plan->tasks.size(), 1u);
+  const Task& t = plan->tasks[0];
+  EXPECT_EQ(t.outputs[0].key, "u/db/t/2025/01/t_20250101.parquet");
+  EXPECT_FALSE(t.outputs[0].replaces);
+  std::vector<std::string> inputs;
+  for (const auto& in : t.inputs) inputs.push_back(in.key);
+  EXPECT_EQ(inputs,
+            (std::vector<std::string>{
+                "u/db/t/2025/01/01/00/m00.parquet", "u/db/t/2025/01/01/00/m01.parquet",
+                "u/db/t/2025/01/01/00/m02.parquet", "u/db/t/2025/01/01/t_20250101T01.parquet",
+                "u/db/t/2025/01/01/01/m00.parquet", "u/db/t/2025/01/01/01/m01.parquet",
+                "u/db/t/2025/01/01/01/m02.parquet"}));
+  EXPECT_EQ(t.locks, (std::vector<std::string>{"u/db/t/2025/01/t_20250101.parquet",
+                                               "u/db/t/2025/01/01/t_20250101T00.parquet",
+                                               "u/db/t/2025/01/01/t_20250101T01.parquet"}));
+  EXPECT_EQ(t.id, TaskId(t));
+  // --by-level without --cascade is a usage error.
+  o.cascade = false;
+  o.by_level = true;
+  EXPECT_EQ(NewRollupJob(o, OpenerOf(store), result).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(RollupJobTest, UsageErrorsBeforeTheLakeIsOpened) {

@@ -90,10 +90,11 @@ class EnginePool {
 class RollupJob final : public Job {
  public:
   RollupJob(const RollupOptions& o, std::vector<Granularity> levels, Period start, Period end,
-            Layout layout, Compression compression, std::shared_ptr<ObjectStore> store,
+            bool direct, Layout layout, Compression compression, std::shared_ptr<ObjectStore> store,
             RollupResult& result)
       : o_(o),
         levels_(std::move(levels)),
+        direct_(direct),
         start_(start),
         end_(end),
         range_start_(start.StartSeconds()),
@@ -122,6 +123,7 @@ class RollupJob final : public Job {
     po.start_day = start_;
     po.end_day = end_;
     po.root_name = root_name_;
+    po.direct = direct_;
     // A dry run's outputs of this level that are new files: the next level plans on them.
     std::map<std::string, int64_t> planned_now;
     RollupPlanner planner(layout_, po, [&](RollupTask rt) {
@@ -140,7 +142,8 @@ class RollupJob final : public Job {
       return Status::OK();
     };
     LP_RETURN_IF_ERROR(WalkStore(
-        *store_, "", [&](const std::string& dir) { return Step(dir, grouping); },
+        *store_, "",
+        [&](const std::string& dir) { return Step(dir, direct_ ? Granularity::kHour : grouping); },
         [&](ObjectInfo& o) -> Status {
           if (dry && level > 0) {
             LP_RETURN_IF_ERROR(add_planned_before(&o.key));
@@ -198,7 +201,8 @@ class RollupJob final : public Job {
       const Task& t = plan.tasks[i];
       const TaskOutput& out = t.outputs[0];
       PlannedOutput p;
-      p.level = std::string(GranularityName(levels_[level]));
+      auto placed = layout_.Match(out.key, root_name_);
+      p.level = std::string(GranularityName(placed ? placed->level : levels_[level]));
       p.output = store_->UriOf(out.key);
       p.merges_existing = out.replaces.has_value();
       p.bytes = t.input_bytes;
@@ -270,10 +274,20 @@ class RollupJob final : public Job {
     t.label = store_->UriOf(rt.output_key);
     // The output, and the inputs where they are another level's outputs (an hour file that an
     // hour task may be rewriting while a day task would merge it). Minute files are no task's
-    // output: the output's lock covers them.
+    // output: the output's lock covers them. A direct cascade also locks the files of the
+    // levels it skips, which need not exist: the keys another run's finer roll-up (an hour
+    // task over the same minute files) would write, and lock.
+    std::set<std::string> locks = {rt.output_key};
+    for (size_t i = 0; i < rt.inputs.size(); i++) {
+      const Granularity level = rt.input_levels[i];
+      if (level > Granularity::kMinute) locks.insert(rt.inputs[i].key);
+      for (Granularity g = Coarser(level); g < rt.period.granularity; g = Coarser(g)) {
+        locks.insert(layout_.MergedKey(rt.prefix, rt.table, rt.input_periods[i].Truncate(g)));
+      }
+    }
     t.locks.push_back(rt.output_key);
-    if (rt.period.granularity > Granularity::kHour) {
-      for (const auto& in : rt.inputs) t.locks.push_back(in.key);
+    for (const auto& l : locks) {
+      if (l != rt.output_key) t.locks.push_back(l);
     }
     t.shard_key = rt.output_key;
     t.input_bytes = rt.input_bytes;
@@ -324,6 +338,7 @@ class RollupJob final : public Job {
 
   const RollupOptions o_;  // a copy: the job may outlive the options it was made from
   const std::vector<Granularity> levels_;
+  const bool direct_;  // --cascade planned as one level (RollupPlanOptions::direct)
   const Period start_, end_;
   const int64_t range_start_, range_end_;
   const Layout layout_;
@@ -359,8 +374,14 @@ Result<std::unique_ptr<Job>> NewRollupJob(const RollupOptions& options, const St
       Layout::Parse(options.layout.empty() ? std::string(Layout::kDefaultTemplate) : options.layout,
                     options.pattern));
 
+  if (options.by_level && !options.cascade) {
+    return Status::InvalidArgument("--by-level needs --cascade");
+  }
+  // A cascade goes straight to its grouping in one level unless each level is to be committed
+  // before the next; without a level to skip (an hour grouping) the two are the same.
+  const bool direct = options.cascade && !options.by_level && grouping > Granularity::kHour;
   std::vector<Granularity> levels;
-  if (options.cascade) {
+  if (options.cascade && !direct) {
     for (int g = static_cast<int>(Granularity::kHour); g <= static_cast<int>(grouping); g++) {
       levels.push_back(static_cast<Granularity>(g));
     }
@@ -368,7 +389,7 @@ Result<std::unique_ptr<Job>> NewRollupJob(const RollupOptions& options, const St
     levels.push_back(grouping);
   }
   LP_ASSIGN_OR_RETURN(auto store, open(options.src, false));
-  return std::unique_ptr<Job>(new RollupJob(options, levels, start, end, std::move(layout),
+  return std::unique_ptr<Job>(new RollupJob(options, levels, start, end, direct, std::move(layout),
                                             options.compression, std::move(store), result));
 }
 

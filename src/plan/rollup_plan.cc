@@ -45,11 +45,18 @@ std::string RollupPlanner::Boundary(const std::string& prefix, const std::string
 Status RollupPlanner::Flush(Group& group) {
   for (auto& [key, t] : group.tasks) {
     if (auto tg = group.targets.find(key); tg != group.targets.end()) t.target = tg->second;
-    // Stable row order: by source period, then by key (the order they came in).
+    // Stable row order: by source period, then by key (the order they came in). Of periods
+    // that start together, the coarser level's file first: the level-by-level cascade merges
+    // the minutes of an hour into that hour's existing file after its rows.
     std::vector<size_t> order(t.inputs.size());
     for (size_t i = 0; i < order.size(); i++) order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return t.input_periods[a] < t.input_periods[b]; });
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      const Period &pa = t.input_periods[a], &pb = t.input_periods[b];
+      const int64_t sa = pa.StartSeconds(), sb = pb.StartSeconds();
+      if (sa != sb) return sa < sb;
+      if (t.input_levels[a] != t.input_levels[b]) return t.input_levels[a] > t.input_levels[b];
+      return pa < pb;
+    });
     RollupTask sorted;
     sorted.table = std::move(t.table);
     sorted.prefix = std::move(t.prefix);
@@ -59,9 +66,11 @@ Status RollupPlanner::Flush(Group& group) {
     sorted.input_bytes = t.input_bytes;
     sorted.inputs.reserve(order.size());
     sorted.input_periods.reserve(order.size());
+    sorted.input_levels.reserve(order.size());
     for (size_t i : order) {
       sorted.inputs.push_back(std::move(t.inputs[i]));
       sorted.input_periods.push_back(t.input_periods[i]);
+      sorted.input_levels.push_back(t.input_levels[i]);
     }
     LP_RETURN_IF_ERROR(emit_(std::move(sorted)));
   }
@@ -90,19 +99,30 @@ Status RollupPlanner::Add(const ObjectInfo& obj) {
     stray_.push_back(obj.key);
     return Status::OK();
   }
-  if (m->level == options_.grouping) {
+  // Only files whose own period lies wholly inside the range: a file known only to its
+  // directory's period counts as covering all of it.
+  auto in_range = [&](const Period& p) {
+    return p.StartSeconds() >= range_start_ && p.EndSeconds() <= range_end_;
+  };
+  const bool input_level = options_.direct ? m->level <= input_level_ : m->level == input_level_;
+  const bool target_level =
+      m->level == options_.grouping || (options_.direct && m->level > Granularity::kMinute &&
+                                        m->level < options_.grouping && !in_range(m->period));
+  if (target_level) {
     // Perhaps the merged file a task of this group merges into first.
     open_[Boundary(m->prefix, obj.key, obj.key)].targets.emplace(obj.key, obj);
     return Status::OK();
   }
-  if (m->level != input_level_) return Status::OK();
-  // Only files whose own period lies wholly inside the range: a file known only to its
-  // directory's period counts as covering all of it.
-  if (m->period.StartSeconds() < range_start_ || m->period.EndSeconds() > range_end_) {
+  if (!input_level) return Status::OK();
+  if (!in_range(m->period)) {
     out_of_range_++;
     return Status::OK();
   }
-  Period out_period = m->period.Truncate(options_.grouping);
+  // Up one level at a time while the period reached is inside the range, as the levels of a
+  // cascade would take it; one level without `direct`.
+  Granularity g = options_.direct ? Coarser(m->level) : options_.grouping;
+  while (g < options_.grouping && in_range(m->period.Truncate(g))) g = Coarser(g);
+  Period out_period = m->period.Truncate(g);
   std::string out_key = layout_.MergedKey(m->prefix, m->table, out_period);
   Group& group = open_[Boundary(m->prefix, out_key, obj.key)];
   auto [it, fresh] = group.tasks.try_emplace(out_key);
@@ -115,6 +135,7 @@ Status RollupPlanner::Add(const ObjectInfo& obj) {
   }
   t.inputs.push_back(obj);
   t.input_periods.push_back(m->period);
+  t.input_levels.push_back(m->level);
   t.input_bytes += obj.size;
   return Status::OK();
 }

@@ -23,7 +23,8 @@ struct RollupTask {
   std::optional<ObjectInfo> target;
   //! Ordered by (period, key): the stable order rows keep.
   std::vector<ObjectInfo> inputs;
-  std::vector<Period> input_periods;  // parallel to inputs
+  std::vector<Period> input_periods;      // parallel to inputs
+  std::vector<Granularity> input_levels;  // parallel to inputs: each one's level in the layout
   int64_t input_bytes = 0;
 };
 
@@ -42,13 +43,22 @@ struct RollupPlanOptions {
   Period end_day;    // inclusive, granularity day
   //! Names the table when keys have no prefix (the dataset root is one table).
   std::string root_name;
+  //! --cascade in one level: every file from minutes up to the level below the grouping
+  //! goes straight into the file the level-by-level cascade would merge it into in the end
+  //! (see RollupPlanner), so that no intermediate file is written and read back.
+  bool direct = false;
 };
 
 //! Plans one level while a listing streams past: files of level Finer(grouping) grouped by
 //! (table prefix, period at the grouping); only inputs whose own period lies wholly inside
-//! [start_day, end_day] take part. Objects come in ascending key order (Add); a task goes to
-//! `emit` as soon as the listing has left every key that could belong to it: its output's
-//! directory (which holds the output and every input directory of its period), or with
+//! [start_day, end_day] take part. With `direct`, the inputs are the files of every level from
+//! minute to Finer(grouping), and each goes where the level-by-level cascade (hour, day, ...)
+//! would take it: up one level at a time while the period it reached lies inside the range,
+//! at most to the grouping. A file of a level above minute whose period is outside the range
+//! is not an input but may be a target, as the grouping's files are. Objects come in ascending key
+//! order (Add); a task goes to `emit` as soon as the listing has left every key that could belong
+//! to it: its output's directory (which holds the output and every input directory of its period),
+//! or with
 //! --pattern, whose names may place inputs beside the time directories, its table's
 //! directory. What the planner holds is the tasks of the directories the listing is in, not
 //! the listing. Tasks of one directory come out in output key order.

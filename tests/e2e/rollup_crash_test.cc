@@ -14,10 +14,17 @@ namespace {
 const std::string kDay =
     "demo/lake/permanent_data_items/2025/01/permanent_data_items_20250101.parquet";
 
-std::vector<std::string> RollupArgs(const TestLake& lake) {
-  return {"rollup",     lake.uri(), "--start",   "2025-01-01", "--end", "2025-01-01",
-          "--grouping", "day",      "--cascade", "--parallel", "1",     "--quiet"};
+// The cascade level by level (hour tasks, then the day task), or direct (one day task that
+// merges the minute files).
+std::vector<std::string> RollupArgs(const TestLake& lake, bool by_level) {
+  std::vector<std::string> args = {"rollup",    lake.uri(),   "--start",    "2025-01-01",
+                                   "--end",     "2025-01-01", "--grouping", "day",
+                                   "--cascade", "--parallel", "1",          "--quiet"};
+  if (by_level) args.push_back("--by-level");
+  return args;
 }
+std::vector<std::string> ByLevelArgs(const TestLake& lake) { return RollupArgs(lake, true); }
+std::vector<std::string> DirectArgs(const TestLake& lake) { return RollupArgs(lake, false); }
 
 // After the final, uninterrupted run: the day file alone, holding every original row once.
 void ExpectWholeLake(TestLake& lake, const RowDigest& before) {
@@ -30,32 +37,38 @@ const std::vector<std::string> kSteps = {"lease-claimed", "journal-intent", "out
                                          "committed",     "inputs-deleted", "journal-dropped",
                                          "lease-released"};
 
-// (step, which occurrence): the cascade runs 2 hour tasks then 1 day task, so every step is
-// reached 3 times; dying at the 1st and the 3rd hits both levels.
+// (step, which occurrence): the cascade by level runs 2 hour tasks then 1 day task, so every
+// step is reached 3 times; dying at the 1st and the 3rd hits both levels. The direct cascade
+// runs one task: every step once.
 using StepCase = std::tuple<std::string, int, std::string>;  // step, occurrence, backend
 class CrashAtStep : public ::testing::TestWithParam<StepCase> {};
+class DirectCrashAtStep : public ::testing::TestWithParam<StepCase> {};
 
-TEST_P(CrashAtStep, RerunRecoversExactly) {
-  auto [step, n, backend] = GetParam();
-  auto lake = TestLake::Open(backend, "crash-" + step + std::to_string(n));
+void KillAtStepThenRerun(const StepCase& c, bool by_level) {
+  auto [step, n, backend] = c;
+  auto lake = TestLake::Open(
+      backend, std::string(by_level ? "crash-" : "direct-crash-") + step + std::to_string(n));
+  auto args_of = by_level ? ByLevelArgs : DirectArgs;
   ASSERT_EQ(lake->Run({"sample", lake->uri(), "--minutes", "12", "--every", "10", "--rows-per-file",
                        "25", "--quiet"})
                 .exit_code,
             0);
   RowDigest before = lake->Digest();
   ASSERT_EQ(before.rows, 300);
-  auto killed =
-      lake->Run(RollupArgs(*lake), {{"LAKEPACK_CRASH_AT", step + ":" + std::to_string(n)}});
+  auto killed = lake->Run(args_of(*lake), {{"LAKEPACK_CRASH_AT", step + ":" + std::to_string(n)}});
   ASSERT_EQ(killed.exit_code, 137) << "expected SIGKILL at " << step << ":" << n << "\n"
                                    << killed.All();
   // Whatever state the kill left, no row may be lost or doubled in what readers see...
   // ...once recovery has run: `recover` alone, then the rerun.
   auto rec = lake->Run({"recover", lake->uri(), "--json"});
   ASSERT_EQ(rec.exit_code, 0) << rec.All();
-  auto rerun = lake->Run(RollupArgs(*lake));
+  auto rerun = lake->Run(args_of(*lake));
   ASSERT_EQ(rerun.exit_code, 0) << rerun.All();
   ExpectWholeLake(*lake, before);
 }
+
+TEST_P(CrashAtStep, RerunRecoversExactly) { KillAtStepThenRerun(GetParam(), true); }
+TEST_P(DirectCrashAtStep, RerunRecoversExactly) { KillAtStepThenRerun(GetParam(), false); }
 
 std::string StepName(const ::testing::TestParamInfo<StepCase>& i) {
   std::string s = std::get<0>(i.param) + "_" + std::to_string(std::get<1>(i.param));
@@ -85,15 +98,25 @@ INSTANTIATE_TEST_SUITE_P(StepsOnLocal, CrashAtStep,
                                             ::testing::Values("local")),
                          StepName);
 
+// The direct cascade: on moto and on a local directory.
+INSTANTIATE_TEST_SUITE_P(DirectSteps, DirectCrashAtStep,
+                         ::testing::Combine(::testing::ValuesIn(kSteps), ::testing::Values(1),
+                                            ::testing::Values("moto", "local")),
+                         [](const ::testing::TestParamInfo<StepCase>& i) {
+                           return std::get<2>(i.param) + "_" + StepName(i);
+                         });
+
 // Random operations in a larger run, two kills in a row (the second kills the rerun that
 // recovers from the first), so that the suite kills lakepack 16 + 8 * 2 = 32 times. A kill
 // lands at a random operation (each store request and commit step) among those the run is
 // counted to reach, never after a number of milliseconds: it kills on any machine, and a seed
 // kills at the same operations everywhere.
+// Seeds 1-8 cascade by level, 9-12 direct.
 class CrashAtRandom : public ::testing::TestWithParam<int> {};
 
 TEST_P(CrashAtRandom, KillsThenRerunRecoversExactly) {
   int seed = GetParam();
+  auto args_of = seed <= 8 ? ByLevelArgs : DirectArgs;
   auto lake = TestLake::Open("moto", "random-" + std::to_string(seed));
   ASSERT_EQ(lake->Run({"sample", lake->uri(), "--minutes", "80", "--every", "1", "--rows-per-file",
                        "25", "--seed", std::to_string(seed), "--quiet"})
@@ -102,16 +125,17 @@ TEST_P(CrashAtRandom, KillsThenRerunRecoversExactly) {
   RowDigest before = lake->Digest();
   std::mt19937 rng(seed);
   for (int kill = 1; kill <= 2; kill++) {
-    auto k = KillAtRandomOp(*lake, RollupArgs, {}, rng);
+    auto k = KillAtRandomOp(*lake, args_of, {}, rng);
     std::cout << "seed " << seed << ": kill " << kill << " at " << k.Where() << std::endl;
     ASSERT_EQ(k.run.exit_code, 137) << "expected SIGKILL at " << k.Where() << "\n" << k.run.All();
   }
-  auto rerun = lake->Run(RollupArgs(*lake));
+  auto rerun = lake->Run(args_of(*lake));
   ASSERT_EQ(rerun.exit_code, 0) << rerun.All();
   ExpectWholeLake(*lake, before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, CrashAtRandom, ::testing::Range(1, 9));
+INSTANTIATE_TEST_SUITE_P(DirectSeeds, CrashAtRandom, ::testing::Range(9, 13));
 
 }  // namespace
 }  // namespace lakepack::e2e

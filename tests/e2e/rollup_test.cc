@@ -83,35 +83,55 @@ TEST_P(Rollup, MinutesIntoHours) {
   EXPECT_EQ(n, 30 * 40);
 }
 
+// The cascade to years, level by level (--by-level) and direct: the same files in the end.
 TEST_P(Rollup, CascadeToYearAndRerunChangesNothing) {
-  // Two days, one file every 6 hours: levels hour, day, month, year all have work.
-  Sample({"--minutes", "8", "--every", "360", "--start", "2024-12-31T00:00"});
-  RowDigest before = lake_->Digest();
-  auto dry = Roll({"--start", "2024-01-01", "--end", "2025-12-31", "--grouping", "year",
-                   "--cascade", "--dry-run"});
-  ASSERT_EQ(dry.exit_code, 0) << dry.All();
-  json plan = json::parse(dry.out)["plan"];
-  // 8 hour files, 2 days, 2 months, 2 years.
-  EXPECT_EQ(plan.size(), 14u) << dry.out;
-  EXPECT_EQ(plan.back()["level"], "year");
-  EXPECT_EQ(lake_->Digest(), before) << "a dry run changed the lake";
+  std::string by_level_rows;  // the 2024 file's rows as CSV, in order, of the by-level cascade
+  for (bool by_level : {true, false}) {
+    SCOPED_TRACE(by_level ? "--by-level" : "direct");
+    if (!by_level) lake_ = TestLake::Open(GetParam(), "CascadeToYearDirect");
+    // Two days, one file every 6 hours: levels hour, day, month, year all have work.
+    Sample({"--minutes", "8", "--every", "360", "--start", "2024-12-31T00:00"});
+    RowDigest before = lake_->Digest();
+    std::vector<std::string> cascade = {"--start",    "2024-01-01", "--end",    "2025-12-31",
+                                        "--grouping", "year",       "--cascade"};
+    if (by_level) cascade.push_back("--by-level");
+    auto with = [&](std::vector<std::string> more) {
+      more.insert(more.begin(), cascade.begin(), cascade.end());
+      return more;
+    };
+    auto dry = Roll(with({"--dry-run"}));
+    ASSERT_EQ(dry.exit_code, 0) << dry.All();
+    json plan = json::parse(dry.out)["plan"];
+    // By level: 8 hour files, 2 days, 2 months, 2 years. Direct: the 2 years, straight from the
+    // minute files (4 each).
+    EXPECT_EQ(plan.size(), by_level ? 14u : 2u) << dry.out;
+    EXPECT_EQ(plan.back()["level"], "year");
+    if (!by_level) EXPECT_EQ(plan.back()["inputs"].size(), 4u) << dry.out;
+    EXPECT_EQ(lake_->Digest(), before) << "a dry run changed the lake";
 
-  auto r =
-      Roll({"--start", "2024-01-01", "--end", "2025-12-31", "--grouping", "year", "--cascade"});
-  ASSERT_EQ(r.exit_code, 0) << r.All();
-  EXPECT_EQ(lake_->DataKeys(),
-            (std::vector<std::string>{kTable + "/permanent_data_items_2024.parquet",
-                                      kTable + "/permanent_data_items_2025.parquet"}));
-  EXPECT_EQ(lake_->Digest(), before);
-  EXPECT_EQ(lake_->Rows(kTable + "/permanent_data_items_2024.parquet"), 4 * 40);
+    auto r = Roll(cascade);
+    ASSERT_EQ(r.exit_code, 0) << r.All();
+    EXPECT_EQ(lake_->DataKeys(),
+              (std::vector<std::string>{kTable + "/permanent_data_items_2024.parquet",
+                                        kTable + "/permanent_data_items_2025.parquet"}));
+    EXPECT_EQ(lake_->Digest(), before);
+    EXPECT_EQ(lake_->Rows(kTable + "/permanent_data_items_2024.parquet"), 4 * 40);
+    // The same rows in the same order, whichever way the cascade went.
+    std::string year = lake_->Fetch(kTable + "/permanent_data_items_2024.parquet");
+    ASSERT_EQ(Lakepack({"convert", year, year + ".csv"}).exit_code, 0);
+    if (by_level) {
+      by_level_rows = ReadFile(year + ".csv");
+    } else {
+      EXPECT_EQ(ReadFile(year + ".csv"), by_level_rows);
+    }
 
-  std::vector<std::string> keys = lake_->Keys();
-  auto again =
-      Roll({"--start", "2024-01-01", "--end", "2025-12-31", "--grouping", "year", "--cascade"});
-  ASSERT_EQ(again.exit_code, 0) << again.All();
-  EXPECT_EQ(json::parse(again.out)["tasks"], 0);
-  EXPECT_EQ(lake_->Keys(), keys);
-  EXPECT_EQ(lake_->Digest(), before);
+    std::vector<std::string> keys = lake_->Keys();
+    auto again = Roll(cascade);
+    ASSERT_EQ(again.exit_code, 0) << again.All();
+    EXPECT_EQ(json::parse(again.out)["tasks"], 0);
+    EXPECT_EQ(lake_->Keys(), keys);
+    EXPECT_EQ(lake_->Digest(), before);
+  }
 }
 
 TEST_P(Rollup, DaysAndMonthsLevelByLevel) {
