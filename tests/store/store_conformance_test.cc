@@ -857,6 +857,32 @@ TEST_P(StoreConformanceTest, DeletePinnedKeepsWhatChanged) {
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
 }
 
+// Many keys of one directory (S3 looks them up with one ranged listing, not a HEAD each):
+// the keys between them that are not asked for stay, as do those before the first and after
+// the last; a changed one stays and is named; a missing one is no error.
+TEST_P(StoreConformanceTest, DeletePinnedOfManyKeysInOneDirectoryTouchesOnlyThem) {
+  std::vector<std::pair<std::string, std::string>> doomed;
+  std::vector<std::string> kept = {"dm/d/a", "dm/d/m05x", "dm/d/z", "dm/d2/m00", "dm/d/sub/m03"};
+  for (const auto& k : kept) ASSERT_OK(store_->Write(k, "keep").status());
+  for (int i = 0; i < 10; i++) {
+    std::string key = std::string("dm/d/m0") + std::to_string(i);
+    ASSERT_OK_AND_ASSIGN(ObjectInfo w, store_->Write(key, "v" + std::to_string(i)));
+    doomed.emplace_back(key, w.etag);
+  }
+  ASSERT_OK(store_->Write("dm/d/m07", "changed").status());
+  ASSERT_OK(store_->Delete({"dm/d/m03"}));
+  doomed.emplace_back("dm/d/m99", "absent");
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> changed, store_->DeletePinned(doomed));
+  EXPECT_EQ(changed, std::vector<std::string>{"dm/d/m07"});
+  std::vector<std::string> left;
+  ASSERT_OK_AND_ASSIGN(auto all, store_->ListAll("dm/"));
+  for (const auto& o : all) left.push_back(o.key);
+  std::vector<std::string> want = kept;
+  want.push_back("dm/d/m07");
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(left, want);
+}
+
 TEST_P(StoreConformanceTest, PendingUploadsAreListedAndAborted) {
   ASSERT_OK_AND_ASSIGN(std::optional<std::string> started, handle_->StartUpload("up/k"));
   if (!started) {
