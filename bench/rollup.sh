@@ -3,10 +3,14 @@
 # made once with `lakepack sample`) rolled up to 24 hour files and then to one day file on a
 # local moto_server (signature checking off, started and stopped here), against, in the same run:
 #
+#   cascade   lakepack rollup --grouping day --cascade: the minute files straight into the day
+#             file, one task per day (no hour file written or read back);
 #   floor     the transfers the roll-up cannot avoid, through lakepack's own store
 #             (build/bench/lakepack_bench_transfer): download every minute file, upload the hour
-#             files lakepack wrote, download them again, upload the day file;
-#   local     (for reference) the same two lakepack commands on a local copy: the merge without S3;
+#             files lakepack wrote, download them again, upload the day file. The cascade's own
+#             floor ("floor, direct") is the first and the last of these: every input read
+#             once, the output written once;
+#   local     (for reference) the same lakepack commands on a local copy: the merge without S3;
 #   duckdb    a DuckDB-only pipeline: `aws s3 cp --recursive` down, DuckDB (node, @duckdb/node-api)
 #             COPY of each hour's minute files into an hour file and of the hours into the day
 #             file, `aws s3 cp` up of the day file, `aws s3 rm --recursive` of the inputs.
@@ -19,7 +23,7 @@
 # equal to the inputs'. Exit code 1 when a step failed or a check mismatched.
 #
 #   bench/rollup.sh [--minutes 1440] [--rows 5000] [--concurrency 16] [--parallel N]
-#                   [--workdir DIR] [--bin DIR] [--contenders lakepack,local,floor,duckdb]
+#                   [--workdir DIR] [--bin DIR] [--contenders cascade,lakepack,local,floor,duckdb]
 #
 # --concurrency N is every client's S3 concurrency: lakepack's --concurrency (its default, 16),
 # lakepack_bench_transfer's --threads and the aws cli's s3.max_concurrent_requests.
@@ -41,7 +45,7 @@ CONC=16
 PARALLEL=""
 WORKDIR=""
 BUILD=${LAKEPACK_BENCH_BUILD:-$ROOT/build}
-CONTENDERS=lakepack,local,floor,duckdb
+CONTENDERS=cascade,lakepack,local,floor,duckdb
 START_TS=2025-01-01T00:00
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -52,7 +56,7 @@ while [[ $# -gt 0 ]]; do
     --workdir) WORKDIR=$2; shift 2 ;;
     --bin) BUILD=$2; shift 2 ;;
     --contenders) CONTENDERS=$2; shift 2 ;;
-    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "rollup.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -61,7 +65,7 @@ XFER=$BUILD/bench/lakepack_bench_transfer
 IFS=, read -r -a contenders <<<"$CONTENDERS"
 want() { [[ ",$CONTENDERS," == *",$1,"* ]]; }
 for c in "${contenders[@]}"; do
-  case $c in lakepack | local | floor | duckdb) ;; *) echo "rollup.sh: unknown contender $c" >&2; exit 2 ;; esac
+  case $c in cascade | lakepack | local | floor | duckdb) ;; *) echo "rollup.sh: unknown contender $c" >&2; exit 2 ;; esac
 done
 if want floor && ! want lakepack; then
   echo "rollup.sh: the floor uploads the files lakepack wrote: --contenders floor needs lakepack" >&2
@@ -173,6 +177,29 @@ echo "load average at start: $(loadavg)"
 HOURS_DIR=$SCRATCH/hours    # lakepack's hour files (flat), for the floor
 DAYS_DIR=$SCRATCH/days      # lakepack's day files (flat), for the check and the floor
 
+# --- lakepack: rollup --grouping day --cascade (minutes straight into the day) ----------------
+if want cascade; then
+  upload_set cascade
+  LOAD[cascade]=$(loadavg)
+  echo "lakepack: rollup --grouping day --cascade (load $(loadavg))"
+  extra=(--concurrency "$CONC")
+  [[ -n $PARALLEL ]] && extra+=(--parallel "$PARALLEL")
+  if timed cascade "$LAKEPACK" --json "${extra[@]}" rollup "$S3/cascade" \
+    --start "$START_DAY" --end "$END_DAY" --grouping day --cascade; then
+    if check_layout cascade cascade; then
+      aws s3 cp --recursive --only-show-errors "$S3/cascade/" "$SCRATCH/c-days/"
+      check_rows cascade "$SCRATCH/c-days"
+    fi
+    BIN[cascade]=$(json "$LOGS/cascade.log" 'd["bytes_in"]')
+    BOUT[cascade]=$(json "$LOGS/cascade.log" 'd["bytes_out"]')
+    REQ[cascade]=$(json "$LOGS/cascade.log" '" ".join(f"{k}={v}" for k, v in d["requests"].items() if not k.startswith("bytes") and v)')
+  else
+    CHECK[cascade]=FAILED; status=1
+  fi
+  rm -rf "$SCRATCH/c-days"
+  remove_prefix cascade
+fi
+
 # --- lakepack: rollup --grouping hour, then --grouping day ------------------------------------
 if want lakepack; then
   upload_set lakepack
@@ -229,6 +256,15 @@ if want local; then
   echo "lakepack on local disk: rollup hour + day (load $(loadavg))"
   extra=()
   [[ -n $PARALLEL ]] && extra+=(--parallel "$PARALLEL")
+  cp -r "$SRC" "$SCRATCH/local-cascade"
+  if timed lo-cascade "$LAKEPACK" --json "${extra[@]}" rollup "$SCRATCH/local-cascade" \
+    --start "$START_DAY" --end "$END_DAY" --grouping day --cascade; then
+    n=$(find "$SCRATCH/local-cascade" -type f -name '*.parquet' | wc -l)
+    if ((n == N_DAYS)); then check_rows lo-cascade "$SCRATCH/local-cascade"; else CHECK[lo-cascade]="$n files left"; status=1; fi
+  else
+    CHECK[lo-cascade]=FAILED; status=1
+  fi
+  rm -rf "$SCRATCH/local-cascade"
   if timed lo-hour "$LAKEPACK" --json "${extra[@]}" rollup "$SCRATCH/local" \
     --start "$START_DAY" --end "$END_DAY" --grouping hour &&
     timed lo-day "$LAKEPACK" --json "${extra[@]}" rollup "$SCRATCH/local" \
@@ -256,8 +292,11 @@ if want floor && [[ ${CHECK[lakepack]:-} == ok ]]; then
     timed fl-down-hour "${X[@]}" down "$SCRATCH/fl-hours" "$S3/floor/hours" &&
     timed fl-up-day "${X[@]}" up "$DAYS_DIR" "$S3/floor/days"; then
     total floor fl-down-min fl-up-hour fl-down-hour fl-up-day
+    total floor-direct fl-down-min fl-up-day
     BIN[floor]=$(($(sumsize "$SCRATCH/fl-min") + $(sumsize "$SCRATCH/fl-hours")))
     BOUT[floor]=$(($(sumsize "$HOURS_DIR") + $(sumsize "$DAYS_DIR")))
+    BIN[floor-direct]=$(sumsize "$SCRATCH/fl-min"); BOUT[floor-direct]=$(sumsize "$DAYS_DIR")
+    CHECK[floor-direct]="down + up of the floor"
     BIN[fl-down-min]=$(sumsize "$SCRATCH/fl-min"); BOUT[fl-up-hour]=$(sumsize "$HOURS_DIR")
     BIN[fl-down-hour]=$(sumsize "$SCRATCH/fl-hours"); BOUT[fl-up-day]=$(sumsize "$DAYS_DIR")
     if [[ ${BIN[fl-down-min]} == "$IN_BYTES" && $(find "$SCRATCH/fl-min" -type f | wc -l) == "$N_FILES" ]]; then
@@ -310,6 +349,9 @@ row() {  # row KEY LABEL [main]
   if [[ ${3:-} == main ]]; then
     xf=$(ratio "${SECS[$k]}" "${SECS[floor]:-}")
     xd=$(ratio "${SECS[$k]}" "${SECS[duckdb]:-}")
+  elif [[ ${3:-} == direct ]]; then  # against the direct floor: each input once, output once
+    xf=$(ratio "${SECS[$k]}" "${SECS[floor-direct]:-}")
+    xd=$(ratio "${SECS[$k]}" "${SECS[duckdb]:-}")
   fi
   printf '%-34s %8s %7s %7s %7s %9s %9s  %s\n' "$label" "${SECS[$k]}" "${RSS[$k]}" "$xf" "$xd" \
     "$(mb "${BIN[$k]:-}")" "$(mb "${BOUT[$k]:-}")" "${CHECK[$k]:-}"
@@ -319,24 +361,30 @@ echo "roll-up benchmark: $N_FILES minute files x $ROWS rows ($EXP_ROWS rows, $(m
   "-> $N_HOURS hour files -> $N_DAYS day file(s); S3 concurrency $CONC${PARALLEL:+, rollup --parallel $PARALLEL}"
 echo "  moto_server $(python3 -c 'import moto; print(moto.__version__)') on $EP, $(nproc) CPUs;" \
   "$("$LAKEPACK" --version 2>&1 | head -n 1); $(aws --version 2>&1 | cut -d' ' -f1);" \
-  "@duckdb/node-api $pinned, node $(node --version)"
-echo "  load average (1/5/15 min): start of lakepack ${LOAD[lakepack]:--}, floor ${LOAD[floor]:--}," \
+  "@duckdb/node-api $(node -p "require('$ROOT/bench/package-lock.json').packages['node_modules/@duckdb/node-api'].version"), node $(node --version)"
+echo "  load average (1/5/15 min): start of cascade ${LOAD[cascade]:--}, lakepack ${LOAD[lakepack]:--}, floor ${LOAD[floor]:--}," \
   "duckdb ${LOAD[duckdb]:--}, end $END_LOAD"
-echo "  x floor / x duckdb: seconds relative to the floor / the DuckDB pipeline (1.00 = as fast, 2.00 = twice as slow)"
+echo "  x floor / x duckdb: seconds relative to the floor / the DuckDB pipeline (1.00 = as fast, 2.00 = twice as slow);"
+echo "  the --cascade rows against the direct floor (each input read once, the output written once)"
 printf '%-34s %8s %7s %7s %7s %9s %9s  %s\n' contender seconds "RSS MB" "x floor" "x duckdb" "MB in" "MB out" check
 for c in "${contenders[@]}"; do
   case $c in
+    cascade)
+      row cascade "lakepack rollup day --cascade" direct
+      ;;
     lakepack)
       row lakepack "lakepack rollup (hour + day)" main
       row lp-hour "  rollup --grouping hour"
       row lp-day "  rollup --grouping day"
       ;;
     local)
+      row lo-cascade "local disk: day --cascade" direct
       row local "lakepack on local disk (no S3)" main
       row lo-hour "  rollup --grouping hour"
       row lo-day "  rollup --grouping day"
       ;;
     floor)
+      row floor-direct "floor, direct (down min, up day)" direct
       row floor "floor (lakepack store transfers)" main
       row fl-down-min "  down $N_FILES minute files"
       row fl-up-hour "  up $N_HOURS hour files"
@@ -354,6 +402,10 @@ for c in "${contenders[@]}"; do
       ;;
   esac
 done
+if want cascade && [[ -n ${REQ[cascade]:-} ]]; then
+  echo
+  echo "lakepack --cascade requests: ${REQ[cascade]}; --json seconds $(json "$LOGS/cascade.log" 'd["seconds"]')"
+fi
 if want lakepack && [[ -n ${REQ[lakepack]:-} ]]; then
   echo
   echo "lakepack requests: hour: ${REQ[lp-hour]}; day: ${REQ[lp-day]}; total: ${REQ[lakepack]}"
