@@ -220,6 +220,11 @@ class FormatEngine {
 
   //! Describes a file. For Parquet only the footer is read (rows, schema, row groups).
   Result<FileInfo> Inspect(const std::string& path, FileFormat format = FileFormat::kUnknown);
+  //! Rows, row groups and columns of many local Parquet files (FileInfo::compressions and
+  //! created_by left empty), in the order given: one query over all their footers, and one
+  //! DESCRIBE per distinct footer schema rather than four queries per file (a day of 1,440
+  //! minute files: seconds). A footer that cannot be read fails as Inspect of that file does.
+  Result<std::vector<FileInfo>> InspectParquetFiles(const std::vector<std::string>& paths);
 
   //! The united schema of the inputs, as Copy would write it.
   Result<std::vector<ColumnInfo>> Schema(const ReadSpec& in);

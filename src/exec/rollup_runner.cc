@@ -239,11 +239,17 @@ class RollupJob final : public Job {
     // Footers: rows to expect and columns to unite.
     int64_t expected_rows = 0;
     std::vector<std::pair<std::string, std::vector<ColumnInfo>>> schemas;
+    auto infos = engine->InspectParquetFiles(local);
+    if (!infos.ok()) {
+      Status st = infos.status();
+      for (size_t i = 0; i < files.size(); i++) {
+        st = ShowPathAs(st, local[i], store_->UriOf(files[i].key));
+      }
+      return st;
+    }
     for (size_t i = 0; i < files.size(); i++) {
-      auto info = engine->Inspect(local[i], FileFormat::kParquet);
-      if (!info.ok()) return ShowPathAs(info.status(), local[i], store_->UriOf(files[i].key));
-      expected_rows += info->rows;
-      schemas.emplace_back(store_->UriOf(files[i].key), info->columns);
+      expected_rows += (*infos)[i].rows;
+      schemas.emplace_back(store_->UriOf(files[i].key), std::move((*infos)[i].columns));
     }
     LP_RETURN_IF_ERROR(CheckSchemasUnite(schemas));
     WriteSpec out;

@@ -134,6 +134,41 @@ TEST_F(EngineTest, FailedCopyLeavesNoOutput) {
   EXPECT_FALSE(std::filesystem::exists(out.path));
 }
 
+// Many footers at once give what Inspect gives file by file; a bad one is named as Inspect
+// names it.
+TEST_F(EngineTest, InspectParquetFilesAgreesWithInspect) {
+  std::vector<std::string> files;
+  const std::vector<std::string> texts = {"id,name\n1,x\n2,y\n", "id,name\n3,z\n",
+                                          "name,id,extra\nw,4,true\n", "id,name\n5,v\n6,u\n7,t\n"};
+  for (size_t i = 0; i < texts.size(); i++) {
+    std::string csv = Write("f" + std::to_string(i) + ".csv", texts[i]);
+    WriteSpec out{dir_ + "/f" + std::to_string(i) + ".parquet"};
+    ASSERT_TRUE(engine_->Copy({{csv}}, out).ok());
+    files.push_back(out.path);
+  }
+  auto many = engine_->InspectParquetFiles(files);
+  ASSERT_TRUE(many.ok()) << many.status().ToString();
+  ASSERT_EQ(many->size(), files.size());
+  for (size_t i = 0; i < files.size(); i++) {
+    auto one = engine_->Inspect(files[i]);
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ((*many)[i].rows, one->rows) << files[i];
+    EXPECT_EQ((*many)[i].row_groups, one->row_groups) << files[i];
+    EXPECT_EQ((*many)[i].size_bytes, one->size_bytes) << files[i];
+    ASSERT_EQ((*many)[i].columns.size(), one->columns.size()) << files[i];
+    for (size_t c = 0; c < one->columns.size(); c++) {
+      EXPECT_EQ((*many)[i].columns[c].name, one->columns[c].name);
+      EXPECT_EQ((*many)[i].columns[c].type, one->columns[c].type);
+    }
+  }
+  EXPECT_EQ((*many)[2].columns.size(), 3u);
+  std::string bad = Write("bad.parquet", "this is not parquet at all, just text");
+  files.insert(files.begin() + 1, bad);
+  auto failed = engine_->InspectParquetFiles(files);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().ToString(), engine_->Inspect(bad).status().ToString());
+}
+
 TEST_F(EngineTest, MissingInputIsNotFound) {
   auto rows = engine_->Copy({{dir_ + "/nope.csv"}}, WriteSpec{dir_ + "/o.parquet"});
   ASSERT_FALSE(rows.ok());
