@@ -107,7 +107,7 @@ int PlanPrinter::Finish(const RunSummary& summary) {
     if (over_ > 0) {
       std::cout << fmt::format(
           "{} task(s) read more than --max-task-bytes {}: a task is one output, so use a finer "
-          "--grouping (or --cascade) to make them smaller\n",
+          "--grouping to make them smaller\n",
           over_, HumanBytes(static_cast<double>(max_task_bytes_)));
     }
   }
@@ -130,7 +130,7 @@ constexpr const char* kPlanHelp =
     "                         array of N (what --shard auto/N would give element i)\n"
     "  --max-task-bytes SIZE  flag the tasks that read more than SIZE (e.g. 2GiB); the exit\n"
     "                         code is then 1. A task is one output: make it smaller with a\n"
-    "                         finer --grouping, or --cascade\n"
+    "                         finer --grouping\n"
     "\n"
     "Example:\n"
     "  lakepack plan rollup s3://lake/events --start 2025-01-01 --end 2025-01-31 \\\n"
