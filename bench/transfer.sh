@@ -9,7 +9,10 @@
 # cli and to rclone.
 #
 #   bench/transfer.sh [--server moto|rgw|both] [--objects 64] [--size-mib 16] [--threads 16]
-#                     [--workdir DIR] [--bin PATH] [--tools lakepack,aws,rclone] [--runs 1]
+#                     [--workdir DIR] [--bin PATH] [--tools lakepack,aws,rclone,curl] [--runs 1]
+#
+# curl is the zero-work client, the floor the server allows: THREADS curl processes at a time,
+# one object each, UNSIGNED-PAYLOAD, no Content-MD5, no digest of any kind.
 #
 # --runs N repeats each tool's upload and download N times (interleaved tool by tool, so a
 # burst of load elsewhere hits all of them) and reports the median; every download is checked.
@@ -35,7 +38,7 @@ SIZE_MIB=16
 THREADS=16
 WORKDIR=""
 BIN=${LAKEPACK_BENCH_BIN:-}
-TOOLS=lakepack,aws,rclone
+TOOLS=lakepack,aws,rclone,curl
 RUNS=1
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -47,7 +50,7 @@ while [[ $# -gt 0 ]]; do
     --bin) BIN=$2; shift 2 ;;
     --tools) TOOLS=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
-    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "transfer.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -116,6 +119,11 @@ start_server() {
       ;;
   esac
   export AWS_ENDPOINT_URL=$EP
+  # RGW makes its data pool on the first object written (a second or two): not the first
+  # tool's time to pay.
+  : >"$SCRATCH/warm-up"
+  aws s3api put-object --bucket "$BUCKET" --key warm-up --body "$SCRATCH/warm-up" >/dev/null
+  aws s3api delete-object --bucket "$BUCKET" --key warm-up >/dev/null
   export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other
   export RCLONE_CONFIG_BENCH_ENDPOINT=$EP RCLONE_CONFIG_BENCH_REGION=us-east-1
   export RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
@@ -169,7 +177,7 @@ for tool in "${tools[@]}"; do
         echo "transfer.sh: lakepack_bench_transfer not built (ninja -C build lakepack_bench_transfer); skipping lakepack" >&2
       fi
       ;;
-    aws | rclone) ;;
+    aws | rclone | curl) ;;
     *) echo "transfer.sh: unknown tool $tool" >&2; exit 2 ;;
   esac
 done
@@ -214,6 +222,22 @@ run_tool() {  # run_tool SERVER NAME UP_CMD... -- DOWN_CMD...: one upload, downl
   free_deleted "$server"
 }
 
+# curl_objects up|down: the zero-work client, a floor for what the server allows: THREADS
+# curl processes at a time, one object each, signed with an UNSIGNED-PAYLOAD (no digest of the
+# body on this side, no Content-MD5, nothing checked); the keys are the source's names, so
+# the download lists nothing.
+curl_objects() {
+  local -a sign=(-sSf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+  if [[ $1 == up ]]; then
+    find "$SRC" -maxdepth 1 -type f -print0 |
+      xargs -0 -P "$THREADS" -I{} curl "${sign[@]}" -o /dev/null -T {} "$EP/$BUCKET/curl/"
+  else
+    find "$SRC" -maxdepth 1 -type f -printf '%f\0' |
+      xargs -0 -P "$THREADS" -I{} curl "${sign[@]}" -o "$DL/{}" "$EP/$BUCKET/curl/{}"
+  fi
+}
+
 # The median of a list of seconds ("" when there is none).
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 mbps() { awk -v b="$BYTES" -v s="$1" 'BEGIN { if (s > 0) printf "%.1f", b / 1e6 / s; else print "-" }'; }
@@ -231,6 +255,10 @@ table() {
   echo "  load average (1/5/15 min): ${LOAD[$server:start]} at start, ${LOAD[$server:end]} at end"
   printf '%-12s %8s %8s %6s %8s %8s %8s %6s %8s  %s\n' tool "up s" "up MB/s" "x aws" "x rclone" \
     "down s" "down MB/s" "x aws" "x rclone" md5
+  local runs=""
+  for t in "${tools[@]}"; do
+    [[ -n ${UP[$server:$t]:-} ]] && runs+="  $t up: ${UP[$server:$t]}down: ${DOWN[$server:$t]:-}"$'\n'
+  done
   for t in cp "${tools[@]}"; do
     k=$server:$t
     u=$(median "${UP[$k]:-}") d=$(median "${DOWN[$k]:-}")
@@ -246,6 +274,7 @@ table() {
       "$(ratio "$(median "${DOWN[$server:rclone]:-}")" "${d:-0}")" \
       "${CHECK[$k]:-$([[ $t == lakepack ]] && echo "not built")}"
   done
+  ((RUNS == 1)) || printf 'seconds of each run:\n%s' "$runs"
 }
 
 for server in "${SERVERS_TO_RUN[@]}"; do
@@ -272,6 +301,9 @@ for server in "${SERVERS_TO_RUN[@]}"; do
           run_tool "$server" rclone rclone copy --transfers "$THREADS" --checkers "$THREADS" "$SRC" \
             "bench:$BUCKET/rclone" -- \
             rclone copy --transfers "$THREADS" --checkers "$THREADS" "bench:$BUCKET/rclone" "$DL"
+          ;;
+        curl)
+          run_tool "$server" curl curl_objects up -- curl_objects down
           ;;
       esac
     done
