@@ -400,7 +400,7 @@ class PackJob final : public Job {
 
     // Without --schema every source is staged and its columns read first, for the one schema
     // rule of every command (plan/schema_union.h; a conflict names the column and both files).
-    // With it, sources are staged one at a time below, so that the spool holds one at once.
+    // With it, sources are staged below, just before the one write that reads them all.
     std::vector<InputColumns> schemas;
     std::vector<size_t> schema_source;  // index into sources of each schemas entry
     for (size_t i = 0; schema.empty() && i < sources.size(); i++) {

@@ -676,7 +676,6 @@ Result<std::vector<int64_t>> FormatEngine::CopyAsInOrder(const std::vector<ReadS
     int64_t rows = 0;
   };
   std::vector<Input> ins(inputs.size());
-  std::string query;
   int64_t expected = 0;
   for (size_t i = 0; i < inputs.size(); i++) {
     LP_RETURN_IF_ERROR(CheckInputsExist(inputs[i]));
@@ -685,20 +684,57 @@ Result<std::vector<int64_t>> FormatEngine::CopyAsInOrder(const std::vector<ReadS
     LP_ASSIGN_OR_RETURN(in.have, impl_->SchemaOf(in.p, Describe(inputs[i])));
     LP_ASSIGN_OR_RETURN(in.rows, impl_->FooterRows(in.p, Describe(inputs[i])));
     expected += in.rows;
+    // Only 0-byte CSVs: no rows, but the file still gets the columns asked for.
+    in.source = in.p.files.empty() ? "(SELECT 1 WHERE false)" : sql::ReadExpression(in.p.files);
+  }
+  auto select_of = [&](const std::vector<ColumnInfo>& have) {
     std::string select;
     for (const auto& c : columns) {
-      bool present = std::any_of(in.have.begin(), in.have.end(),
+      bool present = std::any_of(have.begin(), have.end(),
                                  [&](const ColumnInfo& h) { return h.name == c.name; });
       if (!select.empty()) select += ", ";
       select += fmt::format("CAST({} AS {}) AS {}",
                             present ? sql::QuoteIdentifier(c.name) : std::string("NULL"), c.type,
                             sql::QuoteIdentifier(c.name));
     }
-    // Only 0-byte CSVs: no rows, but the file still gets the columns asked for.
-    in.source = in.p.files.empty() ? "(SELECT 1 WHERE false)" : sql::ReadExpression(in.p.files);
-    // UNION ALL keeps its branches in order when the write keeps insertion order (a batch
-    // copy to one file), so the inputs lie end to end as given.
-    query += fmt::format("{}SELECT {} FROM {} _lp_in", i ? " UNION ALL " : "", select, in.source);
+    return select;
+  };
+  // Consecutive inputs of one kind (format, CSV delimiter, JSON columns) are one multi-file
+  // read, which keeps its files' order; runs of another kind follow as UNION ALL branches,
+  // which a copy that keeps insertion order also keeps in order. One read for many files is
+  // also what keeps memory flat: DuckDB 1.4's order-keeping copy holds every branch after the
+  // first until the end of the statement.
+  auto kind = [](const Input& in) {
+    std::string k;
+    for (const auto& f : in.p.files) {
+      std::string one =
+          fmt::format("{}|{}|{}", static_cast<int>(f.format),
+                      f.format == FileFormat::kCsv ? f.delimiter : '\0', f.json_columns.size());
+      for (const auto& c : f.json_columns) one += "|" + c.name + " " + c.type;
+      if (!k.empty() && k != one) return std::string("mixed");
+      k = one;
+    }
+    return k;
+  };
+  std::string query;
+  for (size_t i = 0; i < ins.size();) {
+    size_t j = i + 1;
+    const std::string k = kind(ins[i]);
+    while (j < ins.size() && !k.empty() && k != "mixed" && kind(ins[j]) == k) j++;
+    std::string branch;
+    if (j == i + 1) {
+      branch = fmt::format("SELECT {} FROM {} _lp_in", select_of(ins[i].have), ins[i].source);
+    } else {
+      Impl::Prepared run;
+      for (size_t r = i; r < j; r++) {
+        run.files.insert(run.files.end(), ins[r].p.files.begin(), ins[r].p.files.end());
+      }
+      LP_ASSIGN_OR_RETURN(std::vector<ColumnInfo> have, impl_->SchemaOf(run, Describe(inputs[i])));
+      branch =
+          fmt::format("SELECT {} FROM {} _lp_in", select_of(have), sql::ReadExpression(run.files));
+    }
+    query += (query.empty() ? "" : " UNION ALL ") + branch;
+    i = j;
   }
   const std::string what = inputs.size() == 1 ? Describe(inputs[0])
                                               : fmt::format("{} (and {} more inputs)",
