@@ -106,10 +106,12 @@ TEST(CutRowGroups, CutsCloseToTheTargetOrNotAtAll) {
   cuts = CutRowGroups(bytes, rows, 400, 0.04, 22, 0, 0);
   ASSERT_TRUE(cuts);
   EXPECT_EQ(cuts->front(), (std::pair<size_t, size_t>{0, 4}));
-  // Overheads count: 3 groups + 20 bytes is still within 4% of 300.
-  cuts = CutRowGroups(bytes, rows, 300, 0.04, 0, 8, 4);
+  // Overheads count: 3 groups and 8 bytes are within 4% of 300, 3 groups and 20 bytes not
+  // (nor 2 groups and 16 bytes).
+  cuts = CutRowGroups(bytes, rows, 300, 0.04, 0, 2, 2);
   ASSERT_TRUE(cuts);
   EXPECT_EQ(cuts->front().second, 3u);
+  EXPECT_FALSE(CutRowGroups(bytes, rows, 300, 0.04, 0, 8, 4));
   // A last output above the target by more than the tolerance cannot be.
   EXPECT_FALSE(CutRowGroups({100, 500}, {1, 1}, 100, 0.04, 0, 0, 0));
 }
