@@ -209,6 +209,20 @@ class FormatEngine {
   Result<int64_t> CopyAs(const ReadSpec& in, const std::vector<ColumnInfo>& columns,
                          const WriteSpec& out);
 
+  //! Like CopyAs for several inputs laid end to end in the order given, in one write: the rows
+  //! of inputs[0] first, then those of inputs[1], and so on, each input read as its ReadSpec
+  //! says. Returns each input's rows (lakepack's count of a text file's records, a Parquet
+  //! file's footer), their sum checked against the rows written. A value that does not cast
+  //! names its input and column. Streams like Copy.
+  Result<std::vector<int64_t>> CopyAsInOrder(const std::vector<ReadSpec>& inputs,
+                                             const std::vector<ColumnInfo>& columns,
+                                             const WriteSpec& out);
+
+  //! The rows of the inputs without reading them through the engine: a text file's records
+  //! from lakepack's own pass over it (made once per engine and remembered for the reads that
+  //! follow), a Parquet file's from its footer.
+  Result<int64_t> CountRows(const ReadSpec& in);
+
   //! Writes rows [first, first + count) of the local Parquet file `parquet`, in file order,
   //! to `out`. Streams; row groups outside the range are skipped by their statistics.
   Result<int64_t> CopyRowRange(const std::string& parquet, int64_t first, int64_t count,

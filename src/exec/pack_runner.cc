@@ -25,6 +25,7 @@
 #include "exec/spool.h"
 #include "exec/staging.h"
 #include "format/parquet_footer.h"
+#include "format/parquet_split.h"
 #include "lakepack/pack.h"
 #include "lakepack/uri.h"
 #include "plan/pack_plan.h"
@@ -43,6 +44,14 @@ constexpr double kAimTolerance = 0.04;
 constexpr int kMaxAttempts = 6;
 // Rows of the first probe write that measures bytes per row in the output format.
 constexpr int64_t kMinProbeRows = 2048;
+// The laid-out file's row groups: about this many to a target's bytes, within DuckDB's vector
+// (2,048 rows) and its default row group (122,880 rows).
+constexpr int64_t kGroupsPerTarget = 32;
+constexpr int64_t kMinGroupRows = 2048;
+constexpr int64_t kMaxGroupRows = 122880;
+// A Parquet file's bytes besides its row groups and their footer entries: the magic bytes,
+// the footer's length, the schema and the provenance (an estimate, for cutting).
+constexpr double kFileOverheadBytes = 2048;
 
 int64_t FileSize(const std::string& path) {
   std::error_code ec;
@@ -305,8 +314,12 @@ class PackJob final : public Job {
     }
     if (series.latest) result.latest = out_store->UriOf(series.latest->key);
     const bool latest_affected = !known.empty() && known.back().affected;
-    result.tops_up =
-        series.latest && (series.latest->size < o.target_size.bytes() || latest_affected);
+    // The latest output has room when another row group (kGroupsPerTarget) would bring it
+    // closer to the target: one within half a group of it is full, left as it is.
+    result.tops_up = series.latest &&
+                     (series.latest->size <
+                          o.target_size.bytes() - o.target_size.bytes() / (2 * kGroupsPerTarget) ||
+                      latest_affected);
     for (const auto& i : inputs) in_bytes += i.size;
     if (!result.already_packed.empty()) {
       progress.Log(fmt::format("{} input(s) already packed (held by the outputs): skipped",
@@ -387,7 +400,7 @@ class PackJob final : public Job {
 
     // Without --schema every source is staged and its columns read first, for the one schema
     // rule of every command (plan/schema_union.h; a conflict names the column and both files).
-    // With it, sources are staged one at a time below, so that the spool holds one at once.
+    // With it, sources are staged below, just before the one write that reads them all.
     std::vector<InputColumns> schemas;
     std::vector<size_t> schema_source;  // index into sources of each schemas entry
     for (size_t i = 0; schema.empty() && i < sources.size(); i++) {
@@ -432,54 +445,64 @@ class PackJob final : public Job {
       return BuildResult{};
     }
 
-    // Each source is cast to the common columns and laid into a part file; the stream's
-    // provenance records which rows of which input it holds, in order.
-    std::vector<std::string> parts;
+    // The sources are cast to the common columns and laid end to end in one local Parquet file,
+    // in one write (row order: the topped-up output's rows first, then the inputs by key); the
+    // stream's provenance records which rows of which input it holds, in order.
+    std::vector<ReadSpec> specs;
+    int64_t source_bytes = 0, source_rows = 0;
+    for (size_t i = 0; i < sources.size(); i++) {
+      if (locals[i].empty()) LP_RETURN_IF_ERROR(stage(i));
+      specs.push_back(read_spec(locals[i]));
+      source_bytes += sources[i].object.size;
+      auto n = engine->CountRows(specs.back());
+      if (!n.ok())
+        return ShowPathAs(n.status(), locals[i], sources[i].store->UriOf(sources[i].object.key));
+      source_rows += *n;
+    }
+    // Row groups of about 1/kGroupsPerTarget of the target (by the sources' bytes per row:
+    // Parquet is smaller than the text it comes from, so its groups are smaller still), so that
+    // outputs can be cut at group boundaries close to the target.
+    const int64_t group_rows = std::clamp<int64_t>(
+        RowsForBytes(o.target_size.bytes() / kGroupsPerTarget,
+                     static_cast<double>(source_bytes) /
+                         static_cast<double>(std::max<int64_t>(1, source_rows))),
+        kMinGroupRows, kMaxGroupRows);
+    const std::string all = ctx.dir() + "/all.parquet";
+    auto copied = engine->CopyAsInOrder(
+        specs, columns,
+        WriteSpec{all, FileFormat::kParquet, parquet_out ? compression : Compression::kSnappy,
+                  group_rows});
+    if (!copied.ok()) {
+      Status st = copied.status();
+      for (size_t i = 0; i < sources.size(); i++) {
+        st = ShowPathAs(st, locals[i], sources[i].store->UriOf(sources[i].object.key));
+      }
+      return st;
+    }
     Provenance stream;
     int64_t total_rows = 0, old_rows = 0;
-    std::string parts_dir = Sub(ctx, "parts");
     for (size_t i = 0; i < sources.size(); i++) {
       const auto& src = sources[i];
       std::string uri = src.store->UriOf(src.object.key);
-      WriteSpec ws;
-      ws.path = fmt::format("{}/part_{:06}.parquet", parts_dir, i);
-      ws.format = FileFormat::kParquet;
-      ws.compression = Compression::kSnappy;
-      if (locals[i].empty()) LP_RETURN_IF_ERROR(stage(i));
-      auto rows = engine->CopyAs(read_spec(locals[i]), columns, ws);
-      if (!rows.ok()) return ShowPathAs(rows.status(), locals[i], uri);
+      const int64_t rows = (*copied)[i];
       if (src.output) {
-        old_rows = *rows;
+        old_rows = rows;
         const Provenance& held = src.output->affected ? src.output->kept : src.output->provenance;
-        if (ProvenanceRows(held) != *rows) {
-          return Status::Corruption(fmt::format("{}: holds {} rows, its provenance {}", uri, *rows,
-                                                ProvenanceRows(held)));
+        if (ProvenanceRows(held) != rows) {
+          return Status::Corruption(
+              fmt::format("{}: holds {} rows, its provenance {}", uri, rows, ProvenanceRows(held)));
         }
         stream.insert(stream.end(), held.begin(), held.end());
       } else {
-        stream.push_back({uri, src.object.etag, src.object.size, 0, *rows, o.delete_inputs});
+        stream.push_back({uri, src.object.etag, src.object.size, 0, rows, o.delete_inputs});
       }
-      total_rows += *rows;
-      parts.push_back(ws.path);
+      total_rows += rows;
       if (locals[i].rfind(ctx.dir(), 0) == 0 && !src.output)
         ::unlink(locals[i].c_str());  // a download
     }
     if (total_rows == old_rows) progress.Log("the new inputs hold no rows");
-    std::string all = parts[0];
-    if (parts.size() > 1) {
-      all = ctx.dir() + "/all.parquet";
-      LP_ASSIGN_OR_RETURN(
-          int64_t n, engine->Copy(ReadSpec{parts, FileFormat::kParquet},
-                                  WriteSpec{all, FileFormat::kParquet, Compression::kSnappy, 0}));
-      if (n != total_rows) {
-        return Status::Corruption(
-            fmt::format("laying the inputs end to end gave {} rows, expected {}", n, total_rows));
-      }
-      std::error_code ec;
-      fs::remove_all(parts_dir, ec);
-    }
 
-    // Cut [0, total_rows) into outputs by row ranges, measuring each written file.
+    // Cut [0, total_rows) into outputs.
     std::string out_local = Sub(ctx, "out");
     WriteSpec ws;
     ws.format = out_format;
@@ -490,8 +513,60 @@ class PackJob final : public Job {
       return p;
     };
     const double target = static_cast<double>(o.target_size.bytes());
+    // A topped-up output that would get no new row is left as it is, not rewritten.
+    const bool latest_affected = !known.empty() && known.back().affected;
+    auto noop_top_up = [&](const Cut& c) {
+      return c.tops_up && !latest_affected && c.rows == old_rows;
+    };
+    std::vector<Cut> cuts;
+    int64_t untouched_rows = 0;  // rows of a topped-up output left as it is
+    int64_t start = 0;
+    int64_t number = first_number;
+    // Parquet outputs: the row groups of the laid-out file are copied byte for byte into the
+    // outputs (one encoding of the rows in all), when its groups fall close enough to the
+    // target; otherwise (small targets, other formats) each output is written by row ranges.
+    bool cut_by_groups = false;
+    if (parquet_out && total_rows > 0) {
+      auto splitter = ParquetSplitter::Open(all);
+      if (!splitter.ok() && splitter.status().code() != StatusCode::kFailedPrecondition) {
+        return splitter.status();
+      }
+      std::optional<std::vector<std::pair<size_t, size_t>>> plan;
+      if (splitter.ok()) {
+        std::vector<int64_t> bytes, rows;
+        for (const auto& g : (*splitter)->row_groups()) {
+          bytes.push_back(g.bytes);
+          rows.push_back(g.rows);
+        }
+        plan = CutRowGroups(bytes, rows, o.target_size.bytes(), kAimTolerance,
+                            result.tops_up ? old_rows : 0, kFileOverheadBytes,
+                            (*splitter)->footer_bytes_per_row_group());
+      }
+      if (plan) {
+        cut_by_groups = true;
+        for (const auto& [first, count] : *plan) {
+          Cut cut;
+          cut.key = out_dir + PackOutputName(o.table, o.suffix, number, ext);
+          cut.local =
+              fmt::format("{}/{}", out_local, PackOutputName(o.table, o.suffix, number, ext));
+          cut.tops_up = start == 0 && result.tops_up;
+          for (size_t g = first; g < first + count; g++) {
+            cut.rows += (*splitter)->row_groups()[g].rows;
+          }
+          cut.provenance = provenance_of(start, cut.rows);
+          number++;
+          start += cut.rows;
+          if (noop_top_up(cut)) {
+            untouched_rows = cut.rows;
+            continue;
+          }
+          LP_ASSIGN_OR_RETURN(cut.size, (*splitter)->Write(first, count, ws.metadata, cut.local));
+          cuts.push_back(cut);
+        }
+      }
+    }
     double bpr = 0;
-    {
+    if (!cut_by_groups) {
       int64_t all_rows = std::max<int64_t>(1, total_rows);
       double all_bpr = static_cast<double>(FileSize(all)) / static_cast<double>(all_rows);
       int64_t probe = std::min(
@@ -504,17 +579,13 @@ class PackJob final : public Job {
         ::unlink(ws.path.c_str());
       }
     }
-    std::vector<Cut> cuts;
-    int64_t start = 0;
-    int64_t number = first_number;
-    do {
+    while (!cut_by_groups && (start < total_rows || (cuts.empty() && untouched_rows == 0))) {
       const int64_t remaining = total_rows - start;
-      const int64_t min_rows =
-          (cuts.empty() && result.tops_up) ? std::max<int64_t>(1, old_rows) : 1;
+      const int64_t min_rows = (start == 0 && result.tops_up) ? std::max<int64_t>(1, old_rows) : 1;
       Cut cut;
       cut.key = out_dir + PackOutputName(o.table, o.suffix, number, ext);
       cut.local = fmt::format("{}/{}", out_local, PackOutputName(o.table, o.suffix, number, ext));
-      cut.tops_up = cuts.empty() && result.tops_up;
+      cut.tops_up = start == 0 && result.tops_up;
       ws.path = cut.local;
       int64_t n = std::clamp(RowsForBytes(o.target_size.bytes(), bpr),
                              std::min(min_rows, remaining), remaining);
@@ -553,8 +624,19 @@ class PackJob final : public Job {
       cut.provenance = SliceProvenance(stream, start, best_n);
       start += best_n;
       number++;
+      if (noop_top_up(cut)) {
+        ::unlink(cut.local.c_str());
+        untouched_rows = cut.rows;
+        continue;
+      }
       cuts.push_back(cut);
-    } while (start < total_rows);
+    }
+    if (untouched_rows > 0) {
+      result.tops_up = false;
+      progress.Log(fmt::format("{}: no room for another row: left as it is",
+                               out_store->UriOf(series.latest->key)));
+    }
+    ::unlink(all.c_str());
 
     // The other outputs that held replaced rows are rewritten without them, in place.
     // (An affected latest output is always topped up: its kept rows lead the stream.)
@@ -595,9 +677,9 @@ class PackJob final : public Job {
       }
       if (i < stream_cuts) cut_rows += c.rows;
     }
-    if (cut_rows != total_rows) {
-      return Status::Corruption(
-          fmt::format("outputs hold {} rows, the sources {}", cut_rows, total_rows));
+    if (cut_rows + untouched_rows != total_rows) {
+      return Status::Corruption(fmt::format("outputs hold {} rows, the sources {}",
+                                            cut_rows + untouched_rows, total_rows));
     }
     if (rejects) {
       LP_RETURN_IF_ERROR(rejects->Sync());  // durable before any input can be deleted

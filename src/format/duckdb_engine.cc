@@ -432,6 +432,10 @@ class FormatEngine::Impl {
                     what, rows, p.text_rows));
   }
 
+  //! The rows of a prepared read: lakepack's count of the text files' records plus the
+  //! Parquet files' footers.
+  Result<int64_t> FooterRows(const Prepared& p, std::string_view what);
+
   //! The united columns of a prepared read (none when only 0-byte CSVs are read).
   Result<std::vector<ColumnInfo>> SchemaOf(const Prepared& p, std::string_view what);
 
@@ -635,47 +639,144 @@ Result<int64_t> FormatEngine::Copy(const ReadSpec& in, const WriteSpec& out) {
 
 Result<int64_t> FormatEngine::CopyAs(const ReadSpec& in, const std::vector<ColumnInfo>& columns,
                                      const WriteSpec& out) {
-  LP_RETURN_IF_ERROR(CheckOutput(out));
-  LP_RETURN_IF_ERROR(CheckInputsExist(in));
-  if (columns.empty()) return Status::InvalidArgument("CopyAs: no columns");
-  LP_ASSIGN_OR_RETURN(Impl::Prepared p, impl_->Prepare(in));
-  LP_ASSIGN_OR_RETURN(std::vector<ColumnInfo> have, impl_->SchemaOf(p, Describe(in)));
-  std::string select;
-  for (const auto& c : columns) {
-    bool present = std::any_of(have.begin(), have.end(),
-                               [&](const ColumnInfo& h) { return h.name == c.name; });
-    if (!select.empty()) select += ", ";
-    select += fmt::format("CAST({} AS {}) AS {}",
-                          present ? sql::QuoteIdentifier(c.name) : std::string("NULL"), c.type,
-                          sql::QuoteIdentifier(c.name));
+  LP_ASSIGN_OR_RETURN(std::vector<int64_t> rows, CopyAsInOrder({in}, columns, out));
+  return rows[0];
+}
+
+Result<int64_t> FormatEngine::Impl::FooterRows(const Prepared& p, std::string_view what) {
+  if (p.all_text) return p.text_rows;
+  int64_t n = p.text_rows;
+  for (const auto& f : p.files) {
+    if (f.format != FileFormat::kParquet) continue;
+    LP_ASSIGN_OR_RETURN(Table t, Query(fmt::format("SELECT num_rows FROM parquet_file_metadata({})",
+                                                   sql::Quote(f.path)),
+                                       what));
+    if (t.rows.empty()) return Status::Corruption(f.path + ": no Parquet footer");
+    n += std::stoll(t.rows[0][0].value_or("0"));
   }
-  // Only 0-byte CSVs: no rows, but the file still gets the columns asked for.
-  std::string source = p.files.empty() ? "(SELECT 1 WHERE false)" : sql::ReadExpression(p.files);
-  std::string q = fmt::format("COPY (SELECT {} FROM {} _lp_in) TO {} ({})", select, source,
-                              sql::Quote(out.path), sql::WriteOptions(out));
-  auto res = impl_->Query(q, Describe(in));
-  if (!res.ok()) {
-    ::unlink(out.path.c_str());
-    // Name the column whose values do not cast, with one of them.
+  return n;
+}
+
+Result<int64_t> FormatEngine::CountRows(const ReadSpec& in) {
+  LP_RETURN_IF_ERROR(CheckInputsExist(in));
+  LP_ASSIGN_OR_RETURN(Impl::Prepared p, impl_->Prepare(in));
+  return impl_->FooterRows(p, Describe(in));
+}
+
+Result<std::vector<int64_t>> FormatEngine::CopyAsInOrder(const std::vector<ReadSpec>& inputs,
+                                                         const std::vector<ColumnInfo>& columns,
+                                                         const WriteSpec& out) {
+  LP_RETURN_IF_ERROR(CheckOutput(out));
+  if (columns.empty()) return Status::InvalidArgument("CopyAs: no columns");
+  if (inputs.empty()) return Status::InvalidArgument("CopyAs: no inputs");
+  struct Input {
+    Impl::Prepared p;
+    std::vector<ColumnInfo> have;
+    std::string source;
+    int64_t rows = 0;
+  };
+  std::vector<Input> ins(inputs.size());
+  int64_t expected = 0;
+  for (size_t i = 0; i < inputs.size(); i++) {
+    LP_RETURN_IF_ERROR(CheckInputsExist(inputs[i]));
+    Input& in = ins[i];
+    LP_ASSIGN_OR_RETURN(in.p, impl_->Prepare(inputs[i]));
+    LP_ASSIGN_OR_RETURN(in.have, impl_->SchemaOf(in.p, Describe(inputs[i])));
+    LP_ASSIGN_OR_RETURN(in.rows, impl_->FooterRows(in.p, Describe(inputs[i])));
+    expected += in.rows;
+    // Only 0-byte CSVs: no rows, but the file still gets the columns asked for.
+    in.source = in.p.files.empty() ? "(SELECT 1 WHERE false)" : sql::ReadExpression(in.p.files);
+  }
+  auto select_of = [&](const std::vector<ColumnInfo>& have) {
+    std::string select;
     for (const auto& c : columns) {
       bool present = std::any_of(have.begin(), have.end(),
                                  [&](const ColumnInfo& h) { return h.name == c.name; });
-      if (!present) continue;
-      std::string col = sql::QuoteIdentifier(c.name);
-      auto bad =
-          impl_->Query(fmt::format("SELECT {0}::VARCHAR FROM {1} _lp_in WHERE {0} IS NOT NULL AND "
-                                   "TRY_CAST({0} AS {2}) IS NULL LIMIT 1",
-                                   col, source, c.type),
-                       Describe(in));
-      if (bad.ok() && !bad->rows.empty()) {
-        return Status::Corruption(fmt::format("{}: column '{}': value '{}' does not cast to {}",
-                                              Describe(in), c.name, bad->rows[0][0].value_or(""),
-                                              c.type));
+      if (!select.empty()) select += ", ";
+      select += fmt::format("CAST({} AS {}) AS {}",
+                            present ? sql::QuoteIdentifier(c.name) : std::string("NULL"), c.type,
+                            sql::QuoteIdentifier(c.name));
+    }
+    return select;
+  };
+  // Consecutive inputs of one kind (format, CSV delimiter, JSON columns) are one multi-file
+  // read, which keeps its files' order; runs of another kind follow as UNION ALL branches,
+  // which a copy that keeps insertion order also keeps in order. One read for many files is
+  // also what keeps memory flat: DuckDB 1.4's order-keeping copy holds every branch after the
+  // first until the end of the statement.
+  auto kind = [](const Input& in) {
+    std::string k;
+    for (const auto& f : in.p.files) {
+      std::string one =
+          fmt::format("{}|{}|{}", static_cast<int>(f.format),
+                      f.format == FileFormat::kCsv ? f.delimiter : '\0', f.json_columns.size());
+      for (const auto& c : f.json_columns) one += "|" + c.name + " " + c.type;
+      if (!k.empty() && k != one) return std::string("mixed");
+      k = one;
+    }
+    return k;
+  };
+  std::string query;
+  for (size_t i = 0; i < ins.size();) {
+    size_t j = i + 1;
+    const std::string k = kind(ins[i]);
+    while (j < ins.size() && !k.empty() && k != "mixed" && kind(ins[j]) == k) j++;
+    std::string branch;
+    if (j == i + 1) {
+      branch = fmt::format("SELECT {} FROM {} _lp_in", select_of(ins[i].have), ins[i].source);
+    } else {
+      Impl::Prepared run;
+      for (size_t r = i; r < j; r++) {
+        run.files.insert(run.files.end(), ins[r].p.files.begin(), ins[r].p.files.end());
+      }
+      LP_ASSIGN_OR_RETURN(std::vector<ColumnInfo> have, impl_->SchemaOf(run, Describe(inputs[i])));
+      branch =
+          fmt::format("SELECT {} FROM {} _lp_in", select_of(have), sql::ReadExpression(run.files));
+    }
+    query += (query.empty() ? "" : " UNION ALL ") + branch;
+    i = j;
+  }
+  const std::string what = inputs.size() == 1 ? Describe(inputs[0])
+                                              : fmt::format("{} (and {} more inputs)",
+                                                            Describe(inputs[0]), inputs.size() - 1);
+  std::string q =
+      fmt::format("COPY ({}) TO {} ({})", query, sql::Quote(out.path), sql::WriteOptions(out));
+  auto res = impl_->Query(q, what);
+  if (!res.ok()) {
+    ::unlink(out.path.c_str());
+    // Name the input and column whose values do not cast, with one of them.
+    for (size_t i = 0; i < ins.size(); i++) {
+      for (const auto& c : columns) {
+        bool present = std::any_of(ins[i].have.begin(), ins[i].have.end(),
+                                   [&](const ColumnInfo& h) { return h.name == c.name; });
+        if (!present) continue;
+        std::string col = sql::QuoteIdentifier(c.name);
+        auto bad = impl_->Query(
+            fmt::format("SELECT {0}::VARCHAR FROM {1} _lp_in WHERE {0} IS NOT NULL AND "
+                        "TRY_CAST({0} AS {2}) IS NULL LIMIT 1",
+                        col, ins[i].source, c.type),
+            Describe(inputs[i]));
+        if (bad.ok() && !bad->rows.empty()) {
+          return Status::Corruption(fmt::format("{}: column '{}': value '{}' does not cast to {}",
+                                                Describe(inputs[i]), c.name,
+                                                bad->rows[0][0].value_or(""), c.type));
+        }
       }
     }
-    return Impl::Original(res.status(), p);
+    Status st = res.status();
+    for (const auto& in : ins) st = Impl::Original(st, in.p);
+    return st;
   }
-  return CheckedRows(res, p, Describe(in), out.path);
+  LP_ASSIGN_OR_RETURN(int64_t n, CopiedRows(res));
+  if (n != expected) {
+    ::unlink(out.path.c_str());
+    return Status::Corruption(fmt::format(
+        "{}: the engine read {} rows, but the files hold {} records: nothing was written", what, n,
+        expected));
+  }
+  std::vector<int64_t> rows;
+  for (const auto& in : ins) rows.push_back(in.rows);
+  return rows;
 }
 
 Result<int64_t> FormatEngine::CopyRowRange(const std::string& parquet, int64_t first, int64_t count,

@@ -277,6 +277,34 @@ InputVerdict PackedIndex::Classify(const std::string& uri, const std::string& et
   return v;
 }
 
+std::optional<std::vector<std::pair<size_t, size_t>>> CutRowGroups(
+    const std::vector<int64_t>& bytes, const std::vector<int64_t>& rows, int64_t target,
+    double tolerance, int64_t first_min_rows, double overhead, double per_group) {
+  std::vector<std::pair<size_t, size_t>> cuts;
+  const double t = static_cast<double>(target);
+  size_t i = 0;
+  while (i < bytes.size()) {
+    double size = overhead;
+    int64_t held = 0;
+    size_t j = i;
+    while (j < bytes.size()) {
+      const double next = size + static_cast<double>(bytes[j]) + per_group;
+      const bool needed = j == i || (cuts.empty() && held < first_min_rows);
+      if (!needed && std::abs(next - t) > std::abs(size - t)) break;
+      size = next;
+      held += rows[j];
+      j++;
+    }
+    const bool last = j == bytes.size();
+    if (last ? size > t * (1 + tolerance) : std::abs(size - t) > t * tolerance) {
+      return std::nullopt;
+    }
+    cuts.emplace_back(i, j - i);
+    i = j;
+  }
+  return cuts;
+}
+
 int64_t RowsForBytes(int64_t target, double bytes_per_row) {
   if (bytes_per_row <= 0) return 1;
   return std::max<int64_t>(1, static_cast<int64_t>(std::llround(target / bytes_per_row)));

@@ -132,6 +132,16 @@ class PackedIndex {
   std::map<std::string, std::vector<Held>> held_;
 };
 
+//! Outputs cut at row-group boundaries, as (first group, groups) each: the groups of `bytes`
+//! (their rows in `rows`) taken in order, each output as close to `target` bytes as whole
+//! groups bring it, counting `overhead` bytes per file and `per_group` per group besides the
+//! groups' own; the first output holds at least `first_min_rows` rows. nullopt when the groups
+//! are too coarse for that: an output but the last further than `tolerance` from the target,
+//! or the last above it by more.
+std::optional<std::vector<std::pair<size_t, size_t>>> CutRowGroups(
+    const std::vector<int64_t>& bytes, const std::vector<int64_t>& rows, int64_t target,
+    double tolerance, int64_t first_min_rows, double overhead, double per_group);
+
 //! Rows for an output to reach `target` bytes at `bytes_per_row`, at least 1.
 int64_t RowsForBytes(int64_t target, double bytes_per_row);
 

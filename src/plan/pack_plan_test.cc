@@ -90,3 +90,31 @@ TEST(PackManifest, FindsEntriesByEtagOrBySizeAndReadsVersionOne) {
 
 }  // namespace
 }  // namespace lakepack
+
+namespace lakepack {
+namespace {
+
+TEST(CutRowGroups, CutsCloseToTheTargetOrNotAtAll) {
+  // Ten groups of 100 bytes, target 300: three outputs of three groups and a last of one.
+  std::vector<int64_t> bytes(10, 100), rows(10, 7);
+  auto cuts = CutRowGroups(bytes, rows, 300, 0.04, 0, 0, 0);
+  ASSERT_TRUE(cuts);
+  EXPECT_EQ(*cuts, (std::vector<std::pair<size_t, size_t>>{{0, 3}, {3, 3}, {6, 3}, {9, 1}}));
+  // Groups of 100 for a target of 250: never within 4%.
+  EXPECT_FALSE(CutRowGroups(bytes, rows, 250, 0.04, 0, 0, 0));
+  // The first output holds at least the topped-up rows, here four groups' worth.
+  cuts = CutRowGroups(bytes, rows, 400, 0.04, 22, 0, 0);
+  ASSERT_TRUE(cuts);
+  EXPECT_EQ(cuts->front(), (std::pair<size_t, size_t>{0, 4}));
+  // Overheads count: 3 groups and 8 bytes are within 4% of 300, 3 groups and 20 bytes not
+  // (nor 2 groups and 16 bytes).
+  cuts = CutRowGroups(bytes, rows, 300, 0.04, 0, 2, 2);
+  ASSERT_TRUE(cuts);
+  EXPECT_EQ(cuts->front().second, 3u);
+  EXPECT_FALSE(CutRowGroups(bytes, rows, 300, 0.04, 0, 8, 4));
+  // A last output above the target by more than the tolerance cannot be.
+  EXPECT_FALSE(CutRowGroups({100, 500}, {1, 1}, 100, 0.04, 0, 0, 0));
+}
+
+}  // namespace
+}  // namespace lakepack

@@ -499,6 +499,34 @@ TEST_P(Pack, DeletedInputArrivingAgainIsNew) {
             SortedLines(p_->Canon(a) + p_->Canon(again)));
 }
 
+// Issue 14: a latest output with no room for another row group (within 1/64 of the target)
+// is full: it is left as it is, not rewritten byte for byte, and the new rows start the next.
+TEST_P(Pack, FullLatestOutputIsLeftAsItIs) {
+  std::string a = p_->AddInput("a.csv", "csv", 1500, 31);
+  ASSERT_EQ(p_->Pack({"--target-size", "1MB", "--quiet"}).exit_code, 0);
+  auto before = p_->Outputs("db/table/", "snappy.parquet");
+  ASSERT_EQ(before.size(), 1u);
+  auto latest = p_->lake().store().Stat(before[0]);
+  ASSERT_TRUE(latest.ok() && *latest);
+  std::string b = p_->AddInput("b.csv", "csv", 300, 32);
+  // A target one byte over the latest's size: it used to be topped up with no row.
+  auto r = p_->Pack({"--target-size", std::to_string((*latest)->size + 1), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  json s = json::parse(r.out);
+  EXPECT_FALSE(s["tops_up"].get<bool>()) << r.out;
+  auto now = p_->lake().store().Stat(before[0]);
+  ASSERT_TRUE(now.ok() && *now);
+  EXPECT_EQ((*now)->etag, (*latest)->etag);
+  EXPECT_EQ((*now)->mtime_ns, (*latest)->mtime_ns);
+  EXPECT_EQ((*now)->size, (*latest)->size);
+  auto outs = p_->Outputs("db/table/", "snappy.parquet");
+  ASSERT_EQ(outs.size(), 2u);
+  EXPECT_EQ(p_->CanonKeys(outs), p_->Canon(a) + p_->Canon(b));
+  // Only the new output (and lakepack's few small documents) went to the store.
+  int64_t written = s["requests"].value("bytes_written", int64_t{0});
+  EXPECT_LT(written - p_->Size(outs[1]), 64 * 1024) << r.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, Pack, ::testing::Values("local", "moto", "s3rver"),
                          [](const auto& i) { return i.param; });
 
