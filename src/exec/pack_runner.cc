@@ -334,10 +334,6 @@ class PackJob final : public Job {
     for (size_t i = 0; i + 1 < known.size(); i++) {
       if (known[i].affected) result.rewritten.push_back(out_store->UriOf(known[i].object.key));
     }
-
-    for (size_t i = 0; i + 1 < known.size(); i++) {
-      if (known[i].affected) result.rewritten.push_back(out_store->UriOf(known[i].object.key));
-    }
     out.tasks.push_back(MakeTask());
     return out;
   }

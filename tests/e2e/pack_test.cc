@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "e2e/lake.h"
 
@@ -444,6 +445,9 @@ TEST_P(Pack, ReplacedRowsLeaveAnEarlierOutputToo) {
   auto r = p_->Pack({"--target-size", "300KB", "--replace-changed", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.All();
   EXPECT_GE(nlohmann::json::parse(r.out)["rewritten"].size(), 1u) << r.out;
+  auto rewritten = nlohmann::json::parse(r.out)["rewritten"].get<std::vector<std::string>>();
+  EXPECT_EQ(std::set<std::string>(rewritten.begin(), rewritten.end()).size(), rewritten.size())
+      << "each rewritten output named once: " << r.out;
   std::string want;
   for (const auto& l : locals) want += p_->Canon(l);
   EXPECT_EQ(SortedLines(p_->CanonKeys(p_->Outputs("db/table/", "snappy.parquet"))),
