@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,54 +31,65 @@
 // The C API functions this file calls, each resolved once with dlsym. A call to one missing
 // from this list and from the #defines below fails to link (DuckDB is not linked): add it to
 // both.
-#define LP_DUCKDB_FUNCTIONS(X)    \
-  X(duckdb_append_blob)           \
-  X(duckdb_append_bool)           \
-  X(duckdb_append_date)           \
-  X(duckdb_append_double)         \
-  X(duckdb_append_float)          \
-  X(duckdb_append_int16)          \
-  X(duckdb_append_int32)          \
-  X(duckdb_append_int64)          \
-  X(duckdb_append_null)           \
-  X(duckdb_append_timestamp)      \
-  X(duckdb_append_value)          \
-  X(duckdb_append_varchar_length) \
-  X(duckdb_appender_create)       \
-  X(duckdb_appender_destroy)      \
-  X(duckdb_appender_end_row)      \
-  X(duckdb_appender_error)        \
-  X(duckdb_appender_flush)        \
-  X(duckdb_close)                 \
-  X(duckdb_column_count)          \
-  X(duckdb_column_name)           \
-  X(duckdb_connect)               \
-  X(duckdb_create_blob)           \
-  X(duckdb_create_bool)           \
-  X(duckdb_create_config)         \
-  X(duckdb_create_decimal)        \
-  X(duckdb_create_double)         \
-  X(duckdb_create_int64)          \
-  X(duckdb_create_list_value)     \
-  X(duckdb_create_logical_type)   \
-  X(duckdb_create_null_value)     \
-  X(duckdb_create_timestamp_tz)   \
-  X(duckdb_create_varchar_length) \
-  X(duckdb_destroy_config)        \
-  X(duckdb_destroy_logical_type)  \
-  X(duckdb_destroy_result)        \
-  X(duckdb_destroy_value)         \
-  X(duckdb_disconnect)            \
-  X(duckdb_free)                  \
-  X(duckdb_library_version)       \
-  X(duckdb_open_ext)              \
-  X(duckdb_query)                 \
-  X(duckdb_result_error)          \
-  X(duckdb_result_error_type)     \
-  X(duckdb_row_count)             \
-  X(duckdb_set_config)            \
-  X(duckdb_value_is_null)         \
-  X(duckdb_value_varchar)
+#define LP_DUCKDB_FUNCTIONS(X)               \
+  X(duckdb_bind_add_result_column)           \
+  X(duckdb_bind_get_parameter)               \
+  X(duckdb_bind_set_bind_data)               \
+  X(duckdb_bind_set_cardinality)             \
+  X(duckdb_bind_set_error)                   \
+  X(duckdb_close)                            \
+  X(duckdb_column_count)                     \
+  X(duckdb_column_name)                      \
+  X(duckdb_connect)                          \
+  X(duckdb_create_config)                    \
+  X(duckdb_create_data_chunk)                \
+  X(duckdb_create_decimal_type)              \
+  X(duckdb_create_list_type)                 \
+  X(duckdb_create_logical_type)              \
+  X(duckdb_create_table_function)            \
+  X(duckdb_data_chunk_get_size)              \
+  X(duckdb_data_chunk_get_vector)            \
+  X(duckdb_data_chunk_set_size)              \
+  X(duckdb_destroy_config)                   \
+  X(duckdb_destroy_data_chunk)               \
+  X(duckdb_destroy_logical_type)             \
+  X(duckdb_destroy_result)                   \
+  X(duckdb_destroy_table_function)           \
+  X(duckdb_destroy_value)                    \
+  X(duckdb_disconnect)                       \
+  X(duckdb_free)                             \
+  X(duckdb_function_get_bind_data)           \
+  X(duckdb_function_get_init_data)           \
+  X(duckdb_get_int64)                        \
+  X(duckdb_init_set_init_data)               \
+  X(duckdb_init_set_max_threads)             \
+  X(duckdb_library_version)                  \
+  X(duckdb_list_vector_get_child)            \
+  X(duckdb_list_vector_get_size)             \
+  X(duckdb_list_vector_reserve)              \
+  X(duckdb_list_vector_set_size)             \
+  X(duckdb_logical_type_set_alias)           \
+  X(duckdb_open_ext)                         \
+  X(duckdb_query)                            \
+  X(duckdb_register_table_function)          \
+  X(duckdb_result_error)                     \
+  X(duckdb_result_error_type)                \
+  X(duckdb_row_count)                        \
+  X(duckdb_set_config)                       \
+  X(duckdb_table_function_add_parameter)     \
+  X(duckdb_table_function_set_bind)          \
+  X(duckdb_table_function_set_function)      \
+  X(duckdb_table_function_set_init)          \
+  X(duckdb_table_function_set_name)          \
+  X(duckdb_validity_set_row_invalid)         \
+  X(duckdb_value_is_null)                    \
+  X(duckdb_value_varchar)                    \
+  X(duckdb_vector_assign_string_element_len) \
+  X(duckdb_vector_ensure_validity_writable)  \
+  X(duckdb_vector_get_data)                  \
+  X(duckdb_vector_get_validity)              \
+  X(duckdb_vector_reference_vector)          \
+  X(duckdb_vector_size)
 
 namespace lakepack {
 namespace {
@@ -139,53 +151,64 @@ const DuckDbApi& Duck() {
 }  // namespace lakepack
 
 // The calls below name the C API as usual; each name resolves through the table.
-#define duckdb_append_blob (Duck().duckdb_append_blob)
-#define duckdb_append_bool (Duck().duckdb_append_bool)
-#define duckdb_append_date (Duck().duckdb_append_date)
-#define duckdb_append_double (Duck().duckdb_append_double)
-#define duckdb_append_float (Duck().duckdb_append_float)
-#define duckdb_append_int16 (Duck().duckdb_append_int16)
-#define duckdb_append_int32 (Duck().duckdb_append_int32)
-#define duckdb_append_int64 (Duck().duckdb_append_int64)
-#define duckdb_append_null (Duck().duckdb_append_null)
-#define duckdb_append_timestamp (Duck().duckdb_append_timestamp)
-#define duckdb_append_value (Duck().duckdb_append_value)
-#define duckdb_append_varchar_length (Duck().duckdb_append_varchar_length)
-#define duckdb_appender_create (Duck().duckdb_appender_create)
-#define duckdb_appender_destroy (Duck().duckdb_appender_destroy)
-#define duckdb_appender_end_row (Duck().duckdb_appender_end_row)
-#define duckdb_appender_error (Duck().duckdb_appender_error)
-#define duckdb_appender_flush (Duck().duckdb_appender_flush)
+#define duckdb_bind_add_result_column (Duck().duckdb_bind_add_result_column)
+#define duckdb_bind_get_parameter (Duck().duckdb_bind_get_parameter)
+#define duckdb_bind_set_bind_data (Duck().duckdb_bind_set_bind_data)
+#define duckdb_bind_set_cardinality (Duck().duckdb_bind_set_cardinality)
+#define duckdb_bind_set_error (Duck().duckdb_bind_set_error)
 #define duckdb_close (Duck().duckdb_close)
 #define duckdb_column_count (Duck().duckdb_column_count)
 #define duckdb_column_name (Duck().duckdb_column_name)
 #define duckdb_connect (Duck().duckdb_connect)
-#define duckdb_create_blob (Duck().duckdb_create_blob)
-#define duckdb_create_bool (Duck().duckdb_create_bool)
 #define duckdb_create_config (Duck().duckdb_create_config)
-#define duckdb_create_decimal (Duck().duckdb_create_decimal)
-#define duckdb_create_double (Duck().duckdb_create_double)
-#define duckdb_create_int64 (Duck().duckdb_create_int64)
-#define duckdb_create_list_value (Duck().duckdb_create_list_value)
+#define duckdb_create_data_chunk (Duck().duckdb_create_data_chunk)
+#define duckdb_create_decimal_type (Duck().duckdb_create_decimal_type)
+#define duckdb_create_list_type (Duck().duckdb_create_list_type)
 #define duckdb_create_logical_type (Duck().duckdb_create_logical_type)
-#define duckdb_create_null_value (Duck().duckdb_create_null_value)
-#define duckdb_create_timestamp_tz (Duck().duckdb_create_timestamp_tz)
-#define duckdb_create_varchar_length (Duck().duckdb_create_varchar_length)
+#define duckdb_create_table_function (Duck().duckdb_create_table_function)
+#define duckdb_data_chunk_get_size (Duck().duckdb_data_chunk_get_size)
+#define duckdb_data_chunk_get_vector (Duck().duckdb_data_chunk_get_vector)
+#define duckdb_data_chunk_set_size (Duck().duckdb_data_chunk_set_size)
 #define duckdb_destroy_config (Duck().duckdb_destroy_config)
+#define duckdb_destroy_data_chunk (Duck().duckdb_destroy_data_chunk)
 #define duckdb_destroy_logical_type (Duck().duckdb_destroy_logical_type)
 #define duckdb_destroy_result (Duck().duckdb_destroy_result)
+#define duckdb_destroy_table_function (Duck().duckdb_destroy_table_function)
 #define duckdb_destroy_value (Duck().duckdb_destroy_value)
 #define duckdb_disconnect (Duck().duckdb_disconnect)
 #define duckdb_free (Duck().duckdb_free)
+#define duckdb_function_get_bind_data (Duck().duckdb_function_get_bind_data)
+#define duckdb_function_get_init_data (Duck().duckdb_function_get_init_data)
+#define duckdb_get_int64 (Duck().duckdb_get_int64)
+#define duckdb_init_set_init_data (Duck().duckdb_init_set_init_data)
+#define duckdb_init_set_max_threads (Duck().duckdb_init_set_max_threads)
 #define duckdb_library_version (Duck().duckdb_library_version)
+#define duckdb_list_vector_get_child (Duck().duckdb_list_vector_get_child)
+#define duckdb_list_vector_get_size (Duck().duckdb_list_vector_get_size)
+#define duckdb_list_vector_reserve (Duck().duckdb_list_vector_reserve)
+#define duckdb_list_vector_set_size (Duck().duckdb_list_vector_set_size)
+#define duckdb_logical_type_set_alias (Duck().duckdb_logical_type_set_alias)
 #define duckdb_open_ext (Duck().duckdb_open_ext)
 #define duckdb_query (Duck().duckdb_query)
+#define duckdb_register_table_function (Duck().duckdb_register_table_function)
 #define duckdb_result_error (Duck().duckdb_result_error)
 #define duckdb_result_error_type (Duck().duckdb_result_error_type)
 #define duckdb_row_count (Duck().duckdb_row_count)
 #define duckdb_set_config (Duck().duckdb_set_config)
+#define duckdb_table_function_add_parameter (Duck().duckdb_table_function_add_parameter)
+#define duckdb_table_function_set_bind (Duck().duckdb_table_function_set_bind)
+#define duckdb_table_function_set_function (Duck().duckdb_table_function_set_function)
+#define duckdb_table_function_set_init (Duck().duckdb_table_function_set_init)
+#define duckdb_table_function_set_name (Duck().duckdb_table_function_set_name)
+#define duckdb_validity_set_row_invalid (Duck().duckdb_validity_set_row_invalid)
 #define duckdb_value_is_null (Duck().duckdb_value_is_null)
 #define duckdb_value_varchar (Duck().duckdb_value_varchar)
+#define duckdb_vector_assign_string_element_len (Duck().duckdb_vector_assign_string_element_len)
+#define duckdb_vector_ensure_validity_writable (Duck().duckdb_vector_ensure_validity_writable)
+#define duckdb_vector_get_data (Duck().duckdb_vector_get_data)
+#define duckdb_vector_get_validity (Duck().duckdb_vector_get_validity)
+#define duckdb_vector_reference_vector (Duck().duckdb_vector_reference_vector)
+#define duckdb_vector_size (Duck().duckdb_vector_size)
 
 namespace lakepack {
 
@@ -440,6 +463,7 @@ class FormatEngine::Impl {
   Result<std::vector<ColumnInfo>> SchemaOf(const Prepared& p, std::string_view what);
 
   duckdb_connection connection() const { return con_; }
+  bool row_buffer_function = false;  // _lp_row_buffer is registered in this database
 
  private:
   struct Scanned {
@@ -979,195 +1003,215 @@ Result<RowDigest> FormatEngine::Digest(const ReadSpec& in) {
 
 namespace {
 
-std::string BufferTypeName(const ColumnType& t) {
-  switch (t.kind) {
+// The DuckDB type a buffer column holds (the caller destroys it).
+duckdb_logical_type LogicalTypeOf(ColumnKind kind, const ColumnType& t) {
+  switch (kind) {
     case ColumnKind::kBoolean:
-      return "BOOLEAN";
+      return duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN);
     case ColumnKind::kSmallInt:
-      return "SMALLINT";
+      return duckdb_create_logical_type(DUCKDB_TYPE_SMALLINT);
     case ColumnKind::kInteger:
-      return "INTEGER";
+      return duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
     case ColumnKind::kBigInt:
-      return "BIGINT";
+      return duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
     case ColumnKind::kFloat:
-      return "FLOAT";
+      return duckdb_create_logical_type(DUCKDB_TYPE_FLOAT);
     case ColumnKind::kDouble:
-      return "DOUBLE";
+      return duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
     case ColumnKind::kDecimal:
-      return fmt::format("DECIMAL({},{})", t.width, t.scale);
+      return duckdb_create_decimal_type(static_cast<uint8_t>(t.width),
+                                        static_cast<uint8_t>(t.scale));
     case ColumnKind::kVarchar:
-      return "VARCHAR";
-    case ColumnKind::kJson:
-      return "JSON";
+      return duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+    case ColumnKind::kJson: {
+      // DuckDB's JSON type is VARCHAR under the alias JSON; Parquet then marks the column JSON.
+      duckdb_logical_type j = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+      duckdb_logical_type_set_alias(j, "JSON");
+      return j;
+    }
     case ColumnKind::kBlob:
-      return "BLOB";
+      return duckdb_create_logical_type(DUCKDB_TYPE_BLOB);
     case ColumnKind::kUuid:
-      return "UUID";
+      return duckdb_create_logical_type(DUCKDB_TYPE_UUID);
     case ColumnKind::kDate:
-      return "DATE";
+      return duckdb_create_logical_type(DUCKDB_TYPE_DATE);
     case ColumnKind::kTimestamp:
-      return "TIMESTAMP";
+      return duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP);
     case ColumnKind::kTimestampTz:
-      return "TIMESTAMPTZ";
+      return duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP_TZ);
     case ColumnKind::kList: {
-      ColumnType e;
-      e.kind = t.element;
-      return BufferTypeName(e) + "[]";
+      ColumnKind e = t.element;
+      if (e != ColumnKind::kBlob && e != ColumnKind::kBigInt && e != ColumnKind::kDouble &&
+          e != ColumnKind::kBoolean) {
+        e = ColumnKind::kVarchar;
+      }
+      duckdb_logical_type child = LogicalTypeOf(e, t);
+      duckdb_logical_type list = duckdb_create_list_type(child);
+      duckdb_destroy_logical_type(&child);
+      return list;
     }
   }
-  return "VARCHAR";
+  return duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
 }
 
-duckdb_type ListChildType(ColumnKind k) {
-  switch (k) {
-    case ColumnKind::kBlob:
-      return DUCKDB_TYPE_BLOB;
-    case ColumnKind::kBigInt:
-      return DUCKDB_TYPE_BIGINT;
-    case ColumnKind::kDouble:
-      return DUCKDB_TYPE_DOUBLE;
-    case ColumnKind::kBoolean:
-      return DUCKDB_TYPE_BOOLEAN;
-    default:
-      return DUCKDB_TYPE_VARCHAR;
-  }
-}
+class DuckRowBuffer;
 
+// Buffers by id, for the table function _lp_row_buffer(id) that reads them (any engine's).
+std::mutex buffers_mu;
+std::map<int64_t, DuckRowBuffer*> buffers_by_id;
 std::atomic<int64_t> buffer_counter{0};
 
-// Rows go into an in-memory DuckDB table through the appender; Flush copies the table to
-// Parquet and starts a fresh one (dropping frees the memory, deleting rows would not).
+DuckRowBuffer* FindBuffer(int64_t id) {
+  std::lock_guard<std::mutex> lock(buffers_mu);
+  auto it = buffers_by_id.find(id);
+  return it == buffers_by_id.end() ? nullptr : it->second;
+}
+
+// Rows are written straight into DuckDB data chunks of duckdb_vector_size() rows, in DuckDB's
+// own layout: no Value per field, no casts, no table storage with its statistics. The table
+// function _lp_row_buffer(id) hands the chunks by reference to the two queries that read them
+// (the digest and the COPY to Parquet); Flush then drops them, so a buffer holds the rows fed
+// since the last Flush only.
 class DuckRowBuffer final : public RowBuffer {
  public:
-  DuckRowBuffer(FormatEngine::Impl* impl, duckdb_connection con, std::vector<BufferColumn> cols)
-      : impl_(impl), con_(con), cols_(std::move(cols)) {
-    table_ = fmt::format("_lp_rows_{}", buffer_counter++);
-    for (const auto& c : cols_) {
-      child_types_.push_back(c.type.kind == ColumnKind::kList
-                                 ? duckdb_create_logical_type(ListChildType(c.type.element))
-                                 : nullptr);
-    }
+  DuckRowBuffer(FormatEngine::Impl* impl, std::vector<BufferColumn> cols)
+      : impl_(impl), cols_(std::move(cols)), id_(buffer_counter++) {
+    for (const auto& c : cols_) types_.push_back(LogicalTypeOf(c.type.kind, c.type));
+    vec_.resize(cols_.size());
+    data_.resize(cols_.size());
+    validity_.resize(cols_.size());
+    std::lock_guard<std::mutex> lock(buffers_mu);
+    buffers_by_id[id_] = this;
   }
   ~DuckRowBuffer() override {
-    if (app_) duckdb_appender_destroy(&app_);
-    for (auto& t : child_types_) {
-      if (t) duckdb_destroy_logical_type(&t);
+    {
+      std::lock_guard<std::mutex> lock(buffers_mu);
+      buffers_by_id.erase(id_);
     }
-    (void)impl_->Query("DROP TABLE IF EXISTS " + table_, "row buffer");
+    DropChunks();
+    for (auto& t : types_) duckdb_destroy_logical_type(&t);
   }
 
-  Status Start() {
-    std::string ddl = "CREATE OR REPLACE TABLE " + table_ + " (";
-    for (size_t i = 0; i < cols_.size(); i++) {
-      if (i) ddl += ", ";
-      ddl += sql::QuoteIdentifier(cols_[i].name) + " " + BufferTypeName(cols_[i].type);
-    }
-    ddl += ")";
-    LP_RETURN_IF_ERROR(impl_->Query(ddl, "row buffer").status());
-    if (duckdb_appender_create(con_, nullptr, table_.c_str(), &app_) == DuckDBError) {
-      return Status::IOError("row buffer: cannot create the appender");
-    }
+  //! Registers _lp_row_buffer in the engine's database, once.
+  static Status RegisterFunction(FormatEngine::Impl* impl) {
+    if (impl->row_buffer_function) return Status::OK();
+    duckdb_table_function f = duckdb_create_table_function();
+    duckdb_table_function_set_name(f, "_lp_row_buffer");
+    duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+    duckdb_table_function_add_parameter(f, bigint);
+    duckdb_destroy_logical_type(&bigint);
+    duckdb_table_function_set_bind(f, Bind);
+    duckdb_table_function_set_init(f, Init);
+    duckdb_table_function_set_function(f, Scan);
+    duckdb_state st = duckdb_register_table_function(impl->connection(), f);
+    duckdb_destroy_table_function(&f);
+    if (st == DuckDBError) return Status::IOError("row buffer: cannot register its table function");
+    impl->row_buffer_function = true;
     return Status::OK();
   }
 
-  void Null() override { Check(duckdb_append_null(app_)); }
-  void Bool(bool v) override { Check(duckdb_append_bool(app_, v)); }
+  void Null() override {
+    if (!Fits(true)) return;
+    duckdb_validity_set_row_invalid(validity_[col_], row_);
+    if (cols_[col_].type.kind == ColumnKind::kList) {
+      Data<duckdb_list_entry>()[row_] = {duckdb_list_vector_get_size(vec_[col_]), 0};
+    }
+    col_++;
+  }
+  void Bool(bool v) override {
+    if (Fits(Kind() == ColumnKind::kBoolean)) Set<bool>(v);
+  }
   void Int(int64_t v) override {
     switch (Kind()) {
       case ColumnKind::kSmallInt:
-        Check(duckdb_append_int16(app_, static_cast<int16_t>(v)));
-        break;
+        return Set<int16_t>(static_cast<int16_t>(v));
       case ColumnKind::kInteger:
-        Check(duckdb_append_int32(app_, static_cast<int32_t>(v)));
-        break;
+        return Set<int32_t>(static_cast<int32_t>(v));
+      case ColumnKind::kBigInt:
+        return Set<int64_t>(v);
       default:
-        Check(duckdb_append_int64(app_, v));
+        Fits(false);
     }
   }
   void Double(double v) override {
-    if (Kind() == ColumnKind::kFloat) {
-      Check(duckdb_append_float(app_, static_cast<float>(v)));
-    } else {
-      Check(duckdb_append_double(app_, v));
-    }
+    if (Kind() == ColumnKind::kFloat) return Set<float>(static_cast<float>(v));
+    if (Fits(Kind() == ColumnKind::kDouble)) Set<double>(v);
   }
   void Decimal(__int128 unscaled) override {
-    const ColumnType& t = cols_[col_].type;
-    duckdb_decimal d;
-    d.width = static_cast<uint8_t>(t.width);
-    d.scale = static_cast<uint8_t>(t.scale);
-    d.value.lower = static_cast<uint64_t>(unscaled);
-    d.value.upper = static_cast<int64_t>(unscaled >> 64);
-    AppendValue(duckdb_create_decimal(d));
+    if (!Fits(Kind() == ColumnKind::kDecimal)) return;
+    // DuckDB keeps a DECIMAL in the smallest integer its width fits.
+    int width = cols_[col_].type.width;
+    if (width <= 4) return Set<int16_t>(static_cast<int16_t>(unscaled));
+    if (width <= 9) return Set<int32_t>(static_cast<int32_t>(unscaled));
+    if (width <= 18) return Set<int64_t>(static_cast<int64_t>(unscaled));
+    duckdb_hugeint h;
+    h.lower = static_cast<uint64_t>(unscaled);
+    h.upper = static_cast<int64_t>(unscaled >> 64);
+    Set<duckdb_hugeint>(h);
   }
   void String(std::string_view v) override {
-    if (Kind() == ColumnKind::kBlob) {
-      Check(duckdb_append_blob(app_, v.data(), v.size()));
-    } else {
-      Check(duckdb_append_varchar_length(app_, v.data(), v.size()));
+    ColumnKind k = Kind();
+    if (!Fits(k == ColumnKind::kVarchar || k == ColumnKind::kJson || k == ColumnKind::kBlob)) {
+      return;
     }
+    duckdb_vector_assign_string_element_len(vec_[col_], row_, v.data(), v.size());
+    col_++;
   }
   void Uuid(const uint8_t b[16]) override {
-    static const char* hex = "0123456789abcdef";
-    char text[36];
-    int o = 0;
-    for (int i = 0; i < 16; i++) {
-      if (i == 4 || i == 6 || i == 8 || i == 10) text[o++] = '-';
-      text[o++] = hex[b[i] >> 4];
-      text[o++] = hex[b[i] & 15];
-    }
-    Check(duckdb_append_varchar_length(app_, text, 36));
+    if (!Fits(Kind() == ColumnKind::kUuid)) return;
+    // DuckDB's UUID is a 128-bit integer of the 16 bytes, big-endian, with the top bit flipped
+    // so that signed order is the UUIDs' byte order (what its UUID text cast produces).
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; i++) hi = (hi << 8) | b[i];
+    for (int i = 8; i < 16; i++) lo = (lo << 8) | b[i];
+    duckdb_hugeint h;
+    h.lower = lo;
+    h.upper = static_cast<int64_t>(hi ^ (uint64_t{1} << 63));
+    Set<duckdb_hugeint>(h);
   }
-  void Date(int32_t days) override { Check(duckdb_append_date(app_, duckdb_date{days})); }
+  void Date(int32_t days) override {
+    if (Fits(Kind() == ColumnKind::kDate)) Set<int32_t>(days);
+  }
   void Timestamp(int64_t us) override {
-    if (Kind() == ColumnKind::kTimestampTz) {
-      AppendValue(duckdb_create_timestamp_tz(duckdb_timestamp{us}));
-    } else {
-      Check(duckdb_append_timestamp(app_, duckdb_timestamp{us}));
-    }
+    ColumnKind k = Kind();
+    if (Fits(k == ColumnKind::kTimestamp || k == ColumnKind::kTimestampTz)) Set<int64_t>(us);
   }
   void List(const std::vector<ListElement>& elements) override {
+    if (!Fits(Kind() == ColumnKind::kList)) return;
+    duckdb_vector list = vec_[col_];
+    idx_t offset = duckdb_list_vector_get_size(list);
+    if (duckdb_list_vector_reserve(list, offset + elements.size()) == DuckDBError) {
+      Fail("cannot grow a list");
+      return;
+    }
+    duckdb_vector child = duckdb_list_vector_get_child(list);
+    void* data = duckdb_vector_get_data(child);
     ColumnKind ek = cols_[col_].type.element;
-    std::vector<duckdb_value> vals;
-    vals.reserve(elements.size());
-    for (const auto& e : elements) {
+    for (size_t k = 0; k < elements.size(); k++) {
+      idx_t at = offset + k;
+      const ListElement& e = elements[k];
       if (!e) {
-        vals.push_back(duckdb_create_null_value());
+        duckdb_vector_ensure_validity_writable(child);
+        duckdb_validity_set_row_invalid(duckdb_vector_get_validity(child), at);
         continue;
       }
       switch (ek) {
-        case ColumnKind::kBlob:
-          vals.push_back(
-              duckdb_create_blob(reinterpret_cast<const uint8_t*>(e->data()), e->size()));
-          break;
         case ColumnKind::kBigInt:
-          vals.push_back(duckdb_create_int64(std::stoll(*e)));
+          static_cast<int64_t*>(data)[at] = std::stoll(*e);
           break;
         case ColumnKind::kDouble:
-          vals.push_back(duckdb_create_double(std::stod(*e)));
+          static_cast<double*>(data)[at] = std::stod(*e);
           break;
         case ColumnKind::kBoolean:
-          vals.push_back(duckdb_create_bool(*e == "t"));
+          static_cast<bool*>(data)[at] = *e == "t";
           break;
-        default:
-          vals.push_back(duckdb_create_varchar_length(e->data(), e->size()));
+        default:  // kBlob and kVarchar
+          duckdb_vector_assign_string_element_len(child, at, e->data(), e->size());
       }
     }
-    // An empty list still needs a non-null array pointer.
-    duckdb_value dummy = nullptr;
-    duckdb_value list = duckdb_create_list_value(child_types_[col_],
-                                                 vals.empty() ? &dummy : vals.data(), vals.size());
-    if (!list) {
-      for (auto& v : vals) duckdb_destroy_value(&v);
-      if (err_.ok()) {
-        err_ = Status::InvalidArgument("row buffer: column " + cols_[col_].name +
-                                       ": cannot build a list value");
-      }
-      col_++;
-      return;
-    }
-    for (auto& v : vals) duckdb_destroy_value(&v);
-    AppendValue(list);
+    duckdb_list_vector_set_size(list, offset + elements.size());
+    Data<duckdb_list_entry>()[row_] = {offset, elements.size()};
+    col_++;
   }
   Status EndRow() override {
     if (err_.ok() && col_ != cols_.size()) {
@@ -1176,24 +1220,27 @@ class DuckRowBuffer final : public RowBuffer {
     }
     col_ = 0;
     if (!err_.ok()) return err_;
-    if (duckdb_appender_end_row(app_) == DuckDBError) return AppenderError();
     rows_++;
+    if (++row_ == capacity_) {
+      duckdb_data_chunk_set_size(chunks_.back(), row_);
+      NewChunk();
+    }
     return Status::OK();
   }
   int64_t rows() const override { return rows_; }
 
   Result<RowDigest> Digest() override {
-    if (duckdb_appender_flush(app_) == DuckDBError) return AppenderError();
     std::vector<std::string> names;
     for (const auto& c : cols_) names.push_back(c.name);
     std::sort(names.begin(), names.end());
     std::string args;
     for (const auto& n : names) args += (args.empty() ? "" : ", ") + sql::QuoteIdentifier(n);
+    SealChunk();
     LP_ASSIGN_OR_RETURN(
-        Table t,
-        impl_->Query(fmt::format("SELECT count(*), coalesce(sum(hash({})::HUGEINT), 0) FROM {}",
-                                 args, table_),
-                     "row buffer"));
+        Table t, impl_->Query(fmt::format("SELECT count(*), coalesce(sum(hash({})::HUGEINT), 0) "
+                                          "FROM _lp_row_buffer({})",
+                                          args, id_),
+                              "row buffer"));
     RowDigest d;
     d.rows = std::stoll(t.rows[0][0].value_or("0"));
     d.checksum = t.rows[0][1].value_or("0");
@@ -1202,49 +1249,129 @@ class DuckRowBuffer final : public RowBuffer {
 
   Result<int64_t> Flush(const WriteSpec& out,
                         const std::vector<std::pair<std::string, std::string>>& metadata) override {
-    if (duckdb_appender_flush(app_) == DuckDBError) return AppenderError();
     WriteSpec with_metadata = out;
     with_metadata.metadata.insert(with_metadata.metadata.end(), metadata.begin(), metadata.end());
     std::string opts = sql::WriteOptions(with_metadata);
-    auto res = impl_->Query(fmt::format("COPY {} TO {} ({})", table_, sql::Quote(out.path), opts),
-                            out.path);
+    SealChunk();
+    auto res = impl_->Query(
+        fmt::format("COPY (FROM _lp_row_buffer({})) TO {} ({})", id_, sql::Quote(out.path), opts),
+        out.path);
     if (!res.ok()) {
       ::unlink(out.path.c_str());
       return res.status();
     }
     int64_t n = std::stoll(res->rows[0][0].value_or("0"));
-    duckdb_appender_destroy(&app_);
-    app_ = nullptr;
+    DropChunks();
     rows_ = 0;
-    LP_RETURN_IF_ERROR(Start());
+    NewChunk();
     return n;
   }
 
+  Status Start() {
+    LP_RETURN_IF_ERROR(RegisterFunction(impl_));
+    NewChunk();
+    return Status::OK();
+  }
+
  private:
+  static void Bind(duckdb_bind_info info) {
+    duckdb_value v = duckdb_bind_get_parameter(info, 0);
+    int64_t id = duckdb_get_int64(v);
+    duckdb_destroy_value(&v);
+    DuckRowBuffer* b = FindBuffer(id);
+    if (b == nullptr) {
+      duckdb_bind_set_error(info, "no such row buffer");
+      return;
+    }
+    for (size_t i = 0; i < b->cols_.size(); i++) {
+      duckdb_bind_add_result_column(info, b->cols_[i].name.c_str(), b->types_[i]);
+    }
+    duckdb_bind_set_cardinality(info, static_cast<idx_t>(b->rows_), true);
+    duckdb_bind_set_bind_data(info, b, nullptr);
+  }
+  static void Init(duckdb_init_info info) {
+    duckdb_init_set_init_data(info, new size_t(0), [](void* p) { delete static_cast<size_t*>(p); });
+    duckdb_init_set_max_threads(info, 1);  // one scan, in the order the rows were fed
+  }
+  static void Scan(duckdb_function_info info, duckdb_data_chunk out) {
+    auto* b = static_cast<DuckRowBuffer*>(duckdb_function_get_bind_data(info));
+    auto* next = static_cast<size_t*>(duckdb_function_get_init_data(info));
+    // Only the last chunk can be empty, and an empty output ends the scan.
+    if (*next >= b->chunks_.size() || duckdb_data_chunk_get_size(b->chunks_[*next]) == 0) {
+      duckdb_data_chunk_set_size(out, 0);
+      return;
+    }
+    duckdb_data_chunk in = b->chunks_[(*next)++];
+    for (size_t i = 0; i < b->cols_.size(); i++) {
+      duckdb_vector_reference_vector(duckdb_data_chunk_get_vector(out, i),
+                                     duckdb_data_chunk_get_vector(in, i));
+    }
+    duckdb_data_chunk_set_size(out, duckdb_data_chunk_get_size(in));
+  }
+
+  void NewChunk() {
+    duckdb_data_chunk c = duckdb_create_data_chunk(types_.data(), types_.size());
+    chunks_.push_back(c);
+    row_ = 0;
+    for (size_t i = 0; i < cols_.size(); i++) {
+      vec_[i] = duckdb_data_chunk_get_vector(c, i);
+      duckdb_vector_ensure_validity_writable(vec_[i]);
+      data_[i] = duckdb_vector_get_data(vec_[i]);
+      validity_[i] = duckdb_vector_get_validity(vec_[i]);
+    }
+  }
+  // The chunk being filled says how many rows it holds, for a scan.
+  void SealChunk() {
+    if (!chunks_.empty()) duckdb_data_chunk_set_size(chunks_.back(), row_);
+  }
+  void DropChunks() {
+    for (auto& c : chunks_) duckdb_destroy_data_chunk(&c);
+    chunks_.clear();
+  }
+
   ColumnKind Kind() const {
     return col_ < cols_.size() ? cols_[col_].type.kind : ColumnKind::kVarchar;
   }
-  void Check(duckdb_state st) {
-    if (st == DuckDBError && err_.ok()) err_ = AppenderError();
+  // Whether the value may go into the current column; if not, the row fails.
+  bool Fits(bool kind_ok) {
+    if (col_ >= cols_.size()) {
+      if (err_.ok()) err_ = Status::InvalidArgument("row buffer: more values than columns");
+      return false;
+    }
+    if (!kind_ok) {
+      Fail("a value of another type");
+      return false;
+    }
+    return true;
+  }
+  void Fail(const std::string& why) {
+    if (err_.ok()) {
+      err_ = Status::InvalidArgument(fmt::format(
+          "row buffer: column {}: {}", col_ < cols_.size() ? cols_[col_].name : "?", why));
+    }
     col_++;
   }
-  void AppendValue(duckdb_value v) {
-    Check(duckdb_append_value(app_, v));
-    duckdb_destroy_value(&v);
+  template <typename T>
+  T* Data() {
+    return static_cast<T*>(data_[col_]);
   }
-  Status AppenderError() {
-    const char* e = duckdb_appender_error(app_);
-    std::string col = col_ < cols_.size() ? cols_[col_].name : "?";
-    return Status::InvalidArgument(
-        fmt::format("row buffer: column {}: {}", col, FirstLine(e ? e : "append failed")));
+  template <typename T>
+  void Set(T v) {
+    Data<T>()[row_] = v;
+    col_++;
   }
 
   FormatEngine::Impl* impl_;
-  duckdb_connection con_;
   std::vector<BufferColumn> cols_;
-  std::vector<duckdb_logical_type> child_types_;
-  std::string table_;
-  duckdb_appender app_ = nullptr;
+  std::vector<duckdb_logical_type> types_;
+  int64_t id_;
+  std::vector<duckdb_data_chunk> chunks_;  // the last one is being filled
+  // The current chunk's vectors, their data and validity masks, by column.
+  std::vector<duckdb_vector> vec_;
+  std::vector<void*> data_;
+  std::vector<uint64_t*> validity_;
+  const idx_t capacity_ = duckdb_vector_size();  // rows per chunk
+  idx_t row_ = 0;                                // in the current chunk
   size_t col_ = 0;
   int64_t rows_ = 0;
   Status err_;
@@ -1254,7 +1381,7 @@ class DuckRowBuffer final : public RowBuffer {
 
 Result<std::unique_ptr<RowBuffer>> FormatEngine::NewRowBuffer(
     const std::vector<BufferColumn>& columns) {
-  auto b = std::make_unique<DuckRowBuffer>(impl_.get(), impl_->connection(), columns);
+  auto b = std::make_unique<DuckRowBuffer>(impl_.get(), columns);
   LP_RETURN_IF_ERROR(b->Start());
   return std::unique_ptr<RowBuffer>(std::move(b));
 }

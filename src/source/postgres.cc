@@ -6,9 +6,13 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <limits>
+#include <mutex>
 #include <regex>
+#include <thread>
 
 namespace lakepack::pg {
 
@@ -216,6 +220,7 @@ class Connection::Impl {
   }
   PGconn* conn_ = nullptr;
   std::string where_;
+  int statements_ = 0;  // prepared so far, for unique names
 };
 
 Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -384,10 +389,73 @@ Result<std::vector<PgColumn>> Connection::Columns(const std::string& table) {
   return cols;
 }
 
-Result<int64_t> Connection::ReadPage(const std::string& table, const std::vector<PgColumn>& columns,
-                                     size_t ts_index, size_t id_index,
-                                     const std::optional<Key>& from, int64_t limit,
-                                     const std::function<Status(const Field*)>& on_row) {
+namespace {
+
+// One page as the fetch thread hands it over: its rows, or why it could not be read.
+struct FetchedPage {
+  PGresult* res = nullptr;
+  Status status;
+};
+
+// Pages fetched ahead of the reader, at most `capacity` waiting. `Stop` ends the fetching
+// early (the reader failed): a page being fetched is still read to its end, then dropped.
+class PageQueue {
+ public:
+  explicit PageQueue(size_t capacity) : capacity_(capacity) {}
+  ~PageQueue() {
+    for (auto& p : pages_) PQclear(p.res);
+  }
+  // False when the reader stopped; the page is then freed here.
+  bool Push(FetchedPage p) {
+    std::unique_lock<std::mutex> lock(mu_);
+    room_.wait(lock, [&] { return stopped_ || pages_.size() < capacity_; });
+    if (stopped_) {
+      PQclear(p.res);
+      return false;
+    }
+    pages_.push_back(std::move(p));
+    ready_.notify_one();
+    return true;
+  }
+  // The next page; std::nullopt after the last.
+  std::optional<FetchedPage> Pop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.wait(lock, [&] { return done_ || !pages_.empty(); });
+    if (pages_.empty()) return std::nullopt;
+    FetchedPage p = std::move(pages_.front());
+    pages_.pop_front();
+    room_.notify_one();
+    return p;
+  }
+  void Done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    ready_.notify_one();
+  }
+  bool stopped() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopped_;
+  }
+  void Stop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopped_ = true;
+    room_.notify_one();
+  }
+
+ private:
+  const size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable ready_, room_;
+  std::deque<FetchedPage> pages_;
+  bool done_ = false, stopped_ = false;
+};
+
+}  // namespace
+
+Result<int64_t> Connection::ReadPages(
+    const std::string& table, const std::vector<PgColumn>& columns, size_t ts_index,
+    size_t id_index, std::optional<Key> from, int64_t page_rows,
+    const std::function<Status(const Field*, bool first_of_page)>& on_row) {
   auto [schema, name] = SplitTable(table);
   std::string select;
   for (const auto& c : columns) {
@@ -396,44 +464,117 @@ Result<int64_t> Connection::ReadPage(const std::string& table, const std::vector
     if (c.as_text) select += "::text";
   }
   std::string ts = QuoteIdent(columns[ts_index].name), id = QuoteIdent(columns[id_index].name);
-  std::string sql =
+  std::string base =
       fmt::format("SELECT {} FROM {}.{}", select, QuoteIdent(schema), QuoteIdent(name));
-  if (from) sql += fmt::format(" WHERE ({}, {}) >= ($1, $2)", ts, id);
-  sql += fmt::format(" ORDER BY {}, {} LIMIT {}", ts, id, limit);
+  std::string order = fmt::format(" ORDER BY {}, {} LIMIT ", ts, id);
+  // A page after a key asks for one row more: its first row is the key's own, already read.
+  std::string first_sql = base + order + std::to_string(page_rows);
+  std::string next_sql = base + fmt::format(" WHERE ({}, {}) >= ($1, $2)", ts, id) + order +
+                         std::to_string(page_rows + 1);
   Oid types[2] = {columns[ts_index].oid, columns[id_index].oid};
-  const char* values[2] = {nullptr, nullptr};
-  int lengths[2] = {0, 0};
-  int formats[2] = {1, 1};
-  if (from) {
-    values[0] = from->ts.data();
-    lengths[0] = static_cast<int>(from->ts.size());
-    values[1] = from->id.data();
-    lengths[1] = static_cast<int>(from->id.size());
-  }
-  PGresult* res = PQexecParams(impl_->conn_, sql.c_str(), from ? 2 : 0, types, values, lengths,
-                               formats, /*resultFormat=*/1);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    Status s = PgStatus(impl_->conn_, res, impl_->where_ + ": " + table);
-    PQclear(res);
-    return s;
-  }
-  int n = PQntuples(res);
-  int nf = PQnfields(res);
-  std::vector<Field> fields(nf);
-  Status st;
-  for (int r = 0; r < n && st.ok(); r++) {
-    for (int c = 0; c < nf; c++) {
-      if (PQgetisnull(res, r, c)) {
-        fields[c] = Field{};
-      } else {
-        fields[c] = Field{PQgetvalue(res, r, c), PQgetlength(res, r, c)};
+  PGconn* conn = impl_->conn_;
+  const std::string where = impl_->where_ + ": " + table;
+
+  // The fetch thread asks for page N+1 as soon as page N has arrived (its last row is the next
+  // key), so that the server produces a page while this thread decodes the one before.
+  PageQueue queue(2);
+  // One prepared statement per call, under a name of its own, for the connection's life.
+  const std::string statement = fmt::format("lakepack_page_{}", impl_->statements_++);
+  bool prepared = false;
+  std::thread fetcher([&, from]() mutable {
+    for (;;) {
+      if (queue.stopped()) break;
+      const char* values[2] = {nullptr, nullptr};
+      int lengths[2] = {0, 0};
+      int formats[2] = {1, 1};
+      if (from) {
+        values[0] = from->ts.data();
+        lengths[0] = static_cast<int>(from->ts.size());
+        values[1] = from->id.data();
+        lengths[1] = static_cast<int>(from->id.size());
       }
+      PGresult* res = nullptr;
+      if (!from) {
+        res = PQexecParams(conn, first_sql.c_str(), 0, types, values, lengths, formats,
+                           /*resultFormat=*/1);
+      } else {
+        // Pages after a key run one prepared statement: parsed once, and planned once the
+        // server settles on its generic plan (each plan spans every partition).
+        if (!prepared) {
+          PGresult* prep = PQprepare(conn, statement.c_str(), next_sql.c_str(), 2, types);
+          if (PQresultStatus(prep) != PGRES_COMMAND_OK) {
+            Status s = PgStatus(conn, prep, where);
+            PQclear(prep);
+            queue.Push({nullptr, s});
+            break;
+          }
+          PQclear(prep);
+          prepared = true;
+        }
+        res = PQexecPrepared(conn, statement.c_str(), 2, values, lengths, formats,
+                             /*resultFormat=*/1);
+      }
+      if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        Status s = PgStatus(conn, res, where);
+        PQclear(res);
+        queue.Push({nullptr, s});
+        break;
+      }
+      int n = PQntuples(res);
+      int64_t limit = page_rows + (from ? 1 : 0);
+      if (n > 0) {
+        Key next;
+        if (!PQgetisnull(res, n - 1, static_cast<int>(ts_index))) {
+          next.ts.assign(PQgetvalue(res, n - 1, static_cast<int>(ts_index)),
+                         PQgetlength(res, n - 1, static_cast<int>(ts_index)));
+        }
+        if (!PQgetisnull(res, n - 1, static_cast<int>(id_index))) {
+          next.id.assign(PQgetvalue(res, n - 1, static_cast<int>(id_index)),
+                         PQgetlength(res, n - 1, static_cast<int>(id_index)));
+        }
+        from = std::move(next);
+      }
+      if (!queue.Push({res, Status::OK()}) || n < limit) break;
     }
-    st = on_row(fields.data());
+    queue.Done();
+  });
+
+  struct Joiner {  // the fetch thread ends before the queue it uses, on every way out
+    PageQueue& queue;
+    std::thread& thread;
+    ~Joiner() {
+      queue.Stop();
+      thread.join();
+    }
+  } joiner{queue, fetcher};
+  int64_t total = 0;
+  Status st;
+  std::vector<Field> fields(columns.size());
+  while (st.ok()) {
+    std::optional<FetchedPage> page = queue.Pop();
+    if (!page) break;
+    if (!page->status.ok()) {
+      st = page->status;
+      break;
+    }
+    PGresult* res = page->res;
+    int n = PQntuples(res);
+    int nf = std::min(PQnfields(res), static_cast<int>(columns.size()));
+    for (int r = 0; r < n && st.ok(); r++) {
+      for (int c = 0; c < nf; c++) {
+        if (PQgetisnull(res, r, c)) {
+          fields[c] = Field{};
+        } else {
+          fields[c] = Field{PQgetvalue(res, r, c), PQgetlength(res, r, c)};
+        }
+      }
+      st = on_row(fields.data(), r == 0);
+    }
+    total += n;
+    PQclear(res);
   }
-  PQclear(res);
   if (!st.ok()) return st;
-  return static_cast<int64_t>(n);
+  return total;
 }
 
 Status AppendRow(const std::vector<PgColumn>& columns, const Field* fields, RowBuffer& b) {

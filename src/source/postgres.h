@@ -3,6 +3,7 @@
 // errors become a Status. Only postgres.cc includes libpq-fe.h.
 //
 // Thread-safety: a Connection is used by one thread at a time; open one per table worker.
+// (ReadPages fetches on a thread of its own, which ends before it returns.)
 #pragma once
 
 #include <cstdint>
@@ -58,11 +59,17 @@ class Connection {
   //! Runs a query with text results (small answers: counts, catalog lookups).
   Result<std::vector<std::vector<std::optional<std::string>>>> QueryText(const std::string& sql);
 
-  //! Reads up to `limit` rows of `table` ordered by (ts, id) whose key is >= `from` (all rows
-  //! when `from` is empty), with binary results, calling `on_row` for each. Returns rows read.
-  Result<int64_t> ReadPage(const std::string& table, const std::vector<PgColumn>& columns,
-                           size_t ts_index, size_t id_index, const std::optional<Key>& from,
-                           int64_t limit, const std::function<Status(const Field*)>& on_row);
+  //! Reads the rows of `table` ordered by (ts, id) whose key is >= `from` (all rows when `from`
+  //! is empty), with binary results, in keyset pages of `page_rows` rows, calling `on_row` for
+  //! each on the calling thread. A page after the first starts at the last row of the one before
+  //! (>=: the caller skips it), and `first_of_page` marks its first row. The next page is
+  //! fetched on a thread of its own while the caller works on the current one (at most two
+  //! wait), so the server and the caller work at once. Returns the rows read; stops at the
+  //! first error of `on_row` or of the server.
+  Result<int64_t> ReadPages(const std::string& table, const std::vector<PgColumn>& columns,
+                            size_t ts_index, size_t id_index, std::optional<Key> from,
+                            int64_t page_rows,
+                            const std::function<Status(const Field*, bool first_of_page)>& on_row);
 
  private:
   class Impl;
