@@ -16,6 +16,11 @@ std::string BaseName(std::string_view key) {
   return std::string(slash == std::string_view::npos ? key : key.substr(slash + 1));
 }
 
+std::string DirOf(std::string_view key) {
+  auto slash = key.rfind('/');
+  return slash == std::string_view::npos ? std::string() : std::string(key.substr(0, slash + 1));
+}
+
 std::string RootName(std::string_view uri) {
   while (!uri.empty() && uri.back() == '/') uri.remove_suffix(1);
   return BaseName(uri);

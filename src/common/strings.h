@@ -14,6 +14,8 @@ std::string Lower(std::string_view s);
 
 //! The last segment of a key or path ("a/b/c.csv" -> "c.csv").
 std::string BaseName(std::string_view key);
+//! The directory part of a key, with its '/' ("" for a key at the root): "a/b/c" → "a/b/".
+std::string DirOf(std::string_view key);
 
 //! The last segment of a URI or path, trailing slashes ignored ("s3://b/u/db/t/" -> "t").
 std::string RootName(std::string_view uri);

@@ -103,8 +103,7 @@ std::string HalfOf(int64_t us) {
 // folder of some other table, or of the user's making).
 std::optional<ExportLayout> LayoutOfKey(const std::string& key, const std::string& table) {
   static const std::regex hive(R"(^year=\d{4}/month=\d\d/half=0[12]/$)");
-  auto slash = key.rfind('/');
-  std::string dir = slash == std::string::npos ? "" : key.substr(0, slash + 1);
+  const std::string dir = DirOf(key);
   if (dir.empty()) return ExportLayout::kFlat;
   if (dir == PartitionDir(table)) return ExportLayout::kByPartition;
   if (std::regex_match(dir, hive)) return ExportLayout::kHiveDate;

@@ -135,7 +135,7 @@ Result<std::vector<KnownOutput>> LoadProvenance(ObjectStore& store, const PackSe
           "{}: no record of the inputs this output holds (CSV and JSON-lines outputs keep it "
           "only in {}_lakepack/, which is missing or stale): nothing was written, since inputs "
           "could be packed twice",
-          store.UriOf(o.key), store.UriOf(o.key.substr(0, o.key.rfind('/') + 1))));
+          store.UriOf(o.key), store.UriOf(DirOf(o.key))));
     } else {
       LP_ASSIGN_OR_RETURN(FileInfo info, InspectParquetObject(store, o, engine, spool, true));
       auto kv = std::find_if(info.metadata.begin(), info.metadata.end(),

@@ -12,16 +12,6 @@
 
 namespace lakepack {
 
-namespace {
-
-// The directory part of a key, with its '/' ("" for a key at the root).
-std::string DirOf(const std::string& key) {
-  size_t slash = key.rfind('/');
-  return slash == std::string::npos ? std::string() : key.substr(0, slash + 1);
-}
-
-}  // namespace
-
 RollupPlanner::RollupPlanner(const Layout& layout, RollupPlanOptions options, TaskFn emit)
     : layout_(layout),
       options_(std::move(options)),

@@ -31,6 +31,7 @@
 
 #include "common/crash_point.h"
 #include "common/process_tag.h"
+#include "common/strings.h"
 #include "store/store_util.h"
 
 namespace lakepack {
@@ -1220,8 +1221,7 @@ Result<ListPage> LocalStore::List(const ListOptions& options) {
   const std::string& prefix = options.prefix;
   // The walk starts in the directory the prefix names up to its last '/'; the rest filters
   // that directory's children.
-  size_t slash = prefix.rfind('/');
-  std::string rel = slash == std::string::npos ? "" : prefix.substr(0, slash + 1);
+  const std::string rel = DirOf(prefix);
   std::string_view name_prefix = std::string_view(prefix).substr(rel.size());
   // A prefix whose directory part breaks the key rules (or names a temp file's directory)
   // cannot match any key; S3 answers such a listing with an empty page, and so do we. This

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "common/process_tag.h"
+#include "common/strings.h"
 #include "store/s3/crypto.h"
 #include "store/s3/operations.h"
 #include "store/s3/s3_client.h"
@@ -291,43 +292,41 @@ Result<std::vector<std::string>> S3Store::DeletePinned(
   auto judge = [&](size_t i, const std::string& etag) {
     state[i] = etag == keys_and_etags[i].second ? 1 : 2;
   };
+  auto head = [&](size_t i) -> Status {
+    LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> info,
+                        s3::HeadObject(*client_, bucket_, Full(keys_and_etags[i].first)));
+    if (info) judge(i, info->etag);
+    return Status::OK();
+  };
   // Directory → the indexes of its keys, ascending by key.
   std::map<std::string, std::vector<size_t>> dirs;
   for (size_t i = 0; i < keys_and_etags.size(); ++i) {
-    const std::string& key = keys_and_etags[i].first;
-    size_t slash = key.rfind('/');
-    dirs[slash == std::string::npos ? std::string() : key.substr(0, slash + 1)].push_back(i);
+    dirs[DirOf(keys_and_etags[i].first)].push_back(i);
   }
-  std::vector<std::vector<size_t>> looks;  // one LIST each, or one HEAD each when of one key
+  // One LIST each (a directory and its keys), or one HEAD each (a key alone, no directory).
+  std::vector<std::pair<std::string, std::vector<size_t>>> looks;
   for (auto& [dir, idx] : dirs) {
     std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
       return keys_and_etags[a].first < keys_and_etags[b].first;
     });
     if (idx.size() < kListedDeleteMinKeys) {
-      for (size_t i : idx) looks.push_back({i});
+      for (size_t i : idx) looks.push_back({"", {i}});
     } else {
-      looks.push_back(std::move(idx));
+      looks.emplace_back(dir, std::move(idx));
     }
   }
   LP_RETURN_IF_ERROR(s3::ParallelFor(client_->pool(), looks.size(), [&](size_t n) -> Status {
-    const std::vector<size_t>& idx = looks[n];
-    if (idx.size() == 1) {
-      LP_ASSIGN_OR_RETURN(std::optional<ObjectInfo> info,
-                          s3::HeadObject(*client_, bucket_, Full(keys_and_etags[idx[0]].first)));
-      if (info) judge(idx[0], info->etag);
-      return Status::OK();
-    }
+    const auto& [dir, idx] = looks[n];
+    if (idx.size() == 1) return head(idx[0]);
     // The keys between the first and the last, in key order, from just before the first
     // (start-after is exclusive: the first key with its last byte lowered sorts before it).
-    const std::string& first = keys_and_etags[idx.front()].first;
     const std::string& last = keys_and_etags[idx.back()].first;
-    std::string before = Full(first);
+    std::string before = Full(keys_and_etags[idx.front()].first);
     if (static_cast<unsigned char>(before.back()) > 1) {
       before.back() = static_cast<char>(before.back() - 1);
     } else {
       before.pop_back();
     }
-    const std::string dir = first.substr(0, first.rfind('/') + 1);
     ListOptions lo;
     lo.prefix = Full(dir);
     lo.continuation_token = s3::StartAfterToken(before);
@@ -343,12 +342,7 @@ Result<std::vector<std::string>> S3Store::DeletePinned(
       if (past || page.next_token.empty() || next == idx.size()) break;
       // Keys between ours, but many more than ours: HEAD the rest instead.
       if (pages + 1 >= kListedDeleteMaxPages) {
-        for (; next < idx.size(); next++) {
-          LP_ASSIGN_OR_RETURN(
-              std::optional<ObjectInfo> info,
-              s3::HeadObject(*client_, bucket_, Full(keys_and_etags[idx[next]].first)));
-          if (info) judge(idx[next], info->etag);
-        }
+        for (; next < idx.size(); next++) LP_RETURN_IF_ERROR(head(idx[next]));
         break;
       }
       lo.continuation_token = page.next_token;
