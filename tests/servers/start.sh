@@ -90,7 +90,7 @@ start_s3rver() {
   fi
   mkdir -p "$DIR/s3rver-data"
   lp_spawn "$DIR/pids/s3rver.pid" "$DIR/logs/s3rver.log" \
-    node --openssl-legacy-provider "$bin" --directory "$DIR/s3rver-data" \
+    node --openssl-legacy-provider --require "$HERE/s3rver_no_prune.js" "$bin" --directory "$DIR/s3rver-data" \
     --address "$LP_HOST" --port 0 --no-vhost-buckets --configure-bucket "$S3RVER_BUCKET"
   # shellcheck disable=SC2317  # called through lp_wait_until
   s3rver_port() {
