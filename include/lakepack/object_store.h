@@ -127,6 +127,24 @@ struct StoreCapabilities {
   bool delimiter_listing_reliable = true;
 };
 
+//! An object whose bytes go up while its local file is still being written, so that the upload
+//! overlaps the writing (ObjectStore::BeginFollowingUpload). Nothing of it is visible before
+//! Complete. Not thread-safe: one caller begins, completes or drops it.
+class FollowingUpload {
+ public:
+  //! Abandons the upload unless Complete made it the object (S3: aborts the multipart upload).
+  virtual ~FollowingUpload() = default;
+  //! Sends the first request (S3: CreateMultipartUpload) and starts following the file. Nothing
+  //! is sent before, so that a caller can first record what it is about to do (the commit
+  //! protocol's intent record, from which recovery aborts what a crash left open).
+  virtual Status Start() = 0;
+  //! The file is finished (its writer has closed it): sends the rest and makes the file's bytes
+  //! the object, create-only. AlreadyExists when the key appeared meanwhile. std::nullopt when
+  //! the file did not only grow while it was followed (it was replaced or truncated, or bytes
+  //! already sent changed): nothing was written, and the caller writes it whole.
+  virtual Result<std::optional<ObjectInfo>> Complete() = 0;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -195,6 +213,21 @@ class ObjectStore {
   //! The default does that with Stat and Delete.
   virtual Result<std::vector<std::string>> DeletePinned(
       const std::vector<std::pair<std::string, std::string>>& keys_and_etags);
+
+  //! Starts a create-only write of `key` (options.if_none_match, no if_match) from `local_path`
+  //! while another writer still appends to that file; FollowingUpload::Complete finishes it
+  //! once the file is closed. The file need not exist yet. `expected_size` is the caller's
+  //! guess of its final size. Null (the default) where following gains nothing or the store
+  //! cannot enforce the condition on that path (local stores; S3 objects below the multipart
+  //! threshold, endpoints that do not refuse a create-only multipart completion, or that keep
+  //! no tags): the caller writes the finished file with WriteFromFile. Sends nothing until
+  //! FollowingUpload::Start.
+  virtual Result<std::unique_ptr<FollowingUpload>> BeginFollowingUpload(
+      std::string_view key, const std::string& local_path, int64_t expected_size,
+      const PutOptions& options) {
+    (void)key, (void)local_path, (void)expected_size, (void)options;
+    return std::unique_ptr<FollowingUpload>();
+  }
 
   //! Multipart uploads under `prefix` that were never completed or aborted, keys relative to
   //! the store. Stores without multipart uploads return none (the default), and so do S3

@@ -24,8 +24,10 @@ struct RollupOptions {
   std::string layout;   // template; empty: the seeds' default
   std::string pattern;  // regex with named time groups for file names
   bool dry_run = false;
-  int parallel = 4;                                // tasks at once
-  int io_parallel = 8;                             // downloads at once within a task
+  int parallel = 4;  // tasks at once
+  //! Downloads at once within a task: the S3 store's own bound (--concurrency, 16) also caps
+  //! them, so a single task (one day's --cascade) fetches as fast as the store allows.
+  int io_parallel = 16;
   Compression compression = Compression::kSnappy;  // of merged files
   std::string spool_dir;                           // empty: $TMPDIR or /tmp
   EngineOptions engine;

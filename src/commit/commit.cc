@@ -456,6 +456,9 @@ Transaction::~Transaction() {
 }
 
 void Transaction::Abort() {
+  // Uploads first: each stops its sending and aborts itself, so that no part arrives after
+  // the rollback's own abort.
+  followed_.clear();
   if (!intent_written_) return;
   // Best effort: what cannot be undone here the next run's recovery undoes from the record.
   (void)c_.RollBack(record_);
@@ -521,6 +524,39 @@ Status Transaction::CheckPlanned(Check when, const VerifiedByBuild& verified) {
     }
   }
   return Status::OK();
+}
+
+Result<bool> Transaction::Follow(const std::string& key, const std::string& local_path,
+                                 int64_t expected_size) {
+  ObjectStore& dst = *c_.dst_;
+  bool planned_new = false;
+  for (const auto& o : task_.outputs) planned_new |= o.key == key && !o.replaces;
+  if (!planned_new || followed_.count(key) || committed_) return false;
+  PutOptions put;
+  put.if_none_match = true;
+  put.tag = record_.WriteTag();
+  LP_ASSIGN_OR_RETURN(auto upload, dst.BeginFollowingUpload(key, local_path, expected_size, put));
+  if (!upload) return false;
+  if (!intent_written_) {
+    // The outputs as planned; Commit writes the record again with their sizes. Recovery of
+    // this one finds no output carrying the task's tag, so it rolls back: the uploads of the
+    // outputs' keys aborted, the record dropped.
+    record_.outputs.clear();
+    for (const auto& o : task_.outputs) {
+      JournalOutput jo;
+      jo.key = o.key;
+      jo.replaces = o.replaces.has_value();
+      if (o.replaces) jo.replaces_etag = o.replaces->etag;
+      record_.outputs.push_back(std::move(jo));
+    }
+    record_.state = "intent";
+    LP_RETURN_IF_ERROR(c_.WriteRecord(record_));
+    intent_written_ = true;
+  }
+  LP_RETURN_IF_ERROR(upload->Start());
+  followed_[key] = {local_path, std::move(upload)};
+  CrashPoint("output-following");
+  return true;
 }
 
 Status Transaction::Commit(const std::vector<LocalOutput>& outputs,
@@ -594,7 +630,22 @@ Status Transaction::Commit(const std::vector<LocalOutput>& outputs,
         }
       }
     }
-    auto info = dst.WriteFromFile(key, lo.local_path, put);
+    auto write = [&]() -> Result<ObjectInfo> {
+      if (auto f = followed_.find(jo.key); f != followed_.end()) {
+        // Followed while it was built: complete that upload, unless it cannot stand for the
+        // file (another file, metadata to add, or the file did not only grow).
+        auto upload = std::move(f->second.second);
+        const bool same = f->second.first == lo.local_path && lo.metadata.empty() &&
+                          jo.staging_key.empty() && !jo.replaces;
+        followed_.erase(f);
+        if (same) {
+          LP_ASSIGN_OR_RETURN(auto done, upload->Complete());
+          if (done) return std::move(*done);
+        }
+      }
+      return dst.WriteFromFile(key, lo.local_path, put);
+    };
+    auto info = write();
     if (!info.ok()) {
       if (info.status().IsAlreadyExists()) {
         return Status::FailedPrecondition(

@@ -29,6 +29,7 @@
 // Thread-safety: a Committer may be used from many threads for different tasks.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -179,6 +180,13 @@ class Transaction {
   //! costs no request); after it, about the inputs read in place and the inputs to delete
   //! that `verified` does not vouch for, and the targets. One CurrentEtag per object.
   Status CheckPlanned(Check when = Check::kBeforeBuild, const VerifiedByBuild& verified = {});
+  //! During the build, for new output `key` whose file the build is writing at `local_path`:
+  //! where the store can (ObjectStore::BeginFollowingUpload), the file's bytes go up while it
+  //! grows, and Commit completes that upload in place of writing the file (the same commit
+  //! point, the same create-only condition). The first call writes the intent record, naming
+  //! the planned outputs, before anything is sent: a crash from there on is rolled back by
+  //! recovery, which aborts the upload. Returns whether the output is followed.
+  Result<bool> Follow(const std::string& key, const std::string& local_path, int64_t expected_size);
   //! Steps 2-4. After it returns OK the task will complete: Finish, or the next recovery.
   Status Commit(const std::vector<LocalOutput>& outputs, const std::vector<LedgerDoc>& ledger = {});
   //! Step 5. `changed` receives the inputs left in place because they changed.
@@ -200,6 +208,8 @@ class Transaction {
   HeldLeases* held_;
   JournalRecord record_;
   bool intent_written_ = false;
+  //! Follow's uploads by output key, with the file each follows.
+  std::map<std::string, std::pair<std::string, std::unique_ptr<FollowingUpload>>> followed_;
   bool committed_ = false;
   bool finished_ = false;
   std::vector<ObjectInfo> written_;

@@ -68,8 +68,8 @@ struct BuildResult {
 class TaskContext {
  public:
   TaskContext(ObjectStore& src, ObjectStore& dst, std::string dir, LeaseManager* leases,
-              HeldLeases* held)
-      : src_(src), dst_(dst), dir_(std::move(dir)), leases_(leases), held_(held) {}
+              HeldLeases* held, Transaction* txn = nullptr)
+      : src_(src), dst_(dst), dir_(std::move(dir)), leases_(leases), held_(held), txn_(txn) {}
 
   //! The task's private scratch directory (removed after the task).
   const std::string& dir() const { return dir_; }
@@ -84,6 +84,12 @@ class TaskContext {
   //! create-only and tagged, after proving the task's leases are still held.
   Result<ObjectInfo> PublishNew(const std::string& key, const std::string& local_path,
                                 const std::string& tag);
+
+  //! Call just before the engine starts writing output `key` of the task at `local_path`
+  //! (which must not exist yet): where the destination can, the file goes up while it is
+  //! written, and the commit completes that upload (Transaction::Follow). Whether it does is
+  //! the store's choice, by `expected_size` among others; the build goes on the same either way.
+  Status Follow(const std::string& key, const std::string& local_path, int64_t expected_size);
 
   //! Whether some input was used in place (its ETag must be checked again before commit).
   bool read_in_place() const { return read_in_place_; }
@@ -100,6 +106,7 @@ class TaskContext {
   std::string dir_;
   LeaseManager* leases_;
   HeldLeases* held_;
+  Transaction* txn_;
   std::atomic<bool> read_in_place_{false};
   mutable std::mutex mu_;
   Status stale_;

@@ -50,6 +50,12 @@ Result<std::string> TaskContext::Stage(ObjectStore& store, const ObjectInfo& obj
   return path;
 }
 
+Status TaskContext::Follow(const std::string& key, const std::string& local_path,
+                           int64_t expected_size) {
+  if (txn_ == nullptr) return Status::OK();
+  return txn_->Follow(key, local_path, expected_size).status();
+}
+
 bool TaskContext::Verified(const ObjectStore& store, const ObjectInfo& object) const {
   std::lock_guard<std::mutex> lock(mu_);
   return verified_.count({&store, object.key}) > 0;
@@ -188,7 +194,7 @@ Status RunTask(Run& run, const Task& task, const std::string& dir) {
     release();
     return SkipIfStale(run, task, st);
   }
-  TaskContext tctx(*run.src, *run.dst, dir, run.leases.get(), held);
+  TaskContext tctx(*run.src, *run.dst, dir, run.leases.get(), held, txn.get());
   auto built = run.job.Build(task, tctx);
   if (!built.ok() && !tctx.stale().ok()) {
     // A download pinned to its planned ETag found the input gone or changed: the same

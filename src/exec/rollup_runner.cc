@@ -255,6 +255,9 @@ class RollupJob final : public Job {
     WriteSpec out;
     out.path = ctx.dir() + "/merged.parquet";
     out.compression = compression_;
+    // On S3 the merged file goes up while DuckDB writes it (the merge and the upload overlap);
+    // the commit then completes that upload. About the inputs' size: no compression changes.
+    LP_RETURN_IF_ERROR(ctx.Follow(target.key, out.path, task.input_bytes));
     LP_ASSIGN_OR_RETURN(int64_t rows, engine->Copy(ReadSpec{local, FileFormat::kParquet}, out));
     // Verify the local output before anything becomes visible: its footer must count every row.
     auto out_info = engine->Inspect(out.path, FileFormat::kParquet);

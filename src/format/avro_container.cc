@@ -3,7 +3,6 @@
 #include "format/avro_container.h"
 
 #include <fcntl.h>
-#include <libdeflate.h>
 #include <snappy-c.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+
+#include "common/crc32.h"
 
 namespace lakepack {
 
@@ -233,10 +234,6 @@ Status Inflate(std::string_view in, std::string* out, const std::string& where) 
   out->resize(produced);
   return Status::OK();
 }
-
-// The CRC-32 of the snappy codec (the gzip one), through libdeflate: several times zlib's
-// crc32 where the CPU has carry-less multiplication, and it is most of a block copy's cost.
-uint32_t Crc32(std::string_view bytes) { return libdeflate_crc32(0, bytes.data(), bytes.size()); }
 
 // The snappy codec: snappy data, then the CRC-32 (big-endian) of the uncompressed bytes.
 Status SnappyDecompress(std::string_view in, std::string* out, const std::string& where) {

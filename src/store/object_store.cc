@@ -67,6 +67,32 @@ Result<std::vector<ObjectInfo>> ObjectStore::ListAll(std::string_view prefix) {
   return all;
 }
 
+namespace {
+
+class KeyedUpload final : public FollowingUpload {
+ public:
+  KeyedUpload(std::unique_ptr<FollowingUpload> base, std::string key)
+      : base_(std::move(base)), key_(std::move(key)) {}
+  Status Start() override { return base_->Start(); }
+  Result<std::optional<ObjectInfo>> Complete() override {
+    LP_ASSIGN_OR_RETURN(auto info, base_->Complete());
+    if (info) info->key = key_;
+    return info;
+  }
+
+ private:
+  std::unique_ptr<FollowingUpload> base_;
+  std::string key_;
+};
+
+}  // namespace
+
+std::unique_ptr<FollowingUpload> ReportKeyAs(std::unique_ptr<FollowingUpload> upload,
+                                             std::string key) {
+  if (!upload) return upload;
+  return std::make_unique<KeyedUpload>(std::move(upload), std::move(key));
+}
+
 Status ChangedSincePlannedAt(std::string_view uri, std::string_view etag, std::string_view now) {
   if (now.empty()) {
     return Status::FailedPrecondition(

@@ -2,10 +2,13 @@
 #include "store/prefix_store.h"
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "store/store_util.h"
 
 namespace lakepack {
 
@@ -112,6 +115,16 @@ class PrefixStore final : public ObjectStore {
     LP_ASSIGN_OR_RETURN(std::vector<std::string> changed, base_->DeletePinned(full));
     for (std::string& key : changed) key = Strip(key);
     return changed;
+  }
+
+  Result<std::unique_ptr<FollowingUpload>> BeginFollowingUpload(
+      std::string_view key, const std::string& local_path, int64_t expected_size,
+      const PutOptions& options) override {
+    LP_RETURN_IF_ERROR(ValidateKey(key));
+    LP_ASSIGN_OR_RETURN(auto upload,
+                        base_->BeginFollowingUpload(Full(key), local_path, expected_size, options));
+    if (!upload) return upload;
+    return ReportKeyAs(std::move(upload), std::string(key));
   }
 
   Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) override {

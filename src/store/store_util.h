@@ -1,6 +1,7 @@
 // Helpers the ObjectStore implementations share (not part of the public API).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -22,5 +23,10 @@ Status ChangedSincePlannedAt(std::string_view uri, std::string_view etag, std::s
 //! OK.
 Status CheckPutConditions(const ObjectStore& store, std::string_view key,
                           const PutOptions& options);
+
+//! `upload`, whose Complete names the object `key` (a store that passes the write on to
+//! another under a longer key reports its own). Null stays null.
+std::unique_ptr<FollowingUpload> ReportKeyAs(std::unique_ptr<FollowingUpload> upload,
+                                             std::string key);
 
 }  // namespace lakepack

@@ -67,6 +67,8 @@ class TestStore {
   const std::shared_ptr<ObjectStore>& store() const { return store_; }
   //! A local directory, empty at the start of the test, on the same filesystem as local stores.
   const std::string& scratch_dir() const { return scratch_dir_; }
+  //! Whether the store is a remote one (S3), not a local directory.
+  bool remote() const { return remote_; }
   //! Remote stores: starts a multipart upload of `key` (CreateMultipartUpload, no parts) and
   //! returns its upload id, for the tests of ListPendingUploads. std::nullopt for local stores.
   Result<std::optional<std::string>> StartUpload(std::string_view key);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -907,6 +908,125 @@ TEST_P(StoreConformanceTest, PendingUploadsAreListedAndAborted) {
   ASSERT_OK(store_->AbortPendingUpload(pending[0]));
   // Aborting one that is gone is not an error.
   EXPECT_OK(store_->AbortPendingUpload(pending[0]));
+}
+
+// Appends `data` to the file at `path` in steps of `step` bytes, each flushed to the file.
+void AppendInSteps(const std::string& path, std::string_view data, size_t step) {
+  std::ofstream out(path, std::ios::binary | std::ios::app);
+  for (size_t at = 0; at < data.size(); at += step) {
+    out.write(data.data() + at, static_cast<std::streamsize>(std::min(step, data.size() - at)));
+    out.flush();
+  }
+}
+
+// Waits until the store has sent `parts` more multipart parts than `before` (the follower sends
+// them on its own thread): bounded polling, not a fixed sleep, so the verdict does not depend on
+// the machine's speed, only that the parts go up before Complete.
+bool WaitForParts(const ObjectStore& store, int64_t before, int64_t parts) {
+  for (int i = 0; i < 12000; i++) {
+    auto counters = store.Counters();
+    if (counters["MULTIPART_PART"] >= before + parts) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+PutOptions CreateOnlyTagged(std::string tag) {
+  PutOptions put;
+  put.if_none_match = true;
+  put.tag = std::move(tag);
+  return put;
+}
+
+// A create-only write that follows its local file while another writer appends to it: its
+// whole parts go up before Complete, nothing is visible until then, and the object is then the
+// file's bytes with the write's tag. Where the store does not follow (local stores, endpoints
+// that do not refuse a create-only multipart completion) BeginFollowingUpload says so (null).
+TEST_P(StoreConformanceTest, AFollowingUploadSendsTheFileWhileItGrows) {
+  const PutOptions put = CreateOnlyTagged("task-f.1");
+  const std::string path = Scratch("growing");
+  ASSERT_OK_AND_ASSIGN(auto upload,
+                       store_->BeginFollowingUpload("fo/k", path, int64_t{1} << 40, put));
+  if (!upload) {
+    const auto caps = store_->Capabilities();
+    EXPECT_TRUE(!handle_->remote() || !caps.create_only_multipart_reliable || !caps.tags)
+        << "a store that enforces create-only multipart completion should follow";
+    GTEST_SKIP() << GetParam().name << " does not follow uploads (written whole instead)";
+  }
+  // Below the threshold a plain write is cheaper: no following.
+  ASSERT_OK_AND_ASSIGN(auto small, store_->BeginFollowingUpload("fo/small", path, 1000, put));
+  EXPECT_EQ(small, nullptr);
+
+  const int64_t before = store_->Counters()["MULTIPART_PART"];
+  ASSERT_OK(upload->Start());
+  // The file appears only now, as a writer that creates it after the follow began.
+  const std::string data = BinaryData(size_t{40} << 20);  // parts of 16 MiB: 16 + 16 + 8
+  AppendInSteps(path, data, size_t{1} << 20);
+  ASSERT_TRUE(WaitForParts(*store_, before, 2)) << "no whole part went up while the file grew";
+  ASSERT_OK_AND_ASSIGN(std::optional<ObjectInfo> early, store_->Stat("fo/k"));
+  EXPECT_FALSE(early.has_value()) << "visible before Complete";
+  ASSERT_OK_AND_ASSIGN(std::optional<ObjectInfo> done, upload->Complete());
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->key, "fo/k");
+  EXPECT_EQ(done->size, static_cast<int64_t>(data.size()));
+  EXPECT_EQ(store_->Counters()["MULTIPART_PART"], before + 3);
+  ASSERT_OK_AND_ASSIGN(std::optional<ObjectInfo> stat, store_->Stat("fo/k"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->etag, done->etag);
+  EXPECT_EQ(stat->tag, "task-f.1");
+  ASSERT_OK_AND_ASSIGN(std::string back, store_->Read("fo/k"));
+  EXPECT_TRUE(back == data) << "the object is not the file's bytes";
+
+  // Create-only: a second one of the same key is refused at completion, and leaves the first.
+  const std::string path2 = Scratch("again");
+  ASSERT_OK_AND_ASSIGN(auto again,
+                       store_->BeginFollowingUpload("fo/k", path2, int64_t{1} << 40, put));
+  ASSERT_NE(again, nullptr);
+  ASSERT_OK(again->Start());
+  AppendInSteps(path2, "another", 7);
+  auto refused = again->Complete();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.status().IsAlreadyExists()) << refused.status().ToString();
+  ASSERT_OK_AND_ASSIGN(stat, store_->Stat("fo/k"));
+  ASSERT_TRUE(stat.has_value());
+  EXPECT_EQ(stat->etag, done->etag);
+  ASSERT_OK_AND_ASSIGN(std::vector<PendingUpload> pending, store_->ListPendingUploads("fo/"));
+  EXPECT_TRUE(pending.empty());
+}
+
+// A followed file whose sent bytes change afterwards (a writer that goes back) is not written
+// by the follower: Complete answers "not followed" (std::nullopt) and leaves no object and no
+// open upload; the caller writes the file whole. Dropping an upload uncompleted leaves nothing.
+TEST_P(StoreConformanceTest, AFollowedFileThatChangesBehindTheUploadIsNotWritten) {
+  const PutOptions put = CreateOnlyTagged("task-g.1");
+  const std::string path = Scratch("patched");
+  ASSERT_OK_AND_ASSIGN(auto upload,
+                       store_->BeginFollowingUpload("fp/k", path, int64_t{1} << 40, put));
+  if (!upload) GTEST_SKIP() << GetParam().name << " does not follow uploads";
+  const int64_t before = store_->Counters()["MULTIPART_PART"];
+  ASSERT_OK(upload->Start());
+  std::string data = BinaryData(size_t{20} << 20);
+  AppendInSteps(path, data, size_t{4} << 20);
+  ASSERT_TRUE(WaitForParts(*store_, before, 1));
+  {
+    std::fstream patch(path, std::ios::binary | std::ios::in | std::ios::out);
+    patch.seekp(100);
+    patch.put('!');
+  }
+  ASSERT_OK_AND_ASSIGN(std::optional<ObjectInfo> done, upload->Complete());
+  EXPECT_FALSE(done.has_value());
+  ASSERT_OK_AND_ASSIGN(std::optional<ObjectInfo> stat, store_->Stat("fp/k"));
+  EXPECT_FALSE(stat.has_value());
+
+  ASSERT_OK_AND_ASSIGN(auto dropped,
+                       store_->BeginFollowingUpload("fp/dropped", path, int64_t{1} << 40, put));
+  ASSERT_NE(dropped, nullptr);
+  ASSERT_OK(dropped->Start());
+  dropped.reset();
+  ASSERT_OK_AND_ASSIGN(stat, store_->Stat("fp/dropped"));
+  EXPECT_FALSE(stat.has_value());
+  ASSERT_OK_AND_ASSIGN(std::vector<PendingUpload> pending, store_->ListPendingUploads("fp/"));
+  EXPECT_TRUE(pending.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest, ::testing::ValuesIn(TestBackends()),

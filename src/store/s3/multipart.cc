@@ -3,11 +3,22 @@
 // upload was created aborts it, so no orphan parts stay behind to be billed.
 #include <pugixml.hpp>
 
-#include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <sstream>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "common/crc32.h"
 #include "store/s3/crypto.h"
 #include "store/s3/errors.h"
 #include "store/s3/operations.h"
@@ -190,6 +201,52 @@ Result<std::string> CompleteUpload(S3Client& client, const std::string& bucket,
   return etag;
 }
 
+// UploadPart number `number` of `length` bytes from `offset` of `payload`, with Content-MD5
+// (and the signed SHA-256 where the client signs payloads); an answered ETag that is an MD5 must
+// be the one of the bytes sent.
+Result<UploadedPart> UploadPart(S3Client& client, const std::string& bucket, const std::string& key,
+                                const std::string& upload_id, int number, const Payload& payload,
+                                int64_t offset, int64_t length) {
+  S3Request req;
+  req.kind = RequestKind::kMultipartPart;
+  req.method = "PUT";
+  req.bucket = bucket;
+  req.key = key;
+  req.query = {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}};
+  req.send_body = true;
+  std::string md5;
+  if (payload.fd < 0) {
+    req.body = payload.data.substr(static_cast<size_t>(offset), static_cast<size_t>(length));
+    md5 = Md5(req.body);
+  } else {
+    // Hashing first reads the part once more, but keeps memory flat: the upload then
+    // streams it from the (by now cached) file instead of from a buffer.
+    std::string sha;
+    const bool sign = client.options().sign_payload;
+    LP_RETURN_IF_ERROR(
+        DigestFileRange(payload.fd, payload.path, offset, length, &md5, sign ? &sha : nullptr));
+    if (sign) req.payload_hash = HexEncode(sha);
+    req.body_fd = payload.fd;
+    req.body_offset = offset;
+    req.body_length = length;
+    req.body_path = payload.path;
+  }
+  req.headers.emplace_back("Content-MD5", Base64Encode(md5));
+  LP_ASSIGN_OR_RETURN(HttpResponse resp, client.Execute(req));
+  std::string etag = resp.Header("etag");
+  std::string bare = StripQuotes(etag);
+  if (LooksLikeMd5(bare) && bare != HexEncode(md5) &&
+      resp.Header("x-amz-server-side-encryption").rfind("aws:kms", 0) != 0) {
+    return Status::Corruption(S3Client::UriOf(bucket, key) + ": part " + std::to_string(number) +
+                              " answered ETag " + bare + ", but the MD5 of the bytes sent is " +
+                              HexEncode(md5));
+  }
+  UploadedPart part;
+  part.etag = etag.empty() ? "\"" + HexEncode(md5) + "\"" : etag;
+  part.md5 = md5;
+  return part;
+}
+
 }  // namespace
 
 Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
@@ -223,43 +280,9 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
   std::vector<UploadedPart> parts(static_cast<size_t>(count));
   auto upload_part = [&](size_t i) -> Status {
     const int64_t offset = static_cast<int64_t>(i) * part_size;
-    const int64_t length = std::min(part_size, payload.size - offset);
-    S3Request req;
-    req.kind = RequestKind::kMultipartPart;
-    req.method = "PUT";
-    req.bucket = bucket;
-    req.key = key;
-    req.query = {{"partNumber", std::to_string(i + 1)}, {"uploadId", upload_id}};
-    req.send_body = true;
-    std::string md5;
-    if (payload.fd < 0) {
-      req.body = payload.data.substr(static_cast<size_t>(offset), static_cast<size_t>(length));
-      md5 = Md5(req.body);
-    } else {
-      // Hashing first reads the part once more, but keeps memory flat: the upload then
-      // streams it from the (by now cached) file instead of from a buffer.
-      std::string sha;
-      const bool sign = client.options().sign_payload;
-      LP_RETURN_IF_ERROR(
-          DigestFileRange(payload.fd, payload.path, offset, length, &md5, sign ? &sha : nullptr));
-      if (sign) req.payload_hash = HexEncode(sha);
-      req.body_fd = payload.fd;
-      req.body_offset = offset;
-      req.body_length = length;
-      req.body_path = payload.path;
-    }
-    req.headers.emplace_back("Content-MD5", Base64Encode(md5));
-    Result<HttpResponse> resp = client.Execute(req);
-    if (!resp.ok()) return resp.status();
-    std::string etag = resp->Header("etag");
-    std::string bare = StripQuotes(etag);
-    if (LooksLikeMd5(bare) && bare != HexEncode(md5) &&
-        resp->Header("x-amz-server-side-encryption").rfind("aws:kms", 0) != 0) {
-      return Status::Corruption(uri + ": part " + std::to_string(i + 1) + " answered ETag " + bare +
-                                ", but the MD5 of the bytes sent is " + HexEncode(md5));
-    }
-    parts[i].etag = etag.empty() ? "\"" + HexEncode(md5) + "\"" : etag;
-    parts[i].md5 = md5;
+    LP_ASSIGN_OR_RETURN(parts[i],
+                        UploadPart(client, bucket, key, upload_id, static_cast<int>(i + 1), payload,
+                                   offset, std::min(part_size, payload.size - offset)));
     return Status::OK();
   };
   Status uploaded = ParallelFor(client.pool(), parts.size(), [&](size_t i) -> Status {
@@ -280,6 +303,230 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
   info.tag = options.tag;
   info.metadata = options.metadata;
   return info;
+}
+
+namespace {
+
+// A multipart upload that follows a file while its writer appends to it (FollowFile). A thread
+// of its own looks at the file's size every kPollEvery (or at once when Complete is called) and
+// sends each whole part the file has grown by, through the client's pool; Complete sends the
+// rest. Each part's CRC-32 is kept, and Complete reads the file once more to check that the
+// bytes sent are still the file's: a writer that went back to patch earlier bytes, or replaced
+// the file, turns the upload into "not followed" (aborted, std::nullopt), never a wrong object.
+class FileFollower final : public FollowingUpload {
+ public:
+  FileFollower(S3Client& client, std::string bucket, std::string key, std::string path,
+               PutOptions options)
+      : client_(client),
+        bucket_(std::move(bucket)),
+        key_(std::move(key)),
+        path_(std::move(path)),
+        options_(std::move(options)),
+        part_size_(client_.options().PartSizeFor(0)) {}
+
+  ~FileFollower() override {
+    StopFollowing();
+    if (!upload_id_.empty() && !completed_) (void)AbortUpload(client_, bucket_, key_, upload_id_);
+    if (stray_guard_) AbortStrayUploads(client_, bucket_, key_, upload_id_, started_ns_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Status Start() override {
+    if (!upload_id_.empty() || completed_) {
+      return Status::FailedPrecondition(S3Client::UriOf(bucket_, key_) + ": upload started twice");
+    }
+    write_id_ = NewWriteId();
+    started_ns_ = NowNs();
+    int attempts = 1;
+    LP_ASSIGN_OR_RETURN(upload_id_,
+                        CreateUpload(client_, bucket_, key_, options_.content_type, write_id_,
+                                     options_.tag, &attempts, &options_.metadata));
+    stray_guard_ = attempts > 1;
+    follower_ = std::thread([this] { Follow(); });
+    return Status::OK();
+  }
+
+  Result<std::optional<ObjectInfo>> Complete() override {
+    if (completed_ || upload_id_.empty()) {
+      return Status::FailedPrecondition(S3Client::UriOf(bucket_, key_) +
+                                        ": upload completed twice");
+    }
+    StopFollowing();
+    LP_RETURN_IF_ERROR(failure_);
+    if (fd_ < 0) LP_RETURN_IF_ERROR(OpenFile());
+    if (fd_ < 0 || !SameFile()) return NotFollowed("the file was replaced while it was sent");
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return PosixError("stat " + path_, errno);
+    const int64_t size = st.st_size;
+    if (size < sent_) return NotFollowed("the file shrank while it was sent");
+    if (size == 0) return NotFollowed("the file is empty");
+    // The rest: whole parts, then the last, shorter one.
+    LP_RETURN_IF_ERROR(SendParts(size, true));
+    for (size_t i = 0; i < parts_.size(); i++) {
+      const int64_t offset = static_cast<int64_t>(i) * part_size_;
+      LP_ASSIGN_OR_RETURN(
+          uint32_t now, Crc32OfFileRange(fd_, path_, offset, std::min(part_size_, size - offset)));
+      if (now != crcs_[i]) {
+        return NotFollowed("part " + std::to_string(i + 1) + " changed after it was sent");
+      }
+    }
+    Result<std::string> etag = CompleteUpload(client_, bucket_, key_, upload_id_, parts_, write_id_,
+                                              options_.if_none_match);
+    if (!etag.ok()) {
+      Status cause = FailAndAbort(client_, bucket_, key_, upload_id_, etag.status());
+      upload_id_.clear();
+      return cause;
+    }
+    completed_ = true;
+    ObjectInfo info;
+    info.key = key_;
+    info.size = size;
+    info.etag = *etag;
+    info.tag = options_.tag;
+    info.metadata = options_.metadata;
+    return std::optional<ObjectInfo>(std::move(info));
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kPollEvery{20};
+
+  void Follow() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      const bool last = stop_;
+      lock.unlock();
+      Status st = Status::OK();
+      if (fd_ < 0) st = OpenFile();
+      struct stat info;
+      if (st.ok() && fd_ >= 0) {
+        if (::fstat(fd_, &info) != 0) {
+          st = PosixError("stat " + path_, errno);
+        } else {
+          st = SendParts(info.st_size, false);
+        }
+      }
+      lock.lock();
+      if (!st.ok()) {
+        failure_ = st;
+        return;
+      }
+      if (last) return;
+      cv_.wait_for(lock, kPollEvery, [this] { return stop_; });
+    }
+  }
+
+  void StopFollowing() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (follower_.joinable()) follower_.join();
+  }
+
+  // Opens the file once it exists (the writer may not have created it yet).
+  Status OpenFile() {
+    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? Status::OK() : PosixError("open " + path_, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      Status e = PosixError("stat " + path_, errno);
+      ::close(fd);
+      return e;
+    }
+    fd_ = fd;
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+    return Status::OK();
+  }
+
+  bool SameFile() const {
+    struct stat st;
+    return ::stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_;
+  }
+
+  // Sends the parts of [sent_, size) that are whole, and with `last` the shorter one at the end.
+  Status SendParts(int64_t size, bool last) {
+    std::vector<int64_t> offsets;
+    for (int64_t at = sent_; at < size && (last || at + part_size_ <= size); at += part_size_) {
+      offsets.push_back(at);
+    }
+    if (offsets.empty()) return Status::OK();
+    if (parts_.size() + offsets.size() > static_cast<size_t>(kMaxPartsPerUpload)) {
+      return Status::InvalidArgument(
+          fmt::format("{}: {} grew past {} parts of {} bytes while it was sent",
+                      S3Client::UriOf(bucket_, key_), path_, kMaxPartsPerUpload, part_size_));
+    }
+    const size_t first = parts_.size();
+    parts_.resize(first + offsets.size());
+    crcs_.resize(first + offsets.size());
+    Payload file;
+    file.fd = fd_;
+    file.path = path_;
+    file.size = size;
+    Status st = ParallelFor(client_.pool(), offsets.size(), [&](size_t k) -> Status {
+      const int64_t offset = offsets[k];
+      const int64_t length = std::min(part_size_, size - offset);
+      LP_ASSIGN_OR_RETURN(crcs_[first + k], Crc32OfFileRange(fd_, path_, offset, length));
+      LP_ASSIGN_OR_RETURN(parts_[first + k],
+                          UploadPart(client_, bucket_, key_, upload_id_,
+                                     static_cast<int>(first + k + 1), file, offset, length));
+      return Status::OK();
+    });
+    if (!st.ok()) return st;
+    sent_ = std::min(size, offsets.back() + part_size_);
+    return Status::OK();
+  }
+
+  Result<std::optional<ObjectInfo>> NotFollowed(const std::string& why) {
+    if (client_.options().debug) {
+      std::fprintf(stderr, "lakepack s3: %s: not followed, written whole: %s\n",
+                   S3Client::UriOf(bucket_, key_).c_str(), why.c_str());
+    }
+    (void)AbortUpload(client_, bucket_, key_, upload_id_);
+    upload_id_.clear();
+    return std::optional<ObjectInfo>();
+  }
+
+  S3Client& client_;
+  const std::string bucket_;
+  const std::string key_;
+  const std::string path_;
+  const PutOptions options_;
+  const int64_t part_size_;
+  std::string write_id_;
+  std::string upload_id_;
+  int64_t started_ns_ = 0;
+  bool stray_guard_ = false;
+  bool completed_ = false;
+  // Written by the follower thread until it is joined; by Complete after.
+  int fd_ = -1;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  int64_t sent_ = 0;
+  std::vector<UploadedPart> parts_;
+  std::vector<uint32_t> crcs_;
+  std::thread follower_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  Status failure_;  // the follower's, guarded by mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FollowingUpload>> FollowFile(S3Client& client, const std::string& bucket,
+                                                    const std::string& key,
+                                                    const std::string& local_path,
+                                                    const PutOptions& options) {
+  const std::string uri = S3Client::UriOf(bucket, key);
+  if (!options.if_none_match || !options.if_match.empty()) {
+    return Status::InvalidArgument(uri + ": a followed upload is create-only");
+  }
+  LP_RETURN_IF_ERROR(CheckTag(uri, options.tag));
+  LP_RETURN_IF_ERROR(CheckMetadata(uri, options.metadata));
+  return std::unique_ptr<FollowingUpload>(
+      std::make_unique<FileFollower>(client, bucket, key, local_path, options));
 }
 
 Result<bool> CompleteIfNoneMatchRefused(S3Client& client, const std::string& bucket,

@@ -5,6 +5,7 @@
 // Thread-safety: every function may be called from many threads at once.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -104,6 +105,16 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
 Result<ObjectInfo> Upload(S3Client& client, const std::string& bucket, const std::string& key,
                           const Payload& payload, const PutOptions& options,
                           const EndpointConditions& conditions = {});
+
+//! A multipart upload of `local_path` that follows the file while its writer appends to it
+//! (ObjectStore::BeginFollowingUpload), from its Start on: parts of PartSizeFor(0) bytes go up
+//! through the client's pool as the file grows; Complete sends the rest, checks that the bytes
+//! sent are still the file's, and completes with If-None-Match: * (the caller makes sure the
+//! endpoint enforces it). Create-only only: InvalidArgument otherwise.
+Result<std::unique_ptr<FollowingUpload>> FollowFile(S3Client& client, const std::string& bucket,
+                                                    const std::string& key,
+                                                    const std::string& local_path,
+                                                    const PutOptions& options);
 
 //! For the probe: a one-part multipart upload of the existing `key`, completed with
 //! If-None-Match: *. True when the endpoint refused it (412), false when it overwrote the

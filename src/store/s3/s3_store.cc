@@ -358,6 +358,24 @@ Result<std::vector<std::string>> S3Store::DeletePinned(
   return changed;
 }
 
+Result<std::unique_ptr<FollowingUpload>> S3Store::BeginFollowingUpload(
+    std::string_view key, const std::string& local_path, int64_t expected_size,
+    const PutOptions& options) {
+  LP_RETURN_IF_ERROR(CheckKey(key));
+  LP_RETURN_IF_ERROR(CheckPutConditions(*this, key, options));
+  // Where a plain write would go up in one PUT anyway, following saves little and costs two
+  // more requests; and the condition must hold on the multipart path, with the write tag
+  // kept (recovery knows the object by it).
+  if (!options.if_none_match || !options.if_match.empty() ||
+      expected_size < client_->options().multipart_threshold || !Probe().create_only_multipart ||
+      !Probe().tags) {
+    return std::unique_ptr<FollowingUpload>();
+  }
+  LP_ASSIGN_OR_RETURN(auto upload,
+                      s3::FollowFile(*client_, bucket_, Full(key), local_path, options));
+  return ReportKeyAs(std::move(upload), std::string(key));
+}
+
 Result<std::vector<PendingUpload>> S3Store::ListPendingUploads(std::string_view prefix) {
   LP_ASSIGN_OR_RETURN(std::vector<PendingUpload> uploads,
                       s3::ListMultipartUploads(*client_, bucket_, prefix_ + std::string(prefix)));

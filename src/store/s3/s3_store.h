@@ -28,6 +28,10 @@
 //   ignore If-Match. Pinned deletes HEAD each key and delete those that still match (a window).
 // - A CreateMultipartUpload that needed more than one attempt may have left an upload behind
 //   (a lost answer): after the write, the other uploads of that key started since are aborted.
+// - BeginFollowingUpload: a create-only multipart upload that sends a file's parts while its
+//   writer is still appending, and completes with If-None-Match: *; only where the endpoint
+//   enforces that (create_only_multipart_reliable) and keeps tags, and for an expected size at
+//   or above the multipart threshold.
 // - ListPendingUploads is ListMultipartUploads; on s3rver, which lacks it, none.
 // - Listings are consistent (S3 is strongly consistent since December 2020).
 // - Transient failures (5xx, 429, SlowDown, timeouts, dropped connections, bodies cut short)
@@ -82,6 +86,10 @@ class S3Store final : public ObjectStore {
                           const std::string& local_path) override;
   Result<std::vector<std::string>> DeletePinned(
       const std::vector<std::pair<std::string, std::string>>& keys_and_etags) override;
+  Result<std::unique_ptr<FollowingUpload>> BeginFollowingUpload(std::string_view key,
+                                                                const std::string& local_path,
+                                                                int64_t expected_size,
+                                                                const PutOptions& options) override;
   Result<std::vector<PendingUpload>> ListPendingUploads(std::string_view prefix) override;
   Status AbortPendingUpload(const PendingUpload& upload) override;
   std::map<std::string, int64_t> Counters() const override;
