@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lakepack_bench_transfer: %s\n", store.status().ToString().c_str());
     return 1;
   }
+  // As every lakepack command does before its first write (the commit protocol asks): the
+  // store then writes the way it does inside lakepack (S3: probed endpoints get checksums).
+  (void)(*store)->Capabilities();
 
   // The work list: made before the clock starts for uploads (a directory scan); for downloads
   // the listing is part of the transfer and timed with it.

@@ -31,7 +31,18 @@ namespace {
 struct UploadedPart {
   std::string etag;  // as S3 returned it, quotes included
   std::string md5;   // raw; empty for copied parts
+  //! Where the upload declared CRC32: the part's CRC-32, and as x-amz-checksum-crc32 sent it
+  //! (base64 of its big-endian bytes).
+  uint32_t crc32 = 0;
+  std::string crc32_header;
 };
+
+// A CRC-32 as S3's flexible checksums carry it: base64 of its 4 big-endian bytes.
+std::string Crc32Header(uint32_t crc) {
+  const char raw[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16),
+                       static_cast<char>(crc >> 8), static_cast<char>(crc)};
+  return Base64Encode(std::string_view(raw, 4));
+}
 
 // CreateMultipartUpload. *attempts (when given) receives how many attempts it took: more
 // than one means an earlier attempt may have created an upload whose answer was lost.
@@ -39,7 +50,8 @@ Result<std::string> CreateUpload(
     S3Client& client, const std::string& bucket, const std::string& key,
     const std::string& content_type, const std::string& write_id, const std::string& tag = "",
     int* attempts = nullptr,
-    const std::vector<std::pair<std::string, std::string>>* metadata = nullptr) {
+    const std::vector<std::pair<std::string, std::string>>* metadata = nullptr,
+    bool crc32 = false) {
   S3Request req;
   req.kind = RequestKind::kMultipartCreate;
   req.method = "POST";
@@ -51,6 +63,9 @@ Result<std::string> CreateUpload(
   req.headers.emplace_back(std::string(kWriteIdHeader), write_id);
   if (!tag.empty()) req.headers.emplace_back(std::string(kTagHeader), tag);
   if (metadata != nullptr) AddMetadataHeaders(*metadata, req.headers);
+  // Each part then carries its CRC-32, which the endpoint checks and keeps (besides the
+  // Content-MD5 it checks anyway); the completion lists them.
+  if (crc32) req.headers.emplace_back("x-amz-checksum-algorithm", "CRC32");
   LP_ASSIGN_OR_RETURN(HttpResponse resp, client.Execute(req));
   if (attempts != nullptr) *attempts = resp.attempts;
   pugi::xml_document doc;
@@ -145,6 +160,9 @@ std::string CompleteBody(const std::vector<UploadedPart>& parts) {
     pugi::xml_node part = root.append_child("Part");
     part.append_child("PartNumber").text().set(static_cast<unsigned>(i + 1));
     part.append_child("ETag").text().set(parts[i].etag.c_str());
+    if (!parts[i].crc32_header.empty()) {
+      part.append_child("ChecksumCRC32").text().set(parts[i].crc32_header.c_str());
+    }
   }
   std::ostringstream out;
   doc.save(out, "", pugi::format_raw | pugi::format_no_declaration);
@@ -202,11 +220,12 @@ Result<std::string> CompleteUpload(S3Client& client, const std::string& bucket,
 }
 
 // UploadPart number `number` of `length` bytes from `offset` of `payload`, with Content-MD5
-// (and the signed SHA-256 where the client signs payloads); an answered ETag that is an MD5 must
-// be the one of the bytes sent.
+// (and the signed SHA-256 where the client signs payloads; with `crc32`, the part's CRC-32 for an
+// upload created with that checksum algorithm); an answered ETag that is an MD5 must be the one
+// of the bytes sent.
 Result<UploadedPart> UploadPart(S3Client& client, const std::string& bucket, const std::string& key,
                                 const std::string& upload_id, int number, const Payload& payload,
-                                int64_t offset, int64_t length) {
+                                int64_t offset, int64_t length, bool crc32 = false) {
   S3Request req;
   req.kind = RequestKind::kMultipartPart;
   req.method = "PUT";
@@ -232,6 +251,16 @@ Result<UploadedPart> UploadPart(S3Client& client, const std::string& bucket, con
     req.body_path = payload.path;
   }
   req.headers.emplace_back("Content-MD5", Base64Encode(md5));
+  UploadedPart part;
+  if (crc32) {
+    if (payload.fd < 0) {
+      part.crc32 = Crc32(req.body);
+    } else {
+      LP_ASSIGN_OR_RETURN(part.crc32, Crc32OfFileRange(payload.fd, payload.path, offset, length));
+    }
+    part.crc32_header = Crc32Header(part.crc32);
+    req.headers.emplace_back("x-amz-checksum-crc32", part.crc32_header);
+  }
   LP_ASSIGN_OR_RETURN(HttpResponse resp, client.Execute(req));
   std::string etag = resp.Header("etag");
   std::string bare = StripQuotes(etag);
@@ -241,7 +270,6 @@ Result<UploadedPart> UploadPart(S3Client& client, const std::string& bucket, con
                               " answered ETag " + bare + ", but the MD5 of the bytes sent is " +
                               HexEncode(md5));
   }
-  UploadedPart part;
   part.etag = etag.empty() ? "\"" + HexEncode(md5) + "\"" : etag;
   part.md5 = md5;
   return part;
@@ -251,7 +279,7 @@ Result<UploadedPart> UploadPart(S3Client& client, const std::string& bucket, con
 
 Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
                                    const std::string& key, const Payload& payload,
-                                   const PutOptions& options) {
+                                   const PutOptions& options, bool crc32_checksums) {
   const std::string uri = S3Client::UriOf(bucket, key);
   const int64_t part_size = client.options().PartSizeFor(payload.size);
   const int64_t count = std::max<int64_t>(1, (payload.size + part_size - 1) / part_size);
@@ -273,16 +301,16 @@ Result<ObjectInfo> MultipartUpload(S3Client& client, const std::string& bucket,
   int attempts = 1;
   LP_ASSIGN_OR_RETURN(std::string upload_id,
                       CreateUpload(client, bucket, key, options.content_type, write_id, options.tag,
-                                   &attempts, &options.metadata));
+                                   &attempts, &options.metadata, crc32_checksums));
   // Whatever the outcome, an upload an earlier lost attempt created must not stay.
   StrayUploadGuard stray_guard(client, bucket, key, upload_id, started_ns, attempts > 1);
 
   std::vector<UploadedPart> parts(static_cast<size_t>(count));
   auto upload_part = [&](size_t i) -> Status {
     const int64_t offset = static_cast<int64_t>(i) * part_size;
-    LP_ASSIGN_OR_RETURN(parts[i],
-                        UploadPart(client, bucket, key, upload_id, static_cast<int>(i + 1), payload,
-                                   offset, std::min(part_size, payload.size - offset)));
+    LP_ASSIGN_OR_RETURN(
+        parts[i], UploadPart(client, bucket, key, upload_id, static_cast<int>(i + 1), payload,
+                             offset, std::min(part_size, payload.size - offset), crc32_checksums));
     return Status::OK();
   };
   Status uploaded = ParallelFor(client.pool(), parts.size(), [&](size_t i) -> Status {
@@ -340,7 +368,8 @@ class FileFollower final : public FollowingUpload {
     int attempts = 1;
     LP_ASSIGN_OR_RETURN(upload_id_,
                         CreateUpload(client_, bucket_, key_, options_.content_type, write_id_,
-                                     options_.tag, &attempts, &options_.metadata));
+                                     options_.tag, &attempts, &options_.metadata,
+                                     /*crc32=*/true));
     stray_guard_ = attempts > 1;
     follower_ = std::thread([this] { Follow(); });
     return Status::OK();
@@ -366,7 +395,7 @@ class FileFollower final : public FollowingUpload {
       const int64_t offset = static_cast<int64_t>(i) * part_size_;
       LP_ASSIGN_OR_RETURN(
           uint32_t now, Crc32OfFileRange(fd_, path_, offset, std::min(part_size_, size - offset)));
-      if (now != crcs_[i]) {
+      if (now != parts_[i].crc32) {
         return NotFollowed("part " + std::to_string(i + 1) + " changed after it was sent");
       }
     }
@@ -459,7 +488,6 @@ class FileFollower final : public FollowingUpload {
     }
     const size_t first = parts_.size();
     parts_.resize(first + offsets.size());
-    crcs_.resize(first + offsets.size());
     Payload file;
     file.fd = fd_;
     file.path = path_;
@@ -467,10 +495,9 @@ class FileFollower final : public FollowingUpload {
     Status st = ParallelFor(client_.pool(), offsets.size(), [&](size_t k) -> Status {
       const int64_t offset = offsets[k];
       const int64_t length = std::min(part_size_, size - offset);
-      LP_ASSIGN_OR_RETURN(crcs_[first + k], Crc32OfFileRange(fd_, path_, offset, length));
       LP_ASSIGN_OR_RETURN(parts_[first + k],
                           UploadPart(client_, bucket_, key_, upload_id_,
-                                     static_cast<int>(first + k + 1), file, offset, length));
+                                     static_cast<int>(first + k + 1), file, offset, length, true));
       return Status::OK();
     });
     if (!st.ok()) return st;
@@ -505,7 +532,6 @@ class FileFollower final : public FollowingUpload {
   ino_t ino_ = 0;
   int64_t sent_ = 0;
   std::vector<UploadedPart> parts_;
-  std::vector<uint32_t> crcs_;
   std::thread follower_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -144,11 +144,16 @@ Result<ObjectInfo> Upload(S3Client& client, const std::string& bucket, const std
     if (!conditions.if_match) {
       PutOptions unconditional = options;
       unconditional.if_match.clear();
-      if (multipart) return MultipartUpload(client, bucket, key, payload, unconditional);
+      if (multipart) {
+        return MultipartUpload(client, bucket, key, payload, unconditional,
+                               conditions.crc32_checksums);
+      }
       return PutObject(client, bucket, key, payload, unconditional);
     }
   }
-  if (multipart) return MultipartUpload(client, bucket, key, payload, options);
+  if (multipart) {
+    return MultipartUpload(client, bucket, key, payload, options, conditions.crc32_checksums);
+  }
   return PutObject(client, bucket, key, payload, options);
 }
 

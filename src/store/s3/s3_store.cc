@@ -189,6 +189,7 @@ const S3Store::Probed& S3Store::Probe() const {
     std::lock_guard<std::mutex> lock(probe_mu);
     ProbeResults()[cache_key] = found;
   });
+  probe_done_.store(true, std::memory_order_release);
   return probed_;
 }
 
@@ -260,6 +261,13 @@ Result<ObjectInfo> S3Store::Upload(std::string_view key, const s3::Payload& payl
   // Only a create-only write that could go up in parts needs to know how completion is handled.
   if (options.if_none_match && payload.size >= client_->options().multipart_threshold) {
     conditions.create_only_multipart = Probe().create_only_multipart;
+  }
+  // Checksums where the endpoint is known to take them, asked only of a store that has probed
+  // already (every lakepack command does, for the commit protocol), so that a bare write never
+  // pays for the probe's requests.
+  if (payload.size >= client_->options().multipart_threshold &&
+      probe_done_.load(std::memory_order_acquire)) {
+    conditions.crc32_checksums = probed_.create_only_multipart;
   }
   LP_ASSIGN_OR_RETURN(ObjectInfo info,
                       s3::Upload(*client_, bucket_, Full(key), payload, options, conditions));

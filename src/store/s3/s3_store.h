@@ -44,6 +44,7 @@
 //   S3 does not return it), Stat and List give S3's LastModified.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -131,6 +132,7 @@ class S3Store final : public ObjectStore {
   const std::string prefix_;
   mutable std::once_flag probe_once_;
   mutable Probed probed_;
+  mutable std::atomic<bool> probe_done_{false};  // probed_ is final
 };
 
 //! Opens s3://bucket/prefix with explicit options (tests, benchmarks); OpenS3Store reads them
