@@ -42,6 +42,9 @@ struct PlannedOutput {
   std::vector<std::string> inputs;  // URIs
   int64_t bytes = 0;
   int64_t rows = 0;  // inputs plus the existing output
+  //! Why a real run would fail this output (an input's footer cannot be read), naming the
+  //! file; empty when it would not. The rest of the plan is shown all the same.
+  std::string error;
 };
 
 struct RollupResult {

@@ -83,11 +83,20 @@ nlohmann::json SummaryJson(const RunSummary& s) {
                         {"warnings", s.warnings}};
 }
 
-void PrintSummary(const RunSummary& s, bool json) {
+void PrintSummary(const RunSummary& s, bool json, bool quiet) {
   if (json) {
     std::cout << SummaryJson(s).dump() << std::endl;
     return;
   }
+  // What went wrong shows even with --quiet: a warning names data left as it was (an input
+  // changed after its commit), which must never pass without a word.
+  auto problems = [&s] {
+    for (const auto& w : s.warnings)
+      std::cerr << "lakepack " << s.command << ": warning: " << w << std::endl;
+    for (const auto& e : s.errors)
+      std::cerr << "lakepack " << s.command << ": error: " << e << std::endl;
+  };
+  if (quiet) return problems();
   int64_t requests = 0;
   for (auto& [k, v] : s.requests) {
     if (k == "GET" || k == "PUT" || k == "LIST" || k == "HEAD" || k == "COPY" || k == "DELETE" ||
@@ -110,10 +119,7 @@ void PrintSummary(const RunSummary& s, bool json) {
               << std::endl;
     for (const auto& l : s.skipped) std::cout << "  " << l << std::endl;
   }
-  for (const auto& w : s.warnings)
-    std::cerr << "lakepack " << s.command << ": warning: " << w << std::endl;
-  for (const auto& e : s.errors)
-    std::cerr << "lakepack " << s.command << ": error: " << e << std::endl;
+  problems();
 }
 
 }  // namespace lakepack::cli

@@ -60,7 +60,8 @@ int Fail(std::string_view command, const Status& status, bool usage = false);
 nlohmann::json SummaryJson(const RunSummary& summary);
 
 //! Prints a run's summary: a few lines of text, or one JSON object.
-void PrintSummary(const RunSummary& summary, bool json);
+//! With `quiet`, only what went wrong (warnings and errors, on stderr): no summary line.
+void PrintSummary(const RunSummary& summary, bool json, bool quiet);
 
 Command AddConvertCommand(CLI::App& app, const GlobalOptions& global);
 Command AddInspectCommand(CLI::App& app, const GlobalOptions& global);

@@ -117,7 +117,7 @@ int RunExport(ExportFlags& f, const GlobalOptions& g) {
   if (!res.ok()) {
     return Fail(kCmd, res.status(), res.status().code() == StatusCode::kInvalidArgument);
   }
-  PrintSummary(*res, g.json);
+  PrintSummary(*res, g.json, g.quiet);
   return res->tasks_failed > 0 ? kExitFailed : kExitOk;
 }
 

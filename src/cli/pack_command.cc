@@ -111,7 +111,7 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
     std::cout << j.dump() << std::endl;
     return kExitOk;
   }
-  PrintSummary(res->summary, false);
+  PrintSummary(res->summary, false, g.quiet);
   if (!f.o.rejects_file.empty() && !g.quiet) {
     std::cout << fmt::format("{} record(s) rejected, in {}", res->rejected, f.o.rejects_file)
               << std::endl;

@@ -138,7 +138,7 @@ int RunRepartition(RepartitionFlags& f, const GlobalOptions& g) {
     j["days"] = days;
     std::cout << j.dump() << std::endl;
   } else {
-    PrintSummary(res->summary, false);
+    PrintSummary(res->summary, false, g.quiet);
     if (!g.quiet) {
       std::cout << fmt::format(
           "{} day(s) reviewed: {} written, {} without new data\n", res->days_reviewed,

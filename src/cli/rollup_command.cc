@@ -4,6 +4,8 @@
 
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "cli/cli.h"
 #include "cli/flags.h"
@@ -20,13 +22,51 @@ struct RollupFlags {
   std::string grouping = "day";
   std::string compression = "snappy";
   std::string shard;
+  // The seed's form, run_merge.sh START_DATE END_DATE GROUPING, after SRC.
+  std::vector<std::string> positional;
+  bool grouping_flag = false;  // --grouping given
 };
+
+// `lakepack rollup SRC START END [GROUPING]` beside --start/--end/--grouping: one or the other
+// for each value, never both.
+Status TakePositional(RollupFlags& f) {
+  const auto& p = f.positional;
+  if (p.empty()) {
+    if (f.o.start.empty())
+      return Status::InvalidArgument("--start is required (or SRC START END GROUPING)");
+    if (f.o.end.empty())
+      return Status::InvalidArgument("--end is required (or SRC START END GROUPING)");
+    return Status::OK();
+  }
+  if (p.size() < 2 || p.size() > 3) {
+    return Status::InvalidArgument(fmt::format(
+        "{} value(s) after SRC: give START END [GROUPING] (as run_merge.sh START_DATE END_DATE "
+        "GROUPING), or --start/--end/--grouping",
+        p.size()));
+  }
+  if (!f.o.start.empty() || !f.o.end.empty()) {
+    return Status::InvalidArgument(
+        "START END after SRC and --start/--end together: give one of them");
+  }
+  f.o.start = p[0];
+  f.o.end = p[1];
+  if (p.size() == 3) {
+    if (f.grouping_flag) {
+      return Status::InvalidArgument(
+          "GROUPING after SRC and --grouping together: give one of them");
+    }
+    f.grouping = p[2];
+  }
+  return Status::OK();
+}
 
 int RunRollup(RollupFlags& f, const GlobalOptions& g) {
   constexpr std::string_view kCmd = "rollup";
   f.o.spool_dir = g.spool_dir;
   f.o.engine = EngineOptionsFrom(g);
-  auto grouping = ParseGroupingFlag("--grouping", f.grouping);
+  if (Status st = TakePositional(f); !st.ok()) return Fail(kCmd, st, true);
+  auto grouping =
+      ParseGroupingFlag(f.positional.size() == 3 ? "GROUPING" : "--grouping", f.grouping);
   if (!grouping.ok()) return Fail(kCmd, grouping.status(), true);
   f.o.grouping = *grouping;
   auto codec = ParseCompressionFlag("--compression", f.compression);
@@ -52,6 +92,7 @@ int RunRollup(RollupFlags& f, const GlobalOptions& g) {
                      {"inputs", p.inputs},
                      {"bytes", p.bytes},
                      {"rows", p.rows}});
+        if (!p.error.empty()) j.back()["error"] = p.error;
       }
       std::cout << nlohmann::json{{"command", "rollup"}, {"dry_run", true}, {"plan", j}}.dump()
                 << std::endl;
@@ -59,16 +100,28 @@ int RunRollup(RollupFlags& f, const GlobalOptions& g) {
       std::cout << fmt::format("{:<6} {:>6} {:>12} {:>10}  {}\n", "level", "inputs", "bytes",
                                "rows", "output");
       for (const auto& p : res->plan) {
-        std::cout << fmt::format("{:<6} {:>6} {:>12} {:>10}  {}{}\n", p.level, p.inputs.size(),
+        std::cout << fmt::format("{:<6} {:>6} {:>12} {:>10}  {}{}{}\n", p.level, p.inputs.size(),
                                  p.bytes, p.rows, p.output,
-                                 p.merges_existing ? "  (merges into the existing file)" : "");
+                                 p.merges_existing ? "  (merges into the existing file)" : "",
+                                 p.error.empty() ? "" : "  (would FAIL, see below)");
       }
       std::cout << fmt::format("{} output(s) planned; nothing was changed (--dry-run)\n",
                                res->plan.size());
     }
-    return kExitOk;
+    for (const auto& w : res->summary.warnings) {
+      std::cerr << "lakepack rollup: warning: " << w << std::endl;
+    }
+    // A real run would fail these tasks alone (and exit 1): so does the dry run, after the plan.
+    int failing = 0;
+    for (const auto& p : res->plan) {
+      if (p.error.empty()) continue;
+      failing++;
+      std::cerr << fmt::format("lakepack rollup: error: {} would fail: {}", p.output, p.error)
+                << std::endl;
+    }
+    return failing > 0 ? kExitFailed : kExitOk;
   }
-  PrintSummary(res->summary, g.json);
+  PrintSummary(res->summary, g.json, g.quiet);
   return res->summary.tasks_failed > 0 ? kExitFailed : kExitOk;
 }
 
@@ -80,9 +133,17 @@ Command AddRollupCommand(CLI::App& app, const GlobalOptions& global) {
   CLI::App* sub = app.add_subcommand(
       "rollup", "Merge time-sliced Parquet files one level up: minute → hour → day → month → year");
   sub->add_option("SRC", o.src, "The lake: a directory, file:// or s3:// URI")->required();
-  sub->add_option("--start", o.start, "First day, YYYY-MM-DD (inclusive)")->required();
-  sub->add_option("--end", o.end, "Last day, YYYY-MM-DD (inclusive)")->required();
-  sub->add_option("--grouping", flags->grouping, "hour, day, month or year")->capture_default_str();
+  sub->add_option("RANGE", flags->positional,
+                  "START END [GROUPING], the seed's form (run_merge.sh START_DATE END_DATE "
+                  "GROUPING), instead of "
+                  "--start, --end and --grouping");
+  sub->add_option("--start", o.start,
+                  "First day, YYYY-MM-DD (inclusive). A file is merged only when its whole period "
+                  "lies inside --start..--end; one that only overlaps it is left out and named");
+  sub->add_option("--end", o.end, "Last day, YYYY-MM-DD (inclusive)");
+  sub->add_option("--grouping", flags->grouping, "hour, day, month or year")
+      ->capture_default_str()
+      ->each([flags](const std::string&) { flags->grouping_flag = true; });
   sub->add_flag("--cascade", o.cascade,
                 "Merge the finer levels too: minute, hour, ... files of the range go straight "
                 "into the grouping's file (one task per output, no intermediate file written)");
@@ -106,9 +167,9 @@ Command AddRollupCommand(CLI::App& app, const GlobalOptions& global) {
                   "Run only shard i of N of the plan (i/N; auto[/N] inside a Slurm, Kubernetes or "
                   "AWS Batch array job)");
   sub->footer(
-      "Example:\n  lakepack rollup s3://lake/data --start 2025-01-01 --end 2025-12-30 --grouping "
-      "day "
-      "--cascade\n"
+      "Examples:\n  lakepack rollup s3://lake/data --start 2025-01-01 --end 2025-12-30 --grouping "
+      "day --cascade\n"
+      "  lakepack rollup s3://lake/data 2025-01-01 2025-12-30 day     (run_merge.sh's form)\n"
       "Merged files are named <table>_<period>.parquet one directory up; an existing one is\n"
       "merged with the new rows and replaced. Inputs are deleted only after the merged file is\n"
       "verified and committed; a crashed run is finished by the next one (or `lakepack recover`).");

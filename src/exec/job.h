@@ -123,6 +123,10 @@ class PlanSink {
   virtual Status Add(Task task) = 0;
   //! A URI the planner left alone, and why ("does not fit the layout").
   virtual void Stray(const std::string& uri, const std::string& reason) = 0;
+  //! Something about the plan the user must be told, neither a task nor a stray (rollup: a file
+  //! left out because its period only overlaps the range): a warning of the run, and of a dry
+  //! run.
+  virtual void Note(const std::string& line) = 0;
 };
 
 class Job {

@@ -417,6 +417,11 @@ class LevelSink final : public PlanSink {
     return Status::OK();
   }
 
+  void Note(const std::string& line) override {
+    std::lock_guard<std::mutex> lock(run_.mu);
+    run_.summary.warnings.push_back(line);
+  }
+
   void Stray(const std::string& uri, const std::string& reason) override {
     std::lock_guard<std::mutex> lock(run_.mu);
     run_.summary.stray.push_back(uri);
@@ -479,6 +484,7 @@ class CollectingSink final : public PlanSink {
     plan_.stray.push_back(uri);
     plan_.stray_reason = reason;
   }
+  void Note(const std::string& line) override { plan_.notes.push_back(line); }
 
  private:
   Plan& plan_;
@@ -489,6 +495,7 @@ class CollectingSink final : public PlanSink {
 Status Job::StreamPlan(int level, JobContext& ctx, PlanSink& sink) {
   LP_ASSIGN_OR_RETURN(Plan plan, MakePlan(level, ctx));
   for (const auto& s : plan.stray) sink.Stray(s, plan.stray_reason);
+  for (const auto& n : plan.notes) sink.Note(n);
   for (auto& t : plan.tasks) LP_RETURN_IF_ERROR(sink.Add(std::move(t)));
   return Status::OK();
 }

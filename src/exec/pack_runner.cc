@@ -812,8 +812,14 @@ class PackJob final : public Job {
 Result<std::unique_ptr<Job>> NewPackJob(const PackOptions& o, const StoreOpener& open,
                                         ProgressSink& progress, PackResult& result) {
   // Usage first: nothing is opened before the flags make sense.
-  if (o.table.empty() || o.table.find('/') != std::string::npos || o.table == "_lakepack") {
-    return Status::InvalidArgument("--table: a table name without '/' is required");
+  if (o.table.empty()) return Status::InvalidArgument("--table: a table name is required");
+  if (o.table.find('/') != std::string::npos || o.table == "_lakepack") {
+    return Status::InvalidArgument("--table '" + o.table +
+                                   "': a table name is one path segment, without '/'");
+  }
+  // The suffix goes into file names (T_S_N.ext): a '/' would put them in another folder.
+  if (o.suffix.find('/') != std::string::npos) {
+    return Status::InvalidArgument("--suffix '" + o.suffix + "': a name part, without '/'");
   }
   const int64_t target_bytes = o.target_size.bytes();
   if (target_bytes <= 0) return Status::InvalidArgument("--target-size must be positive");

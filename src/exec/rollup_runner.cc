@@ -156,6 +156,21 @@ class RollupJob final : public Job {
     if (level == 0) {
       for (const auto& s : planner.stray()) sink.Stray(store_->UriOf(s), "does not fit the layout");
     }
+    for (const auto& [key, period] : planner.left_out()) {
+      sink.Note(fmt::format(
+          "{}: left out: its period {} only overlaps {}..{} (a file is merged only when its "
+          "whole period lies inside the range)",
+          store_->UriOf(key), period.ToString(), start_.ToString(), end_.ToString()));
+    }
+    if (!finer_dirs_.empty()) {
+      const std::string input(GranularityName(Finer(grouping)));
+      sink.Note(fmt::format(
+          "{} director(ies) of files finer than {} inside the range left unmerged ({}{}): "
+          "--grouping {} merges {} files; add --cascade to merge the finer files too",
+          finer_dirs_.size(), input, store_->UriOf(*finer_dirs_.begin()),
+          finer_dirs_.size() > 1 ? ", ..." : "", GranularityName(grouping), input));
+      finer_dirs_.clear();
+    }
     planned_.merge(planned_now);
     return Status::OK();
   }
@@ -187,16 +202,25 @@ class RollupJob final : public Job {
     eo.threads = 1;  // footers are small; the readers are the parallelism
     EnginePool engines(eo, ctx.spool.path() + "/describe-engine");
     std::vector<int64_t> footer_rows(footers.size(), 0);
-    LP_RETURN_IF_ERROR(ParallelFor(footers.size(), std::max(1, o_.parallel), [&](size_t k) {
-      auto engine = engines.Take();
-      if (!engine.ok()) return engine.status();
-      auto info = InspectParquetObject(*store_, *footers[k].object, **engine, ctx.spool.path());
-      engines.Give(std::move(*engine));
-      if (!info.ok()) return info.status();
-      footer_rows[k] = info->rows;
-      return Status::OK();
-    }));
-    for (size_t k = 0; k < footers.size(); k++) rows[footers[k].task] += footer_rows[k];
+    // Every footer is asked, so that one unreadable file marks its own output as failing (a
+    // real run fails only that task) and the rest of the plan still shows.
+    std::vector<Status> read =
+        ParallelForAll(footers.size(), std::max(1, o_.parallel), [&](size_t k) {
+          auto engine = engines.Take();
+          if (!engine.ok()) return engine.status();
+          auto info = InspectParquetObject(*store_, *footers[k].object, **engine, ctx.spool.path());
+          engines.Give(std::move(*engine));
+          if (!info.ok()) return info.status();
+          footer_rows[k] = info->rows;
+          return Status::OK();
+        });
+    std::vector<std::string> errors(plan.tasks.size());
+    for (size_t k = 0; k < footers.size(); k++) {
+      rows[footers[k].task] += footer_rows[k];
+      if (!read[k].ok() && errors[footers[k].task].empty()) {
+        errors[footers[k].task] = read[k].message();
+      }
+    }
     for (size_t i = 0; i < plan.tasks.size(); i++) {
       const Task& t = plan.tasks[i];
       const TaskOutput& out = t.outputs[0];
@@ -207,6 +231,7 @@ class RollupJob final : public Job {
       p.merges_existing = out.replaces.has_value();
       p.bytes = t.input_bytes;
       p.rows = rows[i];
+      p.error = errors[i];
       if (level + 1 < Levels()) planned_rows_[out.key] = p.rows;
       described_rows_[t.id] = p.rows;
       p.inputs.reserve(t.inputs.size());
@@ -326,7 +351,16 @@ class RollupJob final : public Job {
     if (p->EndSeconds() <= range_start_ || p->StartSeconds() >= range_end_) {
       return WalkStep::kSkip;
     }
-    if (p->granularity < grouping) return WalkStep::kSkip;
+    if (p->granularity < grouping) {
+      // Finer files than the grouping takes (a day's hour directories of minute files for
+      // --grouping day): left unmerged without --cascade, which the run says.
+      if (Levels() == 1 && !direct_ && p->StartSeconds() >= range_start_ &&
+          p->EndSeconds() <= range_end_) {
+        std::lock_guard<std::mutex> lock(finer_mu_);
+        finer_dirs_.insert(dir);
+      }
+      return WalkStep::kSkip;
+    }
     // Hour tasks: a day's hour directories and hour files in one listing, not one per hour.
     if (grouping == Granularity::kHour && p->granularity == Granularity::kDay) {
       return WalkStep::kAll;
@@ -359,6 +393,10 @@ class RollupJob final : public Job {
   // planned output.
   std::map<std::string, int64_t> planned_;
   std::map<std::string, int64_t> planned_rows_;
+  // Time directories finer than a plain (non-cascade) grouping that the walk skipped inside
+  // the range, for the note that their files stay unmerged.
+  mutable std::mutex finer_mu_;
+  mutable std::set<std::string> finer_dirs_;
   std::map<std::string, int64_t> described_rows_;  // task id → rows, of the last part described
 };
 

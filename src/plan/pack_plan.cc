@@ -79,8 +79,9 @@ std::vector<ObjectInfo> SelectPackInputs(const std::vector<ObjectInfo>& listing,
     if (o.key.rfind(dir, 0) != 0) continue;
     if (o.key.find("_lakepack/") != std::string::npos) continue;
     std::string name = BaseName(o.key);
-    // "parquet" also matches ".snappy.parquet": both are Parquet files.
-    if (!ext.empty() && !EndsWith(name, "." + ext)) continue;
+    // "parquet" also matches ".snappy.parquet": both are Parquet files. Case does not matter
+    // ("csv" takes ".CSV"), as for the format itself.
+    if (!ext.empty() && !EndsWith(Lower(name), "." + Lower(ext))) continue;
     // Pack reads CSV, JSON lines and Parquet; an Avro file is left alone like any other.
     const FileFormat f = FormatFromPath(name);
     if (name.empty() || name[0] == '.' || f == FileFormat::kUnknown || f == FileFormat::kAvro) {

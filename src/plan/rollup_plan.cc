@@ -33,6 +33,9 @@ std::string RollupPlanner::Boundary(const std::string& prefix, const std::string
 }
 
 Status RollupPlanner::Flush(Group& group) {
+  for (auto& [key, period] : group.partial) {
+    if (!group.tasks.count(key)) left_out_.emplace_back(key, period);
+  }
   for (auto& [key, t] : group.tasks) {
     if (auto tg = group.targets.find(key); tg != group.targets.end()) t.target = tg->second;
     // Stable row order: by source period, then by key (the order they came in). Of periods
@@ -98,14 +101,22 @@ Status RollupPlanner::Add(const ObjectInfo& obj) {
   const bool target_level =
       m->level == options_.grouping || (options_.direct && m->level > Granularity::kMinute &&
                                         m->level < options_.grouping && !in_range(m->period));
+  // Overlaps the range without lying inside it: a file the user may expect merged.
+  auto partly = [&](const Period& p) {
+    return !in_range(p) && p.StartSeconds() < range_end_ && p.EndSeconds() > range_start_;
+  };
   if (target_level) {
     // Perhaps the merged file a task of this group merges into first.
-    open_[Boundary(m->prefix, obj.key, obj.key)].targets.emplace(obj.key, obj);
+    Group& group = open_[Boundary(m->prefix, obj.key, obj.key)];
+    group.targets.emplace(obj.key, obj);
+    if (m->level < options_.grouping && partly(m->period))
+      group.partial.emplace(obj.key, m->period);
     return Status::OK();
   }
   if (!input_level) return Status::OK();
   if (!in_range(m->period)) {
     out_of_range_++;
+    if (partly(m->period)) left_out_.emplace_back(obj.key, m->period);
     return Status::OK();
   }
   // Up one level at a time while the period reached is inside the range, as the levels of a
@@ -161,6 +172,7 @@ RollupPlan PlanRollup(const std::vector<ObjectInfo>& listing, const Layout& layo
             [](const RollupTask& a, const RollupTask& b) { return a.output_key < b.output_key; });
   plan.stray = planner.stray();
   plan.out_of_range = planner.out_of_range();
+  plan.left_out = planner.left_out();
   return plan;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lakepack/object_store.h"
@@ -35,6 +36,9 @@ struct RollupPlan {
   std::vector<std::string> stray;
   //! Files of the input level outside [start, end] (left alone).
   int64_t out_of_range = 0;
+  //! Of those, the ones whose period overlaps the range without lying inside it (a month file
+  //! for a range that starts on the 15th): left alone too, and named (see LeftOut).
+  std::vector<std::pair<std::string, Period>> left_out;
 };
 
 struct RollupPlanOptions {
@@ -77,12 +81,19 @@ class RollupPlanner {
   const std::vector<std::string>& stray() const { return stray_; }
   //! Files of the input level outside [start, end] so far.
   int64_t out_of_range() const { return out_of_range_; }
+  //! Files left out so far because their period only overlaps the range (a real file the
+  //! grouping would take if the range covered its whole period), with that period. With
+  //! `direct`, also the files above minutes that no task of theirs merges into.
+  const std::vector<std::pair<std::string, Period>>& left_out() const { return left_out_; }
 
  private:
   // The tasks and possible targets whose keys all start with one boundary.
   struct Group {
     std::map<std::string, RollupTask> tasks;    // by output key
     std::map<std::string, ObjectInfo> targets;  // files of the output level, by key
+    //! Targets of a level below the grouping (direct): files whose period only overlaps the
+    //! range, left out unless a task merges into them.
+    std::map<std::string, Period> partial;
   };
   // The prefix every key of the group of output `key` starts with (`listed`: the key at hand).
   std::string Boundary(const std::string& prefix, const std::string& key,
@@ -98,6 +109,7 @@ class RollupPlanner {
   std::string last_key_;
   std::vector<std::string> stray_;
   int64_t out_of_range_ = 0;
+  std::vector<std::pair<std::string, Period>> left_out_;
 };
 
 //! Plans one level of a whole listing (any order) with RollupPlanner; tasks ordered by output

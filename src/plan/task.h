@@ -53,6 +53,8 @@ struct Plan {
   //! URIs the planner left alone, and why.
   std::vector<std::string> stray;
   std::string stray_reason = "does not fit the layout";
+  //! What the user must be told about the plan (PlanSink::Note).
+  std::vector<std::string> notes;
 };
 
 //! The task id: 16 hex digits of FNV-1a over the command, each output key (and the ETag it

@@ -613,6 +613,25 @@ TEST(ExportController, RetriesWithBackoff) {
   EXPECT_GE(secs, 0.6);
 }
 
+// --quiet: nothing on either stream when all went well; an error still says what and where.
+TEST(ExportQuiet, PrintsOnlyWhatWentWrong) {
+  REQUIRE_PG();
+  const std::string table = "public.pdi_quiet";
+  SeedTable(table, 3000, 1000);
+  auto lake = TestLake::Open("local", "export-quiet");
+  auto r = lake->Run({"export", PgUri(), table, lake->uri(), "--quiet"}, PgEnv());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
+  EXPECT_FALSE(lake->DataKeys().empty());
+  auto missing = lake->Run(
+      {"export", PgUri(), "public.no_such_table", lake->uri(), "--retries", "1", "--quiet"},
+      PgEnv());
+  EXPECT_EQ(missing.exit_code, 1) << missing.All();
+  EXPECT_EQ(missing.out, "");
+  EXPECT_NE(missing.err.find("no_such_table"), std::string::npos) << missing.err;
+}
+
 TEST(ExportUsage, ExitCodes) {
   ScratchDir dir;
   auto none = Lakepack({"export", dir / "out"}, {{"PARTITIONS", ""}});

@@ -300,6 +300,45 @@ TEST_P(Pack, BadUsageIsExitTwo) {
   EXPECT_EQ(Lakepack({"pack", p_->land()}).exit_code, 2);
 }
 
+// --table and --suffix are name parts: a '/' in either would put files in another folder.
+TEST_P(Pack, SlashInTableOrSuffixIsBadUsageNamingIt) {
+  p_->AddInput("a.csv", "csv", 50, 1);
+  auto keys = p_->lake().Keys();
+  auto r = p_->lake().Run({"pack", p_->land(), p_->db(), "--table", "table/x"});
+  EXPECT_EQ(r.exit_code, 2) << r.All();
+  EXPECT_NE(r.err.find("--table 'table/x': a table name is one path segment, without '/'"),
+            std::string::npos)
+      << r.err;
+  r = p_->Pack({"--suffix", "a/b"});
+  EXPECT_EQ(r.exit_code, 2) << r.All();
+  EXPECT_NE(r.err.find("--suffix 'a/b': a name part, without '/'"), std::string::npos) << r.err;
+  EXPECT_EQ(p_->lake().Keys(), keys);
+}
+
+// --quiet: nothing on either stream when all went well.
+TEST_P(Pack, QuietPrintsNothingWhenAllWentWell) {
+  p_->AddInput("a.csv", "csv", 100, 1);
+  auto r = p_->Pack({"--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(p_->Outputs("db/table/", "snappy.parquet").size(), 1u);
+}
+
+// --input-ext csv takes .CSV as well as .csv (the format is known whatever the case), and
+// leaves files of other extensions where they are.
+TEST_P(Pack, InputExtMatchesAnyCase) {
+  std::string a = p_->AddInput("a.CSV", "csv", 300, 1);
+  std::string b = p_->AddInput("b.csv", "csv", 200, 2);
+  p_->AddInput("c.jsonl", "jsonl", 100, 3);
+  auto r = p_->Pack({"--input-ext", "csv", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto outs = p_->Outputs("db/table/", "snappy.parquet");
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(p_->CanonKeys(outs), p_->Canon(a) + p_->Canon(b));
+  EXPECT_EQ(json::parse(r.out)["rows"], 500);
+}
+
 // Issue 9: no row lost or doubled on bad or changed input.
 
 // The input-side keys and their bytes, to prove that a failed run left every input as it was.

@@ -34,6 +34,12 @@ class Rollup : public ::testing::TestWithParam<std::string> {
     args.insert(args.end(), extra.begin(), extra.end());
     return lake_->Run(args);
   }
+  // A file named .parquet that is not Parquet, at `key` of the lake.
+  void PutBroken(const std::string& key) {
+    ScratchDir d;
+    WriteFile(d / "broken.parquet", "PAR1 this is not really parquet PAR1");
+    lake_->Put(key, d / "broken.parquet");
+  }
   // Keys matching a regular expression.
   std::vector<std::string> Matching(const std::string& re) {
     std::vector<std::string> out;
@@ -234,13 +240,101 @@ TEST_P(Rollup, StrayFilesAreReportedAndLeftAlone) {
 
 TEST_P(Rollup, UnreadableInputLeavesItsGroupInPlace) {
   Sample({"--minutes", "3"});
-  ScratchDir d;
-  WriteFile(d / "broken.parquet", "PAR1 this is not really parquet PAR1");
-  lake_->Put(kTable + "/2025/01/01/00/broken.parquet", d / "broken.parquet");
+  PutBroken(kTable + "/2025/01/01/00/broken.parquet");
   auto before = lake_->Keys();
   auto r = Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "hour"});
   EXPECT_EQ(r.exit_code, 1) << r.All();
   EXPECT_NE(r.err.find("broken.parquet"), std::string::npos) << r.err;
+  EXPECT_EQ(lake_->Keys(), before);
+}
+
+// A file is merged only when its whole period lies inside the range: a month file for a range
+// that starts on the 15th is left out, and the plan and the run say so, naming it; with
+// --cascade too. A plain --grouping day says that it leaves the minute files of its days alone.
+TEST_P(Rollup, FilesLeftOutOfTheRangeAreNamed) {
+  Sample({"--minutes", "90"});
+  RowDigest before = lake_->Digest();
+  auto r = lake_->Run({"rollup", lake_->uri(), "2025-01-01", "2025-01-01", "day"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.err.find("warning: 2 director(ies) of files finer than hour inside the range left "
+                       "unmerged ("),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("/2025/01/01/00/, ...): --grouping day merges hour files; add --cascade to "
+                       "merge the finer files too"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(lake_->Digest(), before);
+
+  r = Roll({"--start", "2025-01-01", "--end", "2025-01-31", "--grouping", "month", "--cascade"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  const std::string month = kTable + "/2025/permanent_data_items_202501.parquet";
+  ASSERT_EQ(lake_->DataKeys(), std::vector<std::string>{month});
+  const std::string says = lake_->store().UriOf(month) +
+                           ": left out: its period 2025-01 only overlaps 2025-01-15..2025-02-15 (a "
+                           "file is merged only when its whole period lies inside the range)";
+  for (std::vector<std::string> mode :
+       {std::vector<std::string>{}, {"--cascade"}, {"--dry-run"}, {"--cascade", "--dry-run"}}) {
+    std::vector<std::string> args = {"rollup", lake_->uri(), "2025-01-15", "2025-02-15", "year"};
+    args.insert(args.end(), mode.begin(), mode.end());
+    auto y = lake_->Run(args);
+    EXPECT_EQ(y.exit_code, 0) << y.All();
+    EXPECT_NE(y.err.find("warning: " + says), std::string::npos) << y.All();
+  }
+  EXPECT_EQ(lake_->DataKeys(), std::vector<std::string>{month});
+  EXPECT_EQ(lake_->Digest(), before);
+}
+
+// --quiet: nothing on either stream when all went well; a failed group still names its file.
+TEST_P(Rollup, QuietPrintsOnlyWhatWentWrong) {
+  Sample({"--minutes", "3"});
+  auto r = lake_->Run({"rollup", lake_->uri(), "2025-01-01", "2025-01-01", "hour", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(lake_->DataKeys().size(), 1u);
+  Sample({"--minutes", "2", "--start", "2025-01-02T00:00"});
+  PutBroken(kTable + "/2025/01/02/00/broken.parquet");
+  r = lake_->Run({"rollup", lake_->uri(), "2025-01-02", "2025-01-02", "hour", "--quiet"});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("error:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("broken.parquet"), std::string::npos) << r.err;
+}
+
+// A dry run over a corrupt file shows the whole plan and marks the one group a real run would
+// fail (naming the file), exits 1 as that run would, and changes nothing.
+TEST_P(Rollup, DryRunShowsThePlanAndMarksTheGroupABrokenFileWouldFail) {
+  Sample({"--minutes", "90"});
+  PutBroken(kTable + "/2025/01/01/00/broken.parquet");
+  auto before = lake_->Keys();
+  auto r = lake_->Run({"rollup", lake_->uri(), "2025-01-01", "2025-01-01", "hour", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  std::string t00, t01;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("_20250101T00.parquet") != std::string::npos) t00 = line;
+    if (line.find("_20250101T01.parquet") != std::string::npos) t01 = line;
+  }
+  EXPECT_NE(t00.find("(would FAIL, see below)"), std::string::npos) << r.out;
+  EXPECT_FALSE(t01.empty()) << r.out;
+  EXPECT_EQ(t01.find("FAIL"), std::string::npos) << t01;
+  EXPECT_NE(r.out.find("2 output(s) planned"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("_20250101T00.parquet would fail: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("broken.parquet"), std::string::npos) << r.err;
+
+  auto j = lake_->Run(
+      {"rollup", lake_->uri(), "2025-01-01", "2025-01-01", "hour", "--dry-run", "--json"});
+  EXPECT_EQ(j.exit_code, 1) << j.All();
+  json plan = json::parse(j.out)["plan"];
+  ASSERT_EQ(plan.size(), 2u);
+  int marked = 0;
+  for (const auto& p : plan) {
+    if (!p.contains("error")) continue;
+    marked++;
+    EXPECT_NE(p["error"].get<std::string>().find("broken.parquet"), std::string::npos) << p;
+  }
+  EXPECT_EQ(marked, 1);
   EXPECT_EQ(lake_->Keys(), before);
 }
 
@@ -303,6 +397,39 @@ TEST_P(Rollup, BadUsageIsExitTwo) {
   r = Roll({"--start", "2025-03-01", "--end", "2025-02-01"});
   EXPECT_EQ(r.exit_code, 2) << r.All();
   EXPECT_NE(r.err.find("--end 2025-02-01 is before --start 2025-03-01"), std::string::npos);
+}
+
+// The seed's form, run_merge.sh START_DATE END_DATE GROUPING, after SRC: the same run as the
+// flags; half of it, or both forms at once, is bad usage naming what to give.
+TEST_P(Rollup, TheSeedsPositionalFormRunsLikeTheFlags) {
+  Sample({"--minutes", "90"});
+  RowDigest before = lake_->Digest();
+  auto r = Roll({"2025-01-01", "2025-01-01", "hour"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  json s = json::parse(r.out);
+  EXPECT_EQ(s["files_in"], 90);
+  EXPECT_EQ(s["files_out"], 2);
+  EXPECT_EQ(lake_->DataKeys().size(), 2u);
+  EXPECT_EQ(lake_->Digest(), before);
+
+  struct Bad {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Bad& bad :
+       std::vector<Bad>{{{}, "--start is required (or SRC START END GROUPING)"},
+                        {{"2025-01-01"}, "1 value(s) after SRC: give START END [GROUPING]"},
+                        {{"2025-01-01", "2025-01-02", "day", "extra"}, "4 value(s) after SRC"},
+                        {{"2025-01-01", "2025-01-01", "--start", "2025-01-01"},
+                         "START END after SRC and --start/--end together"},
+                        {{"2025-01-01", "2025-01-01", "day", "--grouping", "hour"},
+                         "GROUPING after SRC and --grouping together"},
+                        {{"2025-01-01", "2025-01-01", "week"}, "unknown grouping 'week'"}}) {
+    auto u = Roll(bad.args);
+    EXPECT_EQ(u.exit_code, 2) << u.All();
+    EXPECT_NE(u.err.find(bad.says), std::string::npos) << u.err;
+  }
+  EXPECT_EQ(lake_->Digest(), before);
 }
 
 // An upload that fails every time (a fault proxy in front of moto answers 500 to every PUT of

@@ -59,6 +59,7 @@ class CountingSink final : public PlanSink {
     return Status::OK();
   }
   void Stray(const std::string&, const std::string&) override { strays++; }
+  void Note(const std::string&) override {}
   int64_t tasks = 0, inputs = 0, odd = 0, strays = 0;
 };
 

@@ -20,6 +20,9 @@
 //       with If-None-Match: * is refused (RGW and s3rver complete it).
 //   Where the probe cannot run (read-only credentials) everything is false. Where if_match is
 //   not enforced the store checks with a HEAD just before the PUT (a window).
+// - Multipart uploads of a probed store whose endpoint enforces create-only completion (AWS,
+//   moto) declare CRC32 flexible checksums: each part carries x-amz-checksum-crc32 beside its
+//   Content-MD5, and the completion lists them.
 // - Compare-and-swap writes up to 5 GiB go as a single PUT; so do create-only writes, unless
 //   the endpoint enforces If-None-Match on CompleteMultipartUpload (probed: AWS, moto), where
 //   they go up in parts above the multipart threshold like any other write.
