@@ -35,7 +35,7 @@ const CLI::Validator kNonNegative = WholeNumberAtLeast(0, "a whole number of at 
 
 EngineOptions EngineOptionsFrom(const GlobalOptions& global) {
   EngineOptions eo;
-  eo.memory_limit = global.memory_limit;
+  if (!global.memory_limit.empty()) eo.memory_limit = global.memory_limit;
   eo.threads = global.threads;
   return eo;
 }

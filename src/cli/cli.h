@@ -32,8 +32,8 @@ struct GlobalOptions {
   bool quiet = false;
   //! Set under `lakepack plan`: the command runs its dry run and the printer shows the tasks.
   PlanPrinter* plan = nullptr;
-  std::string spool_dir;  // where remote inputs and fresh outputs are staged
-  std::string memory_limit = "2GB";
+  std::string spool_dir;     // where remote inputs and fresh outputs are staged
+  std::string memory_limit;  // empty: the command's own (EngineOptions' 2GB; pack 1GB)
   int threads = 0;
 };
 
