@@ -218,6 +218,12 @@ class FormatEngine {
                                              const std::vector<ColumnInfo>& columns,
                                              const WriteSpec& out);
 
+  //! The DuckDB type a --schema names, which may be DuckDB's own ("BIGINT", "DECIMAL(18,2)")
+  //! or an arrow/pandas name ("int64", "float64", "string", "bool", "date32",
+  //! "timestamp[ms]", "timestamp(us, tz=UTC)", "datetime64[ns]", "decimal128(18, 2)"):
+  //! InvalidArgument "unknown type '...'" when DuckDB knows neither.
+  Result<std::string> SchemaType(const std::string& name);
+
   //! The rows of the inputs without reading them through the engine: a text file's records
   //! from lakepack's own pass over it (made once per engine and remembered for the reads that
   //! follow), a Parquet file's from its footer.

@@ -27,7 +27,7 @@ struct PackOptions {
   //! Parquet outputs only; nullopt: snappy. kSnappyParquet takes snappy alone.
   std::optional<Compression> compression;
   std::string suffix;                // S in T_S_N.ext
-  std::string partition;             // "key=value"; empty: none
+  std::string partition;  // "key=value", or "k1=v1/k2=v2" for several (in that order); "": none
   std::string input_ext;             // only inputs with this extension; empty: any
   std::string input_partition_name;  // inputs under T/NAME=value/ report their value
   std::string schema_file;           // JSON: {"col": "TYPE", ...} or [{"name","type"}]

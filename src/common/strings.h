@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lakepack/status.h"
 
@@ -11,6 +12,8 @@ namespace lakepack {
 
 //! ASCII lower case.
 std::string Lower(std::string_view s);
+//! The pieces of `s` between each `sep` ("a//b" → "a", "", "b"; "" → one empty piece).
+std::vector<std::string_view> Split(std::string_view s, char sep);
 
 //! The last segment of a key or path ("a/b/c.csv" -> "c.csv").
 std::string BaseName(std::string_view key);

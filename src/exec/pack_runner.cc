@@ -59,7 +59,8 @@ int64_t FileSize(const std::string& path) {
   return ec ? -1 : static_cast<int64_t>(n);
 }
 
-Result<std::vector<ColumnInfo>> ReadSchemaFile(const std::string& path) {
+Result<std::vector<ColumnInfo>> ReadSchemaFile(const std::string& path,
+                                               const EngineOptions& engine_options) {
   std::ifstream f(path);
   if (!f) return PosixError("--schema " + path, errno);
   std::stringstream ss;
@@ -84,15 +85,18 @@ Result<std::vector<ColumnInfo>> ReadSchemaFile(const std::string& path) {
     return Status::InvalidArgument(fmt::format("--schema {}: {}", path, e.what()));
   }
   if (cols.empty()) return Status::InvalidArgument("--schema " + path + ": no columns");
-  for (const auto& c : cols) {
-    // Types go into SQL text: allow only what type names are made of.
-    for (char ch : c.type) {
-      if (!(std::isalnum(static_cast<unsigned char>(ch)) ||
-            std::string_view("(), _[]").find(ch) != std::string_view::npos)) {
-        return Status::InvalidArgument(
-            fmt::format("--schema {}: column '{}': bad type '{}'", path, c.name, c.type));
-      }
+  // DuckDB's type names or arrow/pandas ones (the seed's metadata), as DuckDB's; an unknown one
+  // is bad usage naming the schema file, before any input is read.
+  LP_ASSIGN_OR_RETURN(auto engine, FormatEngine::Open(engine_options));
+  for (auto& c : cols) {
+    auto type = engine->SchemaType(c.type);
+    if (!type.ok()) {
+      return Status::InvalidArgument(fmt::format(
+          "--schema {}: column '{}': {} (DuckDB names such as BIGINT or VARCHAR, or arrow/pandas "
+          "names such as int64, float64, string, bool, date32, timestamp[ms])",
+          path, c.name, type.status().message()));
     }
+    c.type = *type;
   }
   return cols;
 }
@@ -213,6 +217,30 @@ class PackJob final : public Job {
         progress(progress),
         result(result) {}
 
+  // The seed: "if there are existing files in the output path of a different format, an
+  // error is raised". Any data file directly in the output folder whose format is not the one
+  // asked for stops the run (the series' own files are checked by FindPackSeries, naming the
+  // format to use); inputs packed in place (`inputs`, when the stores are one) are not outputs.
+  Status CheckNoOtherFormat(const std::vector<ObjectInfo>& out_listing,
+                            const std::vector<ObjectInfo>* inputs) const {
+    std::set<std::string> input_keys;
+    if (inputs) {
+      for (const auto& i : *inputs) input_keys.insert(i.key);
+    }
+    for (const auto& f : out_listing) {
+      if (f.key.rfind(out_dir, 0) != 0) continue;
+      const std::string name = f.key.substr(out_dir.size());
+      if (name.empty() || name.find('/') != std::string::npos || input_keys.count(f.key)) continue;
+      const FileFormat format = FormatFromPath(name);
+      if (format == FileFormat::kUnknown || format == out_format) continue;
+      return Status::FailedPrecondition(fmt::format(
+          "{}: a {} file in the output folder, but --format asks for .{}; nothing was written "
+          "(pack into another table, suffix or partition, or move the file)",
+          out_store->UriOf(f.key), FormatName(format), ext));
+    }
+    return Status::OK();
+  }
+
   std::string Name() const override { return "pack"; }
   std::shared_ptr<ObjectStore> Destination() override { return out_store; }
   std::shared_ptr<ObjectStore> Source() override { return in_store; }
@@ -261,6 +289,7 @@ class PackJob final : public Job {
       out.stray.push_back(in_store->UriOf(k));
     }
     const bool same_store = in_store->Uri() == out_store->Uri();
+    LP_RETURN_IF_ERROR(CheckNoOtherFormat(out_listing, same_store ? &candidates : nullptr));
     std::vector<std::pair<std::string, std::string>> replaced;  // (uri, etag now) of changed inputs
     std::set<std::string> values;
     for (const auto& c : candidates) {
@@ -846,15 +875,22 @@ Result<std::unique_ptr<Job>> NewPackJob(const PackOptions& o, const StoreOpener&
     }
   }
   if (!o.partition.empty()) {
-    auto eq = o.partition.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == o.partition.size() ||
-        o.partition.find('/') != std::string::npos) {
-      return Status::InvalidArgument("--partition: expected key=value, got '" + o.partition + "'");
+    // One key=value per folder level; a key once.
+    std::set<std::string> keys;
+    for (std::string_view piece : Split(o.partition, '/')) {
+      const std::string part(piece);
+      auto eq = part.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == part.size()) {
+        return Status::InvalidArgument("--partition: expected key=value, got '" + part + "'");
+      }
+      if (!keys.insert(part.substr(0, eq)).second) {
+        return Status::InvalidArgument("--partition: key '" + part.substr(0, eq) + "' given twice");
+      }
     }
   }
   std::vector<ColumnInfo> schema;
   if (!o.schema_file.empty()) {
-    LP_ASSIGN_OR_RETURN(schema, ReadSchemaFile(o.schema_file));
+    LP_ASSIGN_OR_RETURN(schema, ReadSchemaFile(o.schema_file, o.engine));
   }
 
   LP_ASSIGN_OR_RETURN(auto in_store, open(o.input_base, false));

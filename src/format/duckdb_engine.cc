@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -679,6 +681,60 @@ Result<int64_t> FormatEngine::Impl::FooterRows(const Prepared& p, std::string_vi
     n += std::stoll(t.rows[0][0].value_or("0"));
   }
   return n;
+}
+
+namespace {
+
+// Arrow's and pandas' type names (the seed's `metadata`), as DuckDB spells them; "" when the
+// name is not one of theirs.
+std::string ArrowTypeAsDuckDb(std::string name) {
+  std::string t;
+  for (char c : name) {
+    if (c != ' ') t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  static const std::map<std::string, std::string> kPlain = {
+      {"int8", "TINYINT"},     {"int16", "SMALLINT"},       {"int32", "INTEGER"},
+      {"int64", "BIGINT"},     {"uint8", "UTINYINT"},       {"uint16", "USMALLINT"},
+      {"uint32", "UINTEGER"},  {"uint64", "UBIGINT"},       {"float16", "FLOAT"},
+      {"halffloat", "FLOAT"},  {"float32", "FLOAT"},        {"float64", "DOUBLE"},
+      {"string", "VARCHAR"},   {"str", "VARCHAR"},          {"object", "VARCHAR"},
+      {"utf8", "VARCHAR"},     {"large_string", "VARCHAR"}, {"large_utf8", "VARCHAR"},
+      {"bool", "BOOLEAN"},     {"boolean", "BOOLEAN"},      {"date32", "DATE"},
+      {"date32[day]", "DATE"}, {"date64", "DATE"},          {"date64[ms]", "DATE"},
+      {"binary", "BLOB"},      {"large_binary", "BLOB"},    {"bytes", "BLOB"},
+      {"null", "VARCHAR"},     {"time32[s]", "TIME"},       {"time32[ms]", "TIME"},
+      {"time64[us]", "TIME"},  {"time64[ns]", "TIME"},      {"datetime64", "TIMESTAMP_NS"}};
+  if (auto it = kPlain.find(t); it != kPlain.end()) return it->second;
+  // timestamp[unit] / timestamp(unit) / datetime64[unit], with ", tz=..." for zoned ones.
+  static const std::regex kTimestamp(
+      R"(^(timestamp|datetime64)[\[(](s|ms|us|ns)(,tz=[^\])]+)?[\])]$)");
+  std::smatch m;
+  if (std::regex_match(t, m, kTimestamp)) {
+    if (m[3].matched) return "TIMESTAMPTZ";
+    static const std::map<std::string, std::string> kUnit = {
+        {"s", "TIMESTAMP_S"}, {"ms", "TIMESTAMP_MS"}, {"us", "TIMESTAMP"}, {"ns", "TIMESTAMP_NS"}};
+    return kUnit.at(m[2]);
+  }
+  static const std::regex kDecimal(R"(^decimal(128|256)?\((\d+),(\d+)\)$)");
+  if (std::regex_match(t, m, kDecimal)) return "DECIMAL(" + m[2].str() + "," + m[3].str() + ")";
+  return "";
+}
+
+}  // namespace
+
+Result<std::string> FormatEngine::SchemaType(const std::string& name) {
+  std::string type = ArrowTypeAsDuckDb(name);
+  if (type.empty()) type = name;
+  // Type names go into SQL text: only what they are made of.
+  for (char ch : type) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) ||
+          std::string_view("(), _[]").find(ch) != std::string_view::npos)) {
+      return Status::InvalidArgument("unknown type '" + name + "'");
+    }
+  }
+  auto probe = impl_->Query("SELECT CAST(NULL AS " + type + ")", "");
+  if (!probe.ok()) return Status::InvalidArgument("unknown type '" + name + "'");
+  return type;
 }
 
 Result<int64_t> FormatEngine::CountRows(const ReadSpec& in) {

@@ -3,21 +3,11 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.h"
+
 namespace lakepack {
 
 namespace {
-
-std::vector<std::string_view> Split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (true) {
-    size_t pos = s.find(sep, start);
-    out.push_back(s.substr(start, pos == std::string_view::npos ? pos : pos - start));
-    if (pos == std::string_view::npos) break;
-    start = pos + 1;
-  }
-  return out;
-}
 
 // Name groups the --pattern may use, in order: index = field number.
 constexpr std::string_view kPatternGroups[] = {"yyyy", "MM", "dd", "HH", "mm"};

@@ -204,6 +204,32 @@ TEST_P(Pack, ExistingPartitionIsAddedTo) {
   EXPECT_EQ(p_->lake().Rows("db/table/table_7.snappy.parquet"), 100);
 }
 
+// The seed's output_partition is a dict: several --partition nest in the order given, and a
+// rerun tops up the same folder; a key given twice, or a part without '=', is bad usage.
+TEST_P(Pack, SeveralPartitionsNestInTheOrderGiven) {
+  const std::string part = "db/table/region=eu/day=2025-01-02/";
+  std::string a = p_->AddInput("a.csv", "csv", 400, 1);
+  auto r = p_->Pack({"--partition", "region=eu", "--partition", "day=2025-01-02", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(p_->Outputs(part, "snappy.parquet"),
+            std::vector<std::string>{part + "table_0.snappy.parquet"});
+  std::string b = p_->AddInput("b.csv", "csv", 300, 2);
+  r = p_->Pack({"--partition", "region=eu", "--partition", "day=2025-01-02", "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto outs = p_->Outputs(part, "snappy.parquet");
+  EXPECT_EQ(p_->CanonKeys(outs), p_->Canon(a) + p_->Canon(b));
+  auto keys = p_->lake().Keys();
+  auto twice = p_->Pack({"--partition", "region=eu", "--partition", "region=us"});
+  EXPECT_EQ(twice.exit_code, 2) << twice.All();
+  EXPECT_NE(twice.err.find("--partition: key 'region' given twice"), std::string::npos)
+      << twice.err;
+  auto bad = p_->Pack({"--partition", "region=eu", "--partition", "novalue"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.All();
+  EXPECT_NE(bad.err.find("--partition: expected key=value, got 'novalue'"), std::string::npos)
+      << bad.err;
+  EXPECT_EQ(p_->lake().Keys(), keys);
+}
+
 TEST_P(Pack, SuffixNamesOutputs) {
   std::string a = p_->AddInput("a.jsonl", "jsonl", 3000, 8);
   auto r = p_->Pack({"--target-size", "300KB", "--suffix", "sfx", "--format", "jsonl", "--quiet"});
@@ -227,6 +253,30 @@ TEST_P(Pack, OutputsOfAnotherFormatAreAnErrorAndNothingIsWritten) {
             std::string::npos)
       << r.err;
   EXPECT_EQ(p_->lake().Keys(), keys);
+}
+
+// Any data file of another format in the table's output folder stops the run, not only the
+// T_N series ("if there are existing files in the output path of a different format, an error
+// is raised"); files in other folders, and of the same format, do not.
+TEST_P(Pack, AnyFileOfAnotherFormatInTheOutputFolderStopsTheRun) {
+  p_->AddInput("a.csv", "csv", 200, 1);
+  std::string other = p_->MakeFile("csv", 10, 2);
+  p_->lake().Put("db/table/table_x_0.csv", other);
+  p_->lake().Put("db/table/elsewhere/old.csv", other);
+  auto keys = p_->lake().Keys();
+  auto r = p_->Pack({});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_NE(r.err.find("db/table/table_x_0.csv: a csv file in the output folder, but --format "
+                       "asks for .snappy.parquet; nothing was written"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(p_->lake().Keys(), keys);
+  // Parquet of another name is the same format: the run goes on.
+  ASSERT_TRUE(p_->lake().store().Delete({"db/table/table_x_0.csv"}).ok());
+  p_->lake().Put("db/table/legacy.parquet", p_->MakeFile("parquet", 10, 3));
+  r = p_->Pack({"--quiet"});
+  EXPECT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(p_->Outputs("db/table/", "snappy.parquet").size(), 1u);
 }
 
 TEST_P(Pack, SchemaCastsAndAFailedCastNamesFileAndColumn) {
@@ -259,6 +309,42 @@ TEST_P(Pack, SchemaCastsAndAFailedCastNamesFileAndColumn) {
       f.err.find("land/table/bad.csv: column 'amount': value 'forty' does not cast to DOUBLE"),
       std::string::npos)
       << f.err;
+  EXPECT_EQ(p_->lake().Keys(), keys);
+}
+
+// The seed's metadata names arrow/pandas types: --schema takes them beside DuckDB's; a type
+// neither knows is bad usage (exit 2) that names the schema file and the column, not an input.
+TEST_P(Pack, SchemaTakesArrowAndPandasTypeNames) {
+  std::string csv = p_->lake().scratch() / "a.csv";
+  WriteFile(csv,
+            "id,amount,name,ok,day,at\n"
+            "1,1.5,x,true,2025-01-02,2025-01-02 03:04:05.678\n"
+            "2,2.5,y,false,2025-01-03,2025-01-03 00:00:00\n");
+  p_->lake().Put("land/table/a.csv", csv);
+  std::string schema = p_->lake().scratch() / "schema.json";
+  WriteFile(schema, R"({"id": "int64", "amount": "float64", "name": "string", "ok": "bool",
+                        "day": "date32", "at": "timestamp[ms]"})");
+  auto r = p_->Pack({"--schema", schema, "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto outs = p_->Outputs("db/table/", "snappy.parquet");
+  ASSERT_EQ(outs.size(), 1u);
+  json j = json::parse(Lakepack({"inspect", p_->Fetch(outs[0]), "--json"}).out);
+  EXPECT_EQ(j["rows"], 2);
+  std::vector<std::string> types;
+  for (const auto& c : j["columns"]) types.push_back(c["type"]);
+  // A millisecond timestamp is stored as such; DuckDB reads it back as TIMESTAMP.
+  EXPECT_EQ(types, (std::vector<std::string>{"BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "DATE",
+                                             "TIMESTAMP"}));
+  EXPECT_NE(p_->Canon(p_->Fetch(outs[0])).find("2025-01-02 03:04:05.678"), std::string::npos);
+
+  p_->AddInput("b.csv", "csv", 10, 2);
+  auto keys = p_->lake().Keys();
+  WriteFile(schema, R"({"id": "int64", "amount": "money64"})");
+  auto bad = p_->Pack({"--schema", schema});
+  EXPECT_EQ(bad.exit_code, 2) << bad.All();
+  EXPECT_NE(bad.err.find("--schema " + schema + ": column 'amount': unknown type 'money64'"),
+            std::string::npos)
+      << bad.err;
   EXPECT_EQ(p_->lake().Keys(), keys);
 }
 
