@@ -996,7 +996,9 @@ TEST_P(StoreConformanceTest, AFollowingUploadSendsTheFileWhileItGrows) {
 
 // A followed file whose sent bytes change afterwards (a writer that goes back) is not written
 // by the follower: Complete answers "not followed" (std::nullopt) and leaves no object and no
-// open upload; the caller writes the file whole. Dropping an upload uncompleted leaves nothing.
+// open upload; the caller writes the file whole. Whether the patch lands after the part went
+// up (Complete's CRC check sees it) or while its body is read (the endpoint's MD5 differs from
+// the one sent), the answer is the same. Dropping an upload uncompleted leaves nothing.
 TEST_P(StoreConformanceTest, AFollowedFileThatChangesBehindTheUploadIsNotWritten) {
   const PutOptions put = CreateOnlyTagged("task-g.1");
   const std::string path = Scratch("patched");

@@ -381,6 +381,7 @@ class FileFollower final : public FollowingUpload {
                                         ": upload completed twice");
     }
     StopFollowing();
+    if (ChangedInFlight(failure_)) return NotFollowed(failure_.message());
     LP_RETURN_IF_ERROR(failure_);
     if (fd_ < 0) LP_RETURN_IF_ERROR(OpenFile());
     if (fd_ < 0 || !SameFile()) return NotFollowed("the file was replaced while it was sent");
@@ -390,7 +391,9 @@ class FileFollower final : public FollowingUpload {
     if (size < sent_) return NotFollowed("the file shrank while it was sent");
     if (size == 0) return NotFollowed("the file is empty");
     // The rest: whole parts, then the last, shorter one.
-    LP_RETURN_IF_ERROR(SendParts(size, true));
+    Status rest = SendParts(size, true);
+    if (ChangedInFlight(rest)) return NotFollowed(rest.message());
+    LP_RETURN_IF_ERROR(rest);
     for (size_t i = 0; i < parts_.size(); i++) {
       const int64_t offset = static_cast<int64_t>(i) * part_size_;
       LP_ASSIGN_OR_RETURN(
@@ -503,6 +506,19 @@ class FileFollower final : public FollowingUpload {
     if (!st.ok()) return st;
     sent_ = std::min(size, offsets.back() + part_size_);
     return Status::OK();
+  }
+
+  // A part whose bytes did not arrive as they were hashed: the endpoint's ETag is another MD5
+  // (Corruption), or it refused the Content-MD5 or checksum (BadDigest, a checksum mismatch).
+  // When the file changed while curl read it, that is this; when the bytes were damaged on
+  // the way, it may be too: either way the caller's whole-file write, which hashes and sends
+  // everything again, is the safe answer.
+  static bool ChangedInFlight(const Status& st) {
+    if (st.ok()) return false;
+    const std::string& m = st.message();
+    return st.code() == StatusCode::kCorruption || m.find("BadDigest") != std::string::npos ||
+           m.find("InvalidDigest") != std::string::npos ||
+           m.find("ChecksumMismatch") != std::string::npos;
   }
 
   Result<std::optional<ObjectInfo>> NotFollowed(const std::string& why) {
