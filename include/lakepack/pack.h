@@ -26,12 +26,15 @@ struct PackOptions {
   PackFormat format = PackFormat::kSnappyParquet;
   //! Parquet outputs only; nullopt: snappy. kSnappyParquet takes snappy alone.
   std::optional<Compression> compression;
-  std::string suffix;                // S in T_S_N.ext
+  std::string suffix;     // S in T_S_N.ext
   std::string partition;  // "key=value", or "k1=v1/k2=v2" for several (in that order); "": none
-  std::string input_ext;             // only inputs with this extension; empty: any
+  std::string input_ext;  // only inputs with this extension; empty: any
   std::string input_partition_name;  // inputs under T/NAME=value/ report their value
   std::string schema_file;           // JSON: {"col": "TYPE", ...} or [{"name","type"}]
   bool delete_inputs = false;
+  //! With schema_file: Parquet inputs are cast to it too (the seed's cast_parquet); without,
+  //! a Parquet input whose types differ from the schema stops the run, naming file and column.
+  bool cast_parquet = false;
   //! An input whose content changed since it was packed: without this the run stops; with it
   //! the input's old rows are removed from the outputs that hold them and its new content is
   //! packed.

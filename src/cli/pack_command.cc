@@ -158,6 +158,9 @@ Command AddPackCommand(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("--schema", o.schema_file,
                   "JSON file of columns and types ({\"col\": \"BIGINT\", ...}); every input is "
                   "cast to it");
+  sub->add_flag("--cast-parquet", o.cast_parquet,
+                "With --schema: cast Parquet inputs to it too (the seed's cast_parquet; without "
+                "it a Parquet input must already have the schema's types)");
   sub->add_flag("--delete-inputs", o.delete_inputs,
                 "Delete the inputs once their rows are committed in the outputs");
   sub->add_flag("--replace-changed", o.replace_changed,

@@ -241,6 +241,28 @@ class PackJob final : public Job {
     return Status::OK();
   }
 
+  // --schema without --cast-parquet: a Parquet input keeps its types, so they must be the
+  // schema's already (the one write gives every output the schema's types). The topped-up
+  // output is lakepack's own, written in them.
+  template <typename Source>
+  Status CheckParquetTypes(const Source& src, const std::string& local) const {
+    if (schema.empty() || o.cast_parquet || src.output) return Status::OK();
+    if (FormatFromPath(src.object.key) != FileFormat::kParquet) return Status::OK();
+    const std::string uri = src.store->UriOf(src.object.key);
+    auto have = engine->Schema(ReadSpec{{local}, FileFormat::kParquet});
+    if (!have.ok()) return ShowPathAs(have.status(), local, uri);
+    for (const auto& want : schema) {
+      for (const auto& c : *have) {
+        if (c.name != want.name || c.type == want.type) continue;
+        return Status::FailedPrecondition(fmt::format(
+            "{}: column '{}' is {} in the file, {} in the schema; Parquet inputs keep their types "
+            "unless --cast-parquet; nothing was written",
+            uri, c.name, c.type, want.type));
+      }
+    }
+    return Status::OK();
+  }
+
   std::string Name() const override { return "pack"; }
   std::shared_ptr<ObjectStore> Destination() override { return out_store; }
   std::shared_ptr<ObjectStore> Source() override { return in_store; }
@@ -478,6 +500,7 @@ class PackJob final : public Job {
     for (size_t i = 0; i < sources.size(); i++) {
       if (locals[i].empty()) LP_RETURN_IF_ERROR(stage(i));
       specs.push_back(read_spec(locals[i]));
+      LP_RETURN_IF_ERROR(CheckParquetTypes(sources[i], locals[i]));
       source_bytes += sources[i].object.size;
       auto n = engine->CountRows(specs.back());
       if (!n.ok())

@@ -732,9 +732,12 @@ Result<std::string> FormatEngine::SchemaType(const std::string& name) {
       return Status::InvalidArgument("unknown type '" + name + "'");
     }
   }
-  auto probe = impl_->Query("SELECT CAST(NULL AS " + type + ")", "");
-  if (!probe.ok()) return Status::InvalidArgument("unknown type '" + name + "'");
-  return type;
+  // DuckDB's own spelling ("bigint" → BIGINT, "int8" → BIGINT), so that types compare.
+  auto probe = impl_->Query("SELECT typeof(CAST(NULL AS " + type + "))", "");
+  if (!probe.ok() || probe->rows.size() != 1 || probe->rows[0].empty() || !probe->rows[0][0]) {
+    return Status::InvalidArgument("unknown type '" + name + "'");
+  }
+  return *probe->rows[0][0];
 }
 
 Result<int64_t> FormatEngine::CountRows(const ReadSpec& in) {

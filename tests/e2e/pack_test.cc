@@ -348,6 +348,33 @@ TEST_P(Pack, SchemaTakesArrowAndPandasTypeNames) {
   EXPECT_EQ(p_->lake().Keys(), keys);
 }
 
+// The seed's cast_parquet (default False): with --schema, a Parquet input is cast only with
+// --cast-parquet; without it, one whose types differ stops the run naming file and column.
+TEST_P(Pack, ParquetInputsAreCastOnlyWithCastParquet) {
+  std::string csv = p_->lake().scratch() / "p.csv";
+  WriteFile(csv, "id,amount\n1,10\n2,20\n");
+  std::string parquet = p_->lake().scratch() / "p.parquet";
+  ASSERT_EQ(Lakepack({"convert", csv, parquet, "--quiet"}).exit_code, 0);
+  p_->lake().Put("land/table/p.parquet", parquet);
+  std::string schema = p_->lake().scratch() / "schema.json";
+  WriteFile(schema, R"({"id": "int64", "amount": "float64"})");
+  auto keys = p_->lake().Keys();
+  auto kept = p_->Pack({"--schema", schema});
+  EXPECT_EQ(kept.exit_code, 1) << kept.All();
+  EXPECT_NE(kept.err.find("land/table/p.parquet: column 'amount' is BIGINT in the file, DOUBLE in "
+                          "the schema; Parquet inputs keep their types unless --cast-parquet"),
+            std::string::npos)
+      << kept.err;
+  EXPECT_EQ(p_->lake().Keys(), keys);
+  auto cast = p_->Pack({"--schema", schema, "--cast-parquet", "--quiet"});
+  ASSERT_EQ(cast.exit_code, 0) << cast.All();
+  auto outs = p_->Outputs("db/table/", "snappy.parquet");
+  ASSERT_EQ(outs.size(), 1u);
+  json j = json::parse(Lakepack({"inspect", p_->Fetch(outs[0]), "--json"}).out);
+  EXPECT_EQ(j["rows"], 2);
+  EXPECT_EQ(j["columns"][1]["type"], "DOUBLE");
+}
+
 TEST_P(Pack, DeleteInputsRemovesThemOnceCommitted) {
   std::string a = p_->AddInput("a.csv", "csv", 1000, 1);
   std::string b = p_->AddInput("b.parquet", "parquet", 1000, 2);
@@ -505,9 +532,9 @@ TEST_P(Pack, TypeConflictNamesTheColumnAndBothFiles) {
                         "in \\S*land/table/b\\.parquet")))
       << r.err;
   EXPECT_EQ(p_->lake().Keys(), keys);
-  // --schema casts on purpose.
+  // --schema with --cast-parquet casts on purpose.
   WriteFile(dir + "/schema.json", R"({"id": "VARCHAR"})");
-  auto cast = p_->Pack({"--schema", dir + "/schema.json", "--json"});
+  auto cast = p_->Pack({"--schema", dir + "/schema.json", "--cast-parquet", "--json"});
   ASSERT_EQ(cast.exit_code, 0) << cast.All();
   EXPECT_EQ(nlohmann::json::parse(cast.out)["rows"], 4);
 }
