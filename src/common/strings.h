@@ -12,6 +12,8 @@ namespace lakepack {
 
 //! ASCII lower case.
 std::string Lower(std::string_view s);
+//! Whether `s` ends with `suffix`.
+bool EndsWith(std::string_view s, std::string_view suffix);
 //! The pieces of `s` between each `sep` ("a//b" → "a", "", "b"; "" → one empty piece).
 std::vector<std::string_view> Split(std::string_view s, char sep);
 

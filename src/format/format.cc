@@ -6,12 +6,6 @@
 
 namespace lakepack {
 
-namespace {
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-}  // namespace
-
 std::string_view FormatName(FileFormat format) {
   switch (format) {
     case FileFormat::kParquet:

@@ -12,14 +12,6 @@
 
 namespace lakepack {
 
-namespace {
-
-bool EndsWith(const std::string& s, const std::string& t) {
-  return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
-}
-
-}  // namespace
-
 std::string PackOutputName(const std::string& table, const std::string& suffix, int64_t number,
                            const std::string& ext) {
   if (suffix.empty()) return fmt::format("{}_{}.{}", table, number, ext);

@@ -3,17 +3,13 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <vector>
+#include "common/crc32.h"
+#include "common/file_range.h"
 
 namespace lakepack::s3 {
 
 namespace {
-
-constexpr size_t kFileReadChunk = size_t{1} << 20;
 
 std::string Digest(const EVP_MD* md, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -92,26 +88,15 @@ void StreamingDigest::Finish(std::string* md5, std::string* sha256) {
 }
 
 Status DigestFileRange(int fd, const std::string& path, int64_t offset, int64_t length,
-                       std::string* md5, std::string* sha256) {
+                       std::string* md5, std::string* sha256, uint32_t* crc32) {
   StreamingDigest digest(sha256 != nullptr);
-  std::vector<char> buffer(std::min<int64_t>(kFileReadChunk, std::max<int64_t>(length, 1)));
-  int64_t done = 0;
-  while (done < length) {
-    size_t want = static_cast<size_t>(std::min<int64_t>(buffer.size(), length - done));
-    ssize_t n = ::pread(fd, buffer.data(), want, offset + done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return PosixError("read " + path, errno);
-    }
-    if (n == 0) {
-      return Status::IOError(path + ": file ended at byte " + std::to_string(offset + done) +
-                             ", expected " + std::to_string(offset + length) +
-                             " (was it changed while being uploaded?)");
-    }
-    digest.Update(buffer.data(), static_cast<size_t>(n));
-    done += n;
-  }
+  uint32_t crc = 0;
+  LP_RETURN_IF_ERROR(ForEachChunkOfFileRange(fd, path, offset, length, [&](std::string_view bytes) {
+    digest.Update(bytes.data(), bytes.size());
+    if (crc32) crc = Crc32(bytes, crc);
+  }));
   digest.Finish(md5, sha256);
+  if (crc32) *crc32 = crc;
   return Status::OK();
 }
 

@@ -41,9 +41,10 @@ class StreamingDigest {
   std::unique_ptr<Impl> impl_;
 };
 
-//! MD5 (and SHA-256 when `sha256` is not null) of `length` bytes of the open file `fd` from
-//! `offset`, read with pread. `path` is for messages. IOError when the file is shorter.
+//! MD5 (and SHA-256 when `sha256` is not null, the CRC-32 when `crc32` is) of `length` bytes of
+//! the open file `fd` from `offset`, in one pass read with pread. `path` is for messages.
+//! IOError when the file is shorter.
 Status DigestFileRange(int fd, const std::string& path, int64_t offset, int64_t length,
-                       std::string* md5, std::string* sha256);
+                       std::string* md5, std::string* sha256, uint32_t* crc32 = nullptr);
 
 }  // namespace lakepack::s3

@@ -234,16 +234,17 @@ Result<UploadedPart> UploadPart(S3Client& client, const std::string& bucket, con
   req.query = {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}};
   req.send_body = true;
   std::string md5;
+  UploadedPart part;
   if (payload.fd < 0) {
     req.body = payload.data.substr(static_cast<size_t>(offset), static_cast<size_t>(length));
     md5 = Md5(req.body);
   } else {
-    // Hashing first reads the part once more, but keeps memory flat: the upload then
-    // streams it from the (by now cached) file instead of from a buffer.
+    // Hashing first reads the part once more (MD5, SHA-256 and CRC-32 in one pass), but keeps
+    // memory flat: the upload then streams it from the (by now cached) file.
     std::string sha;
     const bool sign = client.options().sign_payload;
-    LP_RETURN_IF_ERROR(
-        DigestFileRange(payload.fd, payload.path, offset, length, &md5, sign ? &sha : nullptr));
+    LP_RETURN_IF_ERROR(DigestFileRange(payload.fd, payload.path, offset, length, &md5,
+                                       sign ? &sha : nullptr, crc32 ? &part.crc32 : nullptr));
     if (sign) req.payload_hash = HexEncode(sha);
     req.body_fd = payload.fd;
     req.body_offset = offset;
@@ -251,13 +252,8 @@ Result<UploadedPart> UploadPart(S3Client& client, const std::string& bucket, con
     req.body_path = payload.path;
   }
   req.headers.emplace_back("Content-MD5", Base64Encode(md5));
-  UploadedPart part;
   if (crc32) {
-    if (payload.fd < 0) {
-      part.crc32 = Crc32(req.body);
-    } else {
-      LP_ASSIGN_OR_RETURN(part.crc32, Crc32OfFileRange(payload.fd, payload.path, offset, length));
-    }
+    if (payload.fd < 0) part.crc32 = Crc32(req.body);
     part.crc32_header = Crc32Header(part.crc32);
     req.headers.emplace_back("x-amz-checksum-crc32", part.crc32_header);
   }
