@@ -2,6 +2,7 @@
 // resumable after a crash with no row skipped or written twice (docs/export.md).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,24 @@ struct ExportOptions {
   int parallel = 1;                  // tables at once
   int retries = 2;                   // attempts per table (RETRIES)
   double retry_backoff_seconds = 5;  // RETRY_BACKOFF_SEC
-  std::string spool_dir;
-  Shard shard;  // --shard i/N: the tables whose hash falls in this shard             // empty:
-                // $TMPDIR or /tmp
+  //! The seed's S3_RESUME: false starts every table at its first row, whatever DST holds (a
+  //! file of the same name that this run wrote before is kept; another is not overwritten).
+  bool resume = true;
+  //! The seed's HIVE_SPLIT: false puts hive-date files in year=/month=/ (no half=).
+  bool hive_split = true;
+  //! The seed's S3_MAX_KEYS: keys per page when DST is listed (S3 serves at most 1000).
+  int list_max_keys = 1000;
+  //! The seed's PARQUET_DIR when S3_BUCKET is set: each file is written here first, at the key
+  //! it gets in DST, and removed once its upload to DST is verified; a file left here by an
+  //! earlier run (an upload that failed) is uploaded before the table's new rows are read.
+  //! Empty: files are written to DST directly.
+  std::string outbox;
+  //! --column-type COL=TYPE: the column is read as `COL::TYPE` (a PostgreSQL type) and written
+  //! as what that type maps to, e.g. an unconstrained numeric as numeric(38,10) → DECIMAL(38,10)
+  //! instead of its exact text. A numeric cast must keep every value exactly. Not the key columns.
+  std::map<std::string, std::string> column_types;
+  std::string spool_dir;  // empty: $TMPDIR or /tmp
+  Shard shard;            // --shard i/N: the tables whose hash falls in this shard
   EngineOptions engine;
 };
 
@@ -42,6 +58,11 @@ Result<RunSummary> Export(const ExportOptions& options, ProgressSink& progress);
 std::string ExportFileName(const std::string& prefix, const std::string& table, int64_t first_ts_us,
                            const std::string& first_id, int64_t last_ts_us,
                            const std::string& last_id, int64_t rows);
+
+//! `text` as it may stand in a file name and an object key: each character that a path, a URI
+//! or a shell glob reads as syntax (/ \ ? * : " < > | # %) and each control byte becomes '_'.
+//! Table names and id8s are written through it, and validate compares through it.
+std::string ExportNameText(std::string_view text);
 
 //! What an export file name says; std::nullopt-like `ok == false` when it is not one.
 struct ExportName {

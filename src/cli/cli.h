@@ -65,6 +65,7 @@ void PrintSummary(const RunSummary& summary, bool json, bool quiet);
 
 Command AddConvertCommand(CLI::App& app, const GlobalOptions& global);
 Command AddInspectCommand(CLI::App& app, const GlobalOptions& global);
+Command AddLsCommand(CLI::App& app, const GlobalOptions& global);
 Command AddRollupCommand(CLI::App& app, const GlobalOptions& global);
 Command AddRecoverCommand(CLI::App& app, const GlobalOptions& global);
 Command AddSampleCommand(CLI::App& app, const GlobalOptions& global);

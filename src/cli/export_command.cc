@@ -23,7 +23,21 @@ struct ExportFlags {
   std::string layout = "hive-date";
   std::string compression = "zstd";
   std::string shard;
+  std::string parquet_dir = "./parquet_out";  // PARQUET_DIR
+  std::string s3_bucket;                      // S3_BUCKET
+  std::string s3_prefix = "etl/perm_items";   // S3_PREFIX
+  bool no_resume = false;
+  std::vector<std::string> column_types;  // COL=TYPE
 };
+
+// The last argument is DST when it names a place (a URI, or a path with a '/'); otherwise
+// every argument is a table (names like public.t, or "Odd"."My Table" quoted) and DST comes
+// from PARQUET_DIR / S3_BUCKET, as the seed's `pg_to_parquet_etl.sh TABLE`.
+bool LooksLikeLocation(const std::string& arg) {
+  if (arg.empty() || arg[0] == '"') return false;
+  return arg.find("://") != std::string::npos || arg.find('/') != std::string::npos || arg == "." ||
+         arg == "..";
+}
 
 // "5", "5s", "500ms", "2m" → seconds.
 bool ParseDuration(const std::string& s, double& out) {
@@ -74,9 +88,42 @@ int RunExport(ExportFlags& f, const GlobalOptions& g) {
     o.conninfo = pos[0];
     pos.erase(pos.begin());
   }
-  if (pos.empty()) return Fail(kCmd, Status::InvalidArgument("missing DST"), true);
-  o.dst = pos.back();
-  pos.pop_back();
+  if (!pos.empty() && LooksLikeLocation(pos.back())) {
+    if (!f.s3_bucket.empty()) {
+      return Fail(
+          kCmd,
+          Status::InvalidArgument(fmt::format("DST {} given and S3_BUCKET={} set: give one of them",
+                                              pos.back(), f.s3_bucket)),
+          true);
+    }
+    o.dst = pos.back();
+    pos.pop_back();
+  } else if (!f.s3_bucket.empty()) {
+    // The seed's upload: files are written to PARQUET_DIR, then uploaded to
+    // s3://S3_BUCKET/S3_PREFIX/, and kept locally until the upload is verified.
+    std::string prefix = f.s3_prefix;
+    while (!prefix.empty() && prefix.front() == '/') prefix.erase(prefix.begin());
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    o.dst = "s3://" + f.s3_bucket + (prefix.empty() ? "" : "/" + prefix);
+    o.outbox = f.parquet_dir;
+  } else {
+    o.dst = f.parquet_dir;
+  }
+  if (f.no_resume) o.resume = false;
+  for (const auto& ct : f.column_types) {
+    auto eq = ct.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == ct.size()) {
+      return Fail(kCmd,
+                  Status::InvalidArgument("--column-type: expected COL=TYPE, got '" + ct + "'"),
+                  true);
+    }
+    if (!o.column_types.emplace(ct.substr(0, eq), ct.substr(eq + 1)).second) {
+      return Fail(
+          kCmd,
+          Status::InvalidArgument("--column-type: column '" + ct.substr(0, eq) + "' given twice"),
+          true);
+    }
+  }
   o.tables = pos;
   if (!f.partitions_file.empty()) {
     std::ifstream in(f.partitions_file);
@@ -129,9 +176,33 @@ Command AddExportCommand(CLI::App& app, const GlobalOptions& global) {
   CLI::App* sub = app.add_subcommand(
       "export", "Export PostgreSQL tables to Parquet files named after their rows, resumably");
   sub->add_option("ARGS", flags->positional,
-                  "[postgres://user@host:port/db] TABLE... DST (connection from PG* variables "
-                  "when no URI is given)")
-      ->required();
+                  "[postgres://user@host:port/db] TABLE... [DST] (connection from PG* variables "
+                  "when no URI is given; DST is a URI or a path with a '/', else PARQUET_DIR or "
+                  "S3_BUCKET)");
+  sub->add_option("--parquet-dir", flags->parquet_dir,
+                  "Where files go without DST; with S3_BUCKET, where they wait until their "
+                  "upload is verified")
+      ->envname("PARQUET_DIR")
+      ->capture_default_str();
+  sub->add_option("--s3-bucket", flags->s3_bucket,
+                  "Without DST: upload to s3://BUCKET/S3_PREFIX/ (empty: no upload)")
+      ->envname("S3_BUCKET");
+  sub->add_option("--s3-prefix", flags->s3_prefix, "Key prefix of the upload")
+      ->envname("S3_PREFIX")
+      ->capture_default_str();
+  sub->add_option("--resume", o.resume,
+                  "Continue each table after the last row in DST (0: from the first row)")
+      ->envname("S3_RESUME")
+      ->capture_default_str();
+  sub->add_flag("--no-resume", flags->no_resume, "Same as --resume 0");
+  sub->add_option("--hive-split", o.hive_split,
+                  "hive-date folders year=/month=/half=/ (0: year=/month=/)")
+      ->envname("HIVE_SPLIT")
+      ->capture_default_str();
+  sub->add_option("--s3-max-keys", o.list_max_keys, "Keys per page when DST is listed")
+      ->envname("S3_MAX_KEYS")
+      ->check(kPositive)
+      ->capture_default_str();
   sub->add_option("--chunk-rows", o.chunk_rows, "Rows per pull from PostgreSQL")
       ->envname("CHUNK_SIZE")
       ->check(kPositive)
@@ -140,6 +211,11 @@ Command AddExportCommand(CLI::App& app, const GlobalOptions& global) {
       ->envname("FLUSH_THRESHOLD")
       ->check(kPositive)
       ->capture_default_str();
+  sub->add_option("--column-type", flags->column_types,
+                  "COL=TYPE: read column COL as PostgreSQL type TYPE (e.g. amount=numeric(38,10) "
+                  "for a numeric without precision, which is otherwise exported as its exact "
+                  "text); once per column")
+      ->allow_extra_args(false);  // one COL=TYPE per --column-type: ARGS keep the rest
   sub->add_option("--order-by", flags->order_by, "Key columns TS_COL,ID_COL (unique together)")
       ->capture_default_str();
   sub->add_option("--prefix", o.prefix, "File name prefix")
@@ -165,8 +241,11 @@ Command AddExportCommand(CLI::App& app, const GlobalOptions& global) {
                   "Export only the tables that fall in shard i of N (i/N; auto[/N] inside a Slurm, "
                   "Kubernetes or AWS Batch array job)");
   sub->footer(
-      "Example:\n  lakepack export postgres://etl@db:5432/app public.items_2024_01 "
-      "s3://archive/perm_items --layout hive-date\n"
+      "Examples:\n"
+      "  lakepack export postgres://etl@db:5432/app public.items_2024_01 s3://archive/perm_items\n"
+      "  PGHOST=db S3_BUCKET=archive lakepack export public.items_2024_01   (the seed's form:\n"
+      "      files in ./parquet_out until uploaded to s3://archive/etl/perm_items/)\n"
+      "  PARTITIONS_FILE=tables.txt lakepack export ./parquet_out --parallel 4\n"
       "Each --flush-rows rows become {prefix}_{schema}.{table}_{start}_{id8}-{end}_{id8}_rows-"
       "{n}.parquet.\nA rerun resumes after the last file in DST; check with `lakepack validate`.");
   return {sub, [flags, &global] { return RunExport(*flags, global); }};

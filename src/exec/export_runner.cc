@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -17,6 +18,7 @@
 #include <regex>
 #include <thread>
 
+#include "common/crash_point.h"
 #include "common/parallel.h"
 #include "common/strings.h"
 #include "exec/job.h"
@@ -47,17 +49,26 @@ namespace {
 // "{prefix}_{schema}.{table}": what every file name of this table starts with.
 std::string SourceOf(const std::string& prefix, const std::string& table) {
   auto [schema, name] = pg::SplitTable(table);
-  return prefix + "_" + schema + "." + name;
+  return prefix + "_" + ExportNameText(schema + "." + name);
 }
 
 }  // namespace
+
+std::string ExportNameText(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || std::strchr("/\\?*:\"<>|#%", c) != nullptr) c = '_';
+  }
+  return out;
+}
 
 std::string ExportFileName(const std::string& prefix, const std::string& table, int64_t first_ts_us,
                            const std::string& first_id, int64_t last_ts_us,
                            const std::string& last_id, int64_t rows) {
   return fmt::format("{}_{}_{}-{}_{}_rows-{}.parquet", SourceOf(prefix, table),
-                     CompactTimestamp(first_ts_us), first_id.substr(0, 8),
-                     CompactTimestamp(last_ts_us), last_id.substr(0, 8), rows);
+                     CompactTimestamp(first_ts_us), ExportNameText(first_id.substr(0, 8)),
+                     CompactTimestamp(last_ts_us), ExportNameText(last_id.substr(0, 8)), rows);
 }
 
 ExportName ParseExportFileName(const std::string& file_name) {
@@ -81,28 +92,30 @@ namespace {
 // The by-partition folder of a table.
 std::string PartitionDir(const std::string& table) {
   auto [schema, name] = pg::SplitTable(table);
-  return schema + "." + name + "/";
+  return ExportNameText(schema + "." + name) + "/";
 }
 
 std::string LayoutDir(const ExportOptions& o, const std::string& table, int64_t first_ts_us) {
   if (o.layout == ExportLayout::kFlat) return "";
   if (o.layout == ExportLayout::kByPartition) return PartitionDir(table);
   std::string ts = CompactTimestamp(first_ts_us);  // YYYYMMDDT...
-  int day = std::stoi(ts.substr(6, 2));
-  return fmt::format("year={}/month={}/half={}/", ts.substr(0, 4), ts.substr(4, 2),
-                     day <= 15 ? "01" : "02");
+  std::string dir = fmt::format("year={}/month={}/", ts.substr(0, 4), ts.substr(4, 2));
+  if (!o.hive_split) return dir;
+  return dir + (std::stoi(ts.substr(6, 2)) <= 15 ? "half=01/" : "half=02/");
 }
 
-// The half-month a timestamp falls in, so that a hive-date file never straddles two folders.
-std::string HalfOf(int64_t us) {
+// The hive-date folder a timestamp falls in (its half-month, or its month without
+// HIVE_SPLIT), so that a file never straddles two folders.
+std::string HalfOf(const ExportOptions& o, int64_t us) {
   std::string ts = CompactTimestamp(us);
+  if (!o.hive_split) return ts.substr(0, 6);
   return ts.substr(0, 6) + (std::stoi(ts.substr(6, 2)) <= 15 ? "a" : "b");
 }
 
 // The layout whose folder a key of `table` sits in, or nullopt when no layout puts it there (a
 // folder of some other table, or of the user's making).
 std::optional<ExportLayout> LayoutOfKey(const std::string& key, const std::string& table) {
-  static const std::regex hive(R"(^year=\d{4}/month=\d\d/half=0[12]/$)");
+  static const std::regex hive(R"(^year=\d{4}/month=\d\d/(half=0[12]/)?$)");
   const std::string dir = DirOf(key);
   if (dir.empty()) return ExportLayout::kFlat;
   if (dir == PartitionDir(table)) return ExportLayout::kByPartition;
@@ -130,13 +143,16 @@ using TableFiles = std::map<std::optional<ExportLayout>, std::vector<std::string
 // the files a run under another layout left, and N tables must not cost N listings.
 Result<std::map<std::string, TableFiles>> ListTableFiles(ObjectStore& store,
                                                          const std::string& prefix,
-                                                         const std::vector<std::string>& tables) {
+                                                         const std::vector<std::string>& tables,
+                                                         int max_keys) {
   std::map<std::string, std::string> table_of;  // source -> table
   for (const auto& t : tables) table_of.emplace(SourceOf(prefix, t), t);
   std::map<std::string, TableFiles> files;
   for (const auto& t : tables) files[t];
   // Page by page: only the tables' files are kept, not the listing.
-  LP_RETURN_IF_ERROR(ForEachPage(store, ListOptions{}, [&](ListPage& page) {
+  ListOptions lo;
+  lo.max_keys = max_keys;
+  LP_RETURN_IF_ERROR(ForEachPage(store, lo, [&](ListPage& page) {
     for (const auto& obj : page.objects) {
       if (obj.key.rfind("_lakepack/", 0) == 0) continue;
       ExportName n = ParseExportFileName(BaseName(obj.key));
@@ -169,11 +185,22 @@ class TableExport {
   // list again (a retry, after an attempt that may have published files).
   Status Run(std::optional<TableFiles> listed, TableStats& stats) {
     if (!listed) {
-      LP_ASSIGN_OR_RETURN(auto all, ListTableFiles(store_, o_.prefix, {table_}));
+      LP_ASSIGN_OR_RETURN(auto all, ListTableFiles(store_, o_.prefix, {table_}, o_.list_max_keys));
       listed = std::move(all[table_]);
     }
     files_ = std::move(*listed);
-    LP_RETURN_IF_ERROR(CheckLayout());
+    if (o_.resume) {
+      LP_RETURN_IF_ERROR(CheckLayout());
+    } else {
+      size_t n = 0;
+      for (const auto& [layout, keys] : files_) n += keys.size();
+      progress_.Log(
+          fmt::format("{}: not resuming (S3_RESUME=0 / --no-resume): from the first "
+                      "row; {} file(s) of this table already in the destination are "
+                      "kept",
+                      table_, n));
+      files_.clear();
+    }
     LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(o_.spool_dir));
     EngineOptions eo = o_.engine;
     eo.temp_dir = spool->path() + "/engine";
@@ -183,8 +210,9 @@ class TableExport {
     if (eo.threads == 0) eo.threads = 1;
     LP_ASSIGN_OR_RETURN(engine_, FormatEngine::Open(eo));
     LP_ASSIGN_OR_RETURN(conn_, pg::Connection::Open(o_.conninfo));
-    LP_ASSIGN_OR_RETURN(cols_, conn_->Columns(table_));
+    LP_ASSIGN_OR_RETURN(cols_, conn_->Columns(table_, o_.column_types));
     LP_RETURN_IF_ERROR(FindKeyColumns());
+    LP_RETURN_IF_ERROR(conn_->CheckExactCasts(table_, cols_));
 
     LP_ASSIGN_OR_RETURN(std::optional<pg::Key> from, FindResumeKey(spool->path()));
     stats.resumed = from.has_value();
@@ -215,13 +243,14 @@ class TableExport {
       }
       if (prev && same(*prev, f, ts_, id_)) return NotUnique();
       LP_ASSIGN_OR_RETURN(int64_t ts_us, pg::TimestampMicros(cols_[ts_], f[ts_]));
-      if (buffer_->rows() > 0 && o_.layout == ExportLayout::kHiveDate && HalfOf(ts_us) != half_) {
+      if (buffer_->rows() > 0 && o_.layout == ExportLayout::kHiveDate &&
+          HalfOf(o_, ts_us) != half_) {
         LP_RETURN_IF_ERROR(FlushFile(spool->path(), stats));
       }
       if (buffer_->rows() == 0) {
         first_ts_ = ts_us;
         LP_ASSIGN_OR_RETURN(first_id_, pg::IdText(cols_[id_], f[id_]));
-        half_ = HalfOf(ts_us);
+        half_ = HalfOf(o_, ts_us);
       }
       LP_RETURN_IF_ERROR(pg::AppendRow(cols_, f, *buffer_));
       last_ts_ = ts_us;
@@ -257,6 +286,11 @@ class TableExport {
     }
     if (cols_[ts_].as_text || cols_[id_].as_text) {
       return Status::InvalidArgument(table_ + ": unsupported type of an order column");
+    }
+    if (!cols_[ts_].cast_to.empty() || !cols_[id_].cast_to.empty()) {
+      return Status::InvalidArgument(
+          fmt::format("--column-type: {} and {} order the table; their type cannot change",
+                      o_.ts_column, o_.id_column));
     }
     return Status::OK();
   }
@@ -395,8 +429,9 @@ bool Retriable(const Status& s) {
 // table's export continues after the last row already written, one new file at a time.
 class ExportJob final : public Job {
  public:
-  ExportJob(const ExportOptions& o, std::shared_ptr<ObjectStore> store, ProgressSink& progress)
-      : o_(o), store_(std::move(store)), progress_(progress) {}
+  ExportJob(const ExportOptions& o, std::shared_ptr<ObjectStore> store,
+            std::shared_ptr<ObjectStore> outbox, ProgressSink& progress)
+      : o_(o), store_(std::move(store)), outbox_(std::move(outbox)), progress_(progress) {}
 
   std::string Name() const override { return "export"; }
   std::shared_ptr<ObjectStore> Destination() override { return store_; }
@@ -404,7 +439,7 @@ class ExportJob final : public Job {
 
   Result<Plan> MakePlan(int, JobContext&) override {
     // A failed listing is not fatal here: each table then lists for itself, with its retries.
-    listed_ = ListTableFiles(*store_, o_.prefix, o_.tables);
+    listed_ = ListTableFiles(*store_, o_.prefix, o_.tables, o_.list_max_keys);
     Plan plan;
     for (const auto& table : o_.tables) {
       Task t;
@@ -421,18 +456,28 @@ class ExportJob final : public Job {
   Result<BuildResult> Build(const Task& task, TaskContext& ctx) override {
     const std::string& table = task.label;
     const std::string tag = task.id + ".export";
-    auto publish = [&](const std::string& key, const std::string& local) {
-      return ctx.PublishNew(key, local, tag);
+    auto publish = [&](const std::string& key, const std::string& local) -> Result<ObjectInfo> {
+      if (!outbox_) return ctx.PublishNew(key, local, tag);
+      PutOptions put;
+      put.consume_source = true;
+      LP_RETURN_IF_ERROR(outbox_->WriteFromFile(key, local, put).status());
+      CrashPoint("export-outbox-written");
+      return Upload(key, ctx, tag);
     };
     Status st;
     TableStats total;
     int attempts = std::max(1, o_.retries);
     for (int attempt = 1; attempt <= attempts; attempt++) {
       TableStats stats;
-      TableExport job(o_, table, *store_, progress_, publish);
+      int64_t uploaded = 0;
+      st = UploadPending(table, ctx, tag, uploaded);
       std::optional<TableFiles> files;
-      if (attempt == 1 && listed_.ok()) files = listed_->at(table);
-      st = job.Run(std::move(files), stats);
+      // Uploads change what the destination holds: the table's files are listed again.
+      if (attempt == 1 && listed_.ok() && uploaded == 0) files = listed_->at(table);
+      if (st.ok()) {
+        TableExport job(o_, table, *store_, progress_, publish);
+        st = job.Run(std::move(files), stats);
+      }
       total.files += stats.files;
       total.rows += stats.rows;
       total.bytes += stats.bytes;
@@ -454,8 +499,51 @@ class ExportJob final : public Job {
   }
 
  private:
+  // Uploads the outbox's file `key` to the same key in DST, then removes it from the outbox once
+  // DST holds it whole (same size; the store has checked the upload's checksum). A file of that
+  // name that DST already holds from this task (an earlier run that stopped before removing
+  // the local copy) counts as uploaded.
+  Result<ObjectInfo> Upload(const std::string& key, TaskContext& ctx, const std::string& tag) {
+    std::string local = *outbox_->LocalPath(key);
+    LP_ASSIGN_OR_RETURN(auto here, outbox_->Stat(key));
+    if (!here) return Status::NotFound(outbox_->UriOf(key) + ": vanished before its upload");
+    LP_ASSIGN_OR_RETURN(ObjectInfo up, ctx.PublishNew(key, local, tag));
+    CrashPoint("export-uploaded");
+    if (up.size != here->size) {
+      return Status::IOError(
+          fmt::format("{}: holds {} bytes after the upload of {} ({} bytes), "
+                      "which is kept for the next run",
+                      store_->UriOf(key), up.size, local, here->size));
+    }
+    if (::unlink(local.c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError(
+          fmt::format("{}: uploaded, but cannot remove it: {}", local, std::strerror(errno)));
+    }
+    return up;
+  }
+
+  // The seed's "pending files are uploaded before new data is processed": the table's files
+  // an earlier run left in the outbox (its upload failed or the run stopped) go first, so
+  // that the resume point, read from DST, counts them.
+  Status UploadPending(const std::string& table, TaskContext& ctx, const std::string& tag,
+                       int64_t& uploaded) {
+    if (!outbox_) return Status::OK();
+    LP_ASSIGN_OR_RETURN(auto pending,
+                        ListTableFiles(*outbox_, o_.prefix, {table}, o_.list_max_keys));
+    for (const auto& [layout, keys] : pending[table]) {
+      for (const auto& key : keys) {
+        LP_ASSIGN_OR_RETURN(ObjectInfo up, Upload(key, ctx, tag));
+        uploaded++;
+        progress_.Log(fmt::format("{}: uploaded {} left by an earlier run ({} bytes)", table,
+                                  store_->UriOf(key), up.size));
+      }
+    }
+    return Status::OK();
+  }
+
   const ExportOptions o_;  // a copy: the job may outlive the options it was made from
   std::shared_ptr<ObjectStore> store_;
+  std::shared_ptr<ObjectStore> outbox_;  // PARQUET_DIR before an upload; null: none
   ProgressSink& progress_;
   Result<std::map<std::string, TableFiles>> listed_ = std::map<std::string, TableFiles>{};
 };
@@ -463,12 +551,13 @@ class ExportJob final : public Job {
 }  // namespace
 
 std::unique_ptr<Job> NewExportJob(const ExportOptions& options, std::shared_ptr<ObjectStore> store,
-                                  ProgressSink& progress) {
-  return std::make_unique<ExportJob>(options, std::move(store), progress);
+                                  std::shared_ptr<ObjectStore> outbox, ProgressSink& progress) {
+  return std::make_unique<ExportJob>(options, std::move(store), std::move(outbox), progress);
 }
 
 Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
   if (o.tables.empty()) return Status::InvalidArgument("no tables given");
+  for (const auto& t : o.tables) LP_RETURN_IF_ERROR(pg::ParseTableName(t).status());
   if (o.chunk_rows <= 0 || o.flush_rows <= 0) {
     return Status::InvalidArgument("--chunk-rows and --flush-rows must be positive");
   }
@@ -476,7 +565,16 @@ Result<RunSummary> Export(const ExportOptions& o, ProgressSink& progress) {
   StoreOptions so;
   so.create_local_root = true;
   LP_ASSIGN_OR_RETURN(std::shared_ptr<ObjectStore> store, OpenStore(o.dst, so));
-  auto job = NewExportJob(o, store, progress);
+  std::shared_ptr<ObjectStore> outbox;
+  if (!o.outbox.empty()) {
+    LP_ASSIGN_OR_RETURN(outbox, OpenStore(o.outbox, so));
+    if (!outbox->LocalPath("x")) {
+      return Status::InvalidArgument(o.outbox +
+                                     ": the local folder files wait in before their "
+                                     "upload must be a local path");
+    }
+  }
+  auto job = NewExportJob(o, store, outbox, progress);
   RunOptions ro;
   ro.parallel = std::max(1, o.parallel);
   ro.spool_dir = o.spool_dir;

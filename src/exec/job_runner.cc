@@ -77,18 +77,24 @@ Result<ObjectInfo> TaskContext::PublishNew(const std::string& key, const std::st
   put.if_none_match = true;
   put.consume_source = true;
   put.tag = tag;
-  if (!dst_.Capabilities().create_only_reliable) {
+  // This task wrote it before (a retry, or a run that died after the write): it is done.
+  auto written_before = [&]() -> Result<std::optional<ObjectInfo>> {
     LP_ASSIGN_OR_RETURN(auto now, dst_.Stat(key));
+    if (now && !tag.empty() && now->tag == tag) {
+      ::unlink(local_path.c_str());
+      return now;
+    }
     if (now) return Status::AlreadyExists(dst_.UriOf(key) + ": exists; not overwriting it");
+    return std::optional<ObjectInfo>();
+  };
+  if (!dst_.Capabilities().create_only_reliable) {
+    LP_ASSIGN_OR_RETURN(auto before, written_before());
+    if (before) return *before;
   }
   auto w = dst_.WriteFromFile(key, local_path, put);
   if (w.ok() || !w.status().IsAlreadyExists()) return w;
-  // This task wrote it before (a retry, or a run that died after the write): it is done.
-  LP_ASSIGN_OR_RETURN(auto now, dst_.Stat(key));
-  if (now && !tag.empty() && now->tag == tag) {
-    ::unlink(local_path.c_str());
-    return *now;
-  }
+  LP_ASSIGN_OR_RETURN(auto before, written_before());
+  if (before) return *before;
   return w;
 }
 

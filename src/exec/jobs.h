@@ -31,8 +31,9 @@ Result<std::unique_ptr<Job>> NewRollupJob(const RollupOptions& options, const St
 Result<std::unique_ptr<Job>> NewPackJob(const PackOptions& options, const StoreOpener& open,
                                         ProgressSink& progress, PackResult& result);
 
-//! One task per table.
+//! One task per table. `outbox`: a local store files wait in until their upload to `store` is
+//! verified (ExportOptions::outbox); null: files are published to `store` directly.
 std::unique_ptr<Job> NewExportJob(const ExportOptions& options, std::shared_ptr<ObjectStore> store,
-                                  ProgressSink& progress);
+                                  std::shared_ptr<ObjectStore> outbox, ProgressSink& progress);
 
 }  // namespace lakepack

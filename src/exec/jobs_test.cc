@@ -213,7 +213,7 @@ TEST(ExportJobTest, PlansOneTaskPerTable) {
   ExportOptions o;
   o.tables = {"public.a", "public.b"};
   NullProgress progress;
-  auto job = NewExportJob(o, store, progress);
+  auto job = NewExportJob(o, store, nullptr, progress);
   Planning p;
   auto ctx = p.Context(*store, *store);
   auto plan = job->MakePlan(0, ctx);

@@ -13,6 +13,7 @@
 #include "commit/commit.h"
 #include "common/parallel.h"
 #include "common/strings.h"
+#include "exec/engine_pool.h"
 #include "exec/job.h"
 #include "exec/jobs.h"
 #include "exec/spool.h"
@@ -49,38 +50,6 @@ EngineOptions TaskEngineOptions(const RollupOptions& o, const std::string& spool
 // the footers read at once. Each reader has an engine of its own, opened for one part and
 // closed after it, so what the engines keep of the footers they read stays bounded.
 constexpr size_t kDescribeTasks = 16;
-
-// Engines lent to footer readers, one reader at a time each; closed with the pool.
-class EnginePool {
- public:
-  EnginePool(EngineOptions options, std::string temp_base)
-      : options_(std::move(options)), temp_base_(std::move(temp_base)) {}
-
-  Result<std::unique_ptr<FormatEngine>> Take() {
-    EngineOptions eo = options_;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!idle_.empty()) {
-        auto engine = std::move(idle_.back());
-        idle_.pop_back();
-        return engine;
-      }
-      eo.temp_dir = fmt::format("{}{}", temp_base_, opened_++);
-    }
-    return FormatEngine::Open(eo);
-  }
-  void Give(std::unique_ptr<FormatEngine> engine) {
-    std::lock_guard<std::mutex> lock(mu_);
-    idle_.push_back(std::move(engine));
-  }
-
- private:
-  const EngineOptions options_;
-  const std::string temp_base_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<FormatEngine>> idle_;
-  int opened_ = 0;
-};
 
 // The roll-up on the engine: one level per grouping (several with --cascade), each planned by a
 // RollupPlanner while the listing streams, one task per output file. The listing is narrowed to

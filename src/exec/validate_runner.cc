@@ -38,7 +38,7 @@ std::string Id8(const std::string& id, bool is_base64) {
       if (c == '/') c = '_';
     }
   }
-  return s.substr(0, 8);
+  return ExportNameText(s.substr(0, 8));
 }
 
 // Inputs to objects: a name ending in .parquet is one object; anything else a prefix.
@@ -195,7 +195,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
   std::string table_source;
   if (!o.against_table.empty()) {
     auto [schema, name] = pg::SplitTable(o.against_table);
-    table_source = schema + "." + name;
+    table_source = ExportNameText(schema + "." + name);
   }
   for (size_t i = 0; i < targets.size(); i++) {
     if (report.lines[i].pass) report.rows += rows[i];
@@ -214,9 +214,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     if (!conn.ok()) {
       line.reason = conn.status().message();
     } else {
-      auto [schema, name] = pg::SplitTable(o.against_table);
-      auto res =
-          (*conn)->QueryText(fmt::format("SELECT count(*) FROM \"{}\".\"{}\"", schema, name));
+      auto res = (*conn)->QueryText("SELECT count(*) FROM " + pg::QualifiedName(o.against_table));
       if (!res.ok()) {
         line.reason = res.status().message();
       } else {

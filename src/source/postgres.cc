@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -187,10 +188,60 @@ std::string ElementText(uint32_t oid, const char* p, int len) {
 
 }  // namespace
 
+Result<std::pair<std::string, std::string>> ParseTableName(const std::string& table) {
+  std::vector<std::string> parts(1);
+  bool quoted_part = false;
+  for (size_t i = 0; i < table.size(); i++) {
+    char c = table[i];
+    if (c == '"') {
+      size_t end = i + 1;
+      std::string q;
+      for (;; end++) {
+        if (end >= table.size()) {
+          return Status::InvalidArgument("table " + table + ": unterminated quote");
+        }
+        if (table[end] == '"') {
+          if (end + 1 < table.size() && table[end + 1] == '"') {
+            q += '"';
+            end++;
+            continue;
+          }
+          break;
+        }
+        q += table[end];
+      }
+      parts.back() += q;
+      quoted_part = true;
+      i = end;
+    } else if (c == '.') {
+      if (parts.back().empty() && !quoted_part) break;
+      parts.emplace_back();
+      quoted_part = false;
+    } else {
+      // Unquoted identifiers fold to lower case, as PostgreSQL folds them.
+      parts.back() += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  for (const auto& p : parts) {
+    if (p.empty()) return Status::InvalidArgument("table '" + table + "': an empty name part");
+  }
+  if (parts.size() > 2) {
+    return Status::InvalidArgument("table " + table +
+                                   ": expected schema.table or table (quote a name with a '.')");
+  }
+  if (parts.size() == 1) return std::make_pair(std::string("public"), parts[0]);
+  return std::make_pair(parts[0], parts[1]);
+}
+
 std::pair<std::string, std::string> SplitTable(const std::string& table) {
-  auto dot = table.find('.');
-  if (dot == std::string::npos) return {"public", table};
-  return {table.substr(0, dot), table.substr(dot + 1)};
+  auto parsed = ParseTableName(table);
+  if (!parsed.ok()) return {"public", table};
+  return *parsed;
+}
+
+std::string QualifiedName(const std::string& table) {
+  auto [schema, name] = SplitTable(table);
+  return QuoteIdent(schema) + "." + QuoteIdent(name);
 }
 
 std::string RedactConninfo(const std::string& conninfo) {
@@ -267,13 +318,119 @@ Result<std::vector<std::vector<std::optional<std::string>>>> Connection::QueryTe
   return rows;
 }
 
-Result<std::vector<PgColumn>> Connection::Columns(const std::string& table) {
+namespace {
+
+// What a column of type c.oid (with its typmod) becomes in Parquet; c.as_text when nothing
+// maps it faithfully.
+void MapType(PgColumn& c, int typmod) {
+  c.as_text = false;
+  c.type = ColumnType{};
+  ColumnType& t = c.type;
+  switch (c.oid) {
+    case kBoolOid:
+      t.kind = ColumnKind::kBoolean;
+      break;
+    case kByteaOid:
+      t.kind = ColumnKind::kBlob;
+      break;
+    case kInt2Oid:
+      t.kind = ColumnKind::kSmallInt;
+      break;
+    case kInt4Oid:
+      t.kind = ColumnKind::kInteger;
+      break;
+    case kInt8Oid:
+      t.kind = ColumnKind::kBigInt;
+      break;
+    case kFloat4Oid:
+      t.kind = ColumnKind::kFloat;
+      break;
+    case kFloat8Oid:
+      t.kind = ColumnKind::kDouble;
+      break;
+    case kTextOid:
+    case kVarcharOid:
+    case kBpcharOid:
+    case kNameOid:
+      t.kind = ColumnKind::kVarchar;
+      break;
+    case kJsonOid:
+    case kJsonbOid:
+      t.kind = ColumnKind::kJson;
+      break;
+    case kUuidOid:
+      t.kind = ColumnKind::kUuid;
+      break;
+    case kDateOid:
+      t.kind = ColumnKind::kDate;
+      break;
+    case kTimestampOid:
+      t.kind = ColumnKind::kTimestamp;
+      break;
+    case kTimestampTzOid:
+      t.kind = ColumnKind::kTimestampTz;
+      break;
+    case kNumericOid: {
+      int precision = typmod >= 4 ? ((typmod - 4) >> 16) & 0xffff : 0;
+      int scale = typmod >= 4 ? (typmod - 4) & 0xffff : 0;
+      if (precision > 0 && precision <= 38) {
+        t.kind = ColumnKind::kDecimal;
+        t.width = precision;
+        t.scale = scale;
+      } else {
+        c.as_text = true;  // unconstrained or wider than DECIMAL(38): exact as text
+      }
+      break;
+    }
+    default:
+      if (c.elem_oid != 0 && c.pg_type.size() > 2 &&
+          c.pg_type.compare(c.pg_type.size() - 2, 2, "[]") == 0) {
+        t.kind = ColumnKind::kList;
+        switch (c.elem_oid) {
+          case kByteaOid:
+            t.element = ColumnKind::kBlob;
+            break;
+          case kTextOid:
+          case kVarcharOid:
+          case kBpcharOid:
+            t.element = ColumnKind::kVarchar;
+            break;
+          case kInt2Oid:
+          case kInt4Oid:
+          case kInt8Oid:
+            t.element = ColumnKind::kBigInt;
+            break;
+          case kFloat8Oid:
+            t.element = ColumnKind::kDouble;
+            break;
+          case kBoolOid:
+            t.element = ColumnKind::kBoolean;
+            break;
+          default:
+            c.as_text = true;
+        }
+      } else {
+        c.as_text = true;
+      }
+  }
+  if (c.as_text) {
+    t = ColumnType{};
+    t.kind = ColumnKind::kVarchar;
+    c.oid = kTextOid;
+  }
+}
+
+}  // namespace
+
+Result<std::vector<PgColumn>> Connection::Columns(const std::string& table,
+                                                  const std::map<std::string, std::string>& cast) {
   const char* sql =
       "SELECT a.attname, a.atttypid::int8, format_type(a.atttypid, a.atttypmod), a.atttypmod, "
       "a.attnotnull, t.typelem::int8 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
       "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped "
       "ORDER BY a.attnum";
-  const char* params[1] = {table.c_str()};
+  const std::string qualified = QualifiedName(table);
+  const char* params[1] = {qualified.c_str()};
   PGresult* res = PQexecParams(impl_->conn_, sql, 1, nullptr, params, nullptr, nullptr, 0);
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
     Status s = PgStatus(impl_->conn_, res, impl_->where_ + ": table " + table);
@@ -289,104 +446,67 @@ Result<std::vector<PgColumn>> Connection::Columns(const std::string& table) {
     int typmod = std::stoi(PQgetvalue(res, r, 3));
     c.not_null = PQgetvalue(res, r, 4)[0] == 't';
     c.elem_oid = static_cast<uint32_t>(std::stoll(PQgetvalue(res, r, 5)));
-    ColumnType& t = c.type;
-    switch (c.oid) {
-      case kBoolOid:
-        t.kind = ColumnKind::kBoolean;
-        break;
-      case kByteaOid:
-        t.kind = ColumnKind::kBlob;
-        break;
-      case kInt2Oid:
-        t.kind = ColumnKind::kSmallInt;
-        break;
-      case kInt4Oid:
-        t.kind = ColumnKind::kInteger;
-        break;
-      case kInt8Oid:
-        t.kind = ColumnKind::kBigInt;
-        break;
-      case kFloat4Oid:
-        t.kind = ColumnKind::kFloat;
-        break;
-      case kFloat8Oid:
-        t.kind = ColumnKind::kDouble;
-        break;
-      case kTextOid:
-      case kVarcharOid:
-      case kBpcharOid:
-      case kNameOid:
-        t.kind = ColumnKind::kVarchar;
-        break;
-      case kJsonOid:
-      case kJsonbOid:
-        t.kind = ColumnKind::kJson;
-        break;
-      case kUuidOid:
-        t.kind = ColumnKind::kUuid;
-        break;
-      case kDateOid:
-        t.kind = ColumnKind::kDate;
-        break;
-      case kTimestampOid:
-        t.kind = ColumnKind::kTimestamp;
-        break;
-      case kTimestampTzOid:
-        t.kind = ColumnKind::kTimestampTz;
-        break;
-      case kNumericOid: {
-        int precision = typmod >= 4 ? ((typmod - 4) >> 16) & 0xffff : 0;
-        int scale = typmod >= 4 ? (typmod - 4) & 0xffff : 0;
-        if (precision > 0 && precision <= 38) {
-          t.kind = ColumnKind::kDecimal;
-          t.width = precision;
-          t.scale = scale;
-        } else {
-          c.as_text = true;  // unconstrained or wider than DECIMAL(38): exact as text
-        }
-        break;
-      }
-      default:
-        if (c.elem_oid != 0 && c.pg_type.size() > 2 &&
-            c.pg_type.compare(c.pg_type.size() - 2, 2, "[]") == 0) {
-          t.kind = ColumnKind::kList;
-          switch (c.elem_oid) {
-            case kByteaOid:
-              t.element = ColumnKind::kBlob;
-              break;
-            case kTextOid:
-            case kVarcharOid:
-            case kBpcharOid:
-              t.element = ColumnKind::kVarchar;
-              break;
-            case kInt2Oid:
-            case kInt4Oid:
-            case kInt8Oid:
-              t.element = ColumnKind::kBigInt;
-              break;
-            case kFloat8Oid:
-              t.element = ColumnKind::kDouble;
-              break;
-            case kBoolOid:
-              t.element = ColumnKind::kBoolean;
-              break;
-            default:
-              c.as_text = true;
-          }
-        } else {
-          c.as_text = true;
-        }
-    }
-    if (c.as_text) {
-      t = ColumnType{};
-      t.kind = ColumnKind::kVarchar;
-      c.oid = kTextOid;
-    }
+    c.source_oid = c.oid;
+    MapType(c, typmod);
     cols.push_back(std::move(c));
   }
   PQclear(res);
   if (cols.empty()) return Status::NotFound(impl_->where_ + ": table " + table + " has no columns");
+  for (const auto& [name, type] : cast) {
+    auto col =
+        std::find_if(cols.begin(), cols.end(), [&](const PgColumn& c) { return c.name == name; });
+    const std::string flag = "--column-type " + name + "=" + type;
+    if (col == cols.end()) {
+      return Status::InvalidArgument(flag + ": table " + table + " has no column " + name);
+    }
+    for (char ch : type) {
+      if (!std::isalnum(static_cast<unsigned char>(ch)) &&
+          std::strchr(" _(),.[]\"", ch) == nullptr) {
+        return Status::InvalidArgument(flag + ": not a type name");
+      }
+    }
+    // PostgreSQL itself says what the type is: its OID and typmod from a NULL of it.
+    PGresult* t = PQexec(impl_->conn_, ("SELECT NULL::" + type).c_str());
+    if (PQresultStatus(t) != PGRES_TUPLES_OK) {
+      std::string why = PQresultErrorMessage(t);
+      PQclear(t);
+      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+      return Status::InvalidArgument(flag + ": " + why);
+    }
+    uint32_t oid = PQftype(t, 0);
+    int typmod = PQfmod(t, 0);
+    PQclear(t);
+    auto desc = QueryText(fmt::format(
+        "SELECT format_type({0}, {1}), typelem::int8 FROM pg_type WHERE oid = {0}", oid, typmod));
+    if (!desc.ok()) return desc.status();
+    if (desc->empty()) return Status::InvalidArgument(flag + ": not a type name");
+    col->oid = oid;
+    col->pg_type = (*desc)[0][0].value_or(type);
+    col->elem_oid = static_cast<uint32_t>(std::stoll((*desc)[0][1].value_or("0")));
+    col->cast_to = col->pg_type;
+    MapType(*col, typmod);
+  }
   return cols;
+}
+
+Status Connection::CheckExactCasts(const std::string& table, const std::vector<PgColumn>& columns) {
+  for (const PgColumn& c : columns) {
+    if (c.cast_to.empty() || c.source_oid != kNumericOid || c.oid != kNumericOid) continue;
+    const std::string col = QuoteIdent(c.name);
+    auto r = QueryText(fmt::format("SELECT {0}::text FROM {1} WHERE {0} <> {0}::{2} LIMIT 1", col,
+                                   QualifiedName(table), c.cast_to));
+    if (!r.ok()) {
+      return Status::InvalidArgument(
+          fmt::format("--column-type {}={}: {}", c.name, c.cast_to, r.status().message()));
+    }
+    if (!r->empty()) {
+      return Status::InvalidArgument(
+          fmt::format("--column-type {}={}: {} value {} would be rounded; choose a type that "
+                      "holds it",
+                      c.name, c.cast_to, table, (*r)[0][0].value_or("NULL")));
+    }
+  }
+  return Status::OK();
 }
 
 namespace {
@@ -456,16 +576,15 @@ Result<int64_t> Connection::ReadPages(
     const std::string& table, const std::vector<PgColumn>& columns, size_t ts_index,
     size_t id_index, std::optional<Key> from, int64_t page_rows,
     const std::function<Status(const Field*, bool first_of_page)>& on_row) {
-  auto [schema, name] = SplitTable(table);
   std::string select;
   for (const auto& c : columns) {
     if (!select.empty()) select += ", ";
     select += QuoteIdent(c.name);
+    if (!c.cast_to.empty()) select += "::" + c.cast_to;
     if (c.as_text) select += "::text";
   }
   std::string ts = QuoteIdent(columns[ts_index].name), id = QuoteIdent(columns[id_index].name);
-  std::string base =
-      fmt::format("SELECT {} FROM {}.{}", select, QuoteIdent(schema), QuoteIdent(name));
+  std::string base = fmt::format("SELECT {} FROM {}", select, QualifiedName(table));
   std::string order = fmt::format(" ORDER BY {}, {} LIMIT ", ts, id);
   // A page after a key asks for one row more: its first row is the key's own, already read.
   std::string first_sql = base + order + std::to_string(page_rows);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,8 +27,10 @@ struct PgColumn {
   std::string pg_type;    // format_type(): "numeric(20,0)", "bytea[]", ...
   uint32_t elem_oid = 0;  // arrays: the element type's OID
   bool not_null = false;
-  bool as_text = false;  // read as its text form (types without a faithful mapping)
-  ColumnType type;       // what it becomes in Parquet
+  bool as_text = false;     // read as its text form (types without a faithful mapping)
+  std::string cast_to;      // --column-type: read as `col::cast_to`, mapped as that type
+  uint32_t source_oid = 0;  // the column's own type (oid may differ: text, or cast_to)
+  ColumnType type;          // what it becomes in Parquet
 };
 
 //! A value in PostgreSQL's binary wire format; data == nullptr means NULL.
@@ -54,7 +57,14 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   //! The columns of "schema.table" (or "table") in order. NotFound when the table is missing.
-  Result<std::vector<PgColumn>> Columns(const std::string& table);
+  //! `cast`: column name → a PostgreSQL type it is read as instead of its own (--column-type);
+  //! a name the table lacks, or a type PostgreSQL does not know, is InvalidArgument.
+  Result<std::vector<PgColumn>> Columns(const std::string& table,
+                                        const std::map<std::string, std::string>& cast = {});
+
+  //! For each column cast from numeric to a numeric type: InvalidArgument naming the first
+  //! value the cast would change (rounded digits), so that a cast never alters a row silently.
+  Status CheckExactCasts(const std::string& table, const std::vector<PgColumn>& columns);
 
   //! Runs a query with text results (small answers: counts, catalog lookups).
   Result<std::vector<std::vector<std::optional<std::string>>>> QueryText(const std::string& sql);
@@ -89,8 +99,17 @@ Result<std::string> IdText(const PgColumn& column, Field f);
 Result<std::string> EncodeTimestamp(const PgColumn& column, int64_t micros);
 Result<std::string> EncodeId(const PgColumn& column, const std::string& id, bool id_is_base64);
 
-//! "schema.table" split, with "public" when no schema is given.
+//! A table name as PostgreSQL reads it: `schema.table` or `table` (schema public), each part
+//! folded to lower case unless double-quoted ("Odd"."My Table", with "" for a quote inside).
+//! InvalidArgument for an empty part, an unterminated quote or more than two parts.
+Result<std::pair<std::string, std::string>> ParseTableName(const std::string& table);
+
+//! ParseTableName's parts, or {"public", table} for a name it refuses (which Export rejects
+//! before any table runs).
 std::pair<std::string, std::string> SplitTable(const std::string& table);
+
+//! "\"schema\".\"table\"": the parsed name quoted for SQL.
+std::string QualifiedName(const std::string& table);
 
 //! A connection string with any password removed, for messages.
 std::string RedactConninfo(const std::string& conninfo);

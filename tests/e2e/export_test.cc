@@ -561,6 +561,107 @@ INSERT INTO public.type_zoo VALUES
             "1714557600000001|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL\n");
 }
 
+// --column-type COL=TYPE reads a column as another PostgreSQL type: an unconstrained numeric
+// becomes DECIMAL(38,10) instead of its text; a value the cast would round fails the table
+// naming it; a column the table lacks, an unknown type and the key columns are errors.
+TEST(ExportTypes, ColumnTypeOverridesTheMapping) {
+  REQUIRE_PG();
+  RunPsql(R"(DROP TABLE IF EXISTS public.type_cast;
+CREATE TABLE public.type_cast (ts timestamptz NOT NULL, id bigint NOT NULL, nu numeric, k text,
+  PRIMARY KEY (ts, id));
+INSERT INTO public.type_cast VALUES ('2024-05-01 10:00:00+00', 1, 3.25, 'a'),
+ ('2024-05-01 10:00:01+00', 2, -12345678901234567890.5, 'b'), ('2024-05-01 10:00:02+00', 3, NULL, 'c');)");
+  ScratchDir dir;
+  auto base = [&](const std::string& out) -> std::vector<std::string> {
+    return {"export",   PgUri(), "public.type_cast", dir / out,
+            "--layout", "flat",  "--order-by",       "ts,id"};
+  };
+  auto args = base("out");
+  args.insert(args.end(), {"--column-type", "nu=numeric(38,10)", "--column-type", "k=varchar(5)"});
+  auto r = Lakepack(args, PgEnv());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto files = ListFilePaths(dir / "out");
+  ASSERT_EQ(files.size(), 1u);
+  auto i = Lakepack({"inspect", files[0], "--json"});
+  std::map<std::string, std::string> types;
+  auto info = nlohmann::json::parse(i.out);
+  for (auto& c : info["columns"]) types[c["name"]] = c["type"];
+  EXPECT_EQ(types["nu"], "DECIMAL(38,10)");
+  EXPECT_EQ(types["k"], "VARCHAR");
+  EXPECT_EQ(NodeQuery("SELECT nu::VARCHAR FROM read_parquet('" + files[0] + "') ORDER BY id"),
+            "3.2500000000\n-12345678901234567890.5000000000\nNULL\n");
+
+  // numeric(10,2) cannot hold the second value; numeric(38,0) would round the first.
+  for (const std::string& type : {"numeric(38,0)", "numeric(10,2)"}) {
+    auto a = base("lossy");
+    a.insert(a.end(), {"--column-type", "nu=" + type, "--retries", "1"});
+    auto bad = Lakepack(a, PgEnv());
+    EXPECT_EQ(bad.exit_code, 1) << bad.All();
+    EXPECT_NE(bad.err.find("--column-type nu=" + type + ": "), std::string::npos) << bad.err;
+    EXPECT_TRUE(ListFiles(dir / "lossy").empty());
+  }
+  auto a = base("lossy");
+  a.insert(a.end(), {"--column-type", "nu=numeric(38,0)", "--retries", "1"});
+  EXPECT_NE(Lakepack(a, PgEnv()).err.find("public.type_cast value 3.25 would be rounded"),
+            std::string::npos);
+  for (const auto& [flag, why] : std::vector<std::pair<std::string, std::string>>{
+           {"nope=text", "table public.type_cast has no column nope"},
+           {"nu=no_such_type", "type \"no_such_type\" does not exist"},
+           {"id=text", "ts and id order the table; their type cannot change"}}) {
+    auto b = base("bad");
+    b.insert(b.end(), {"--column-type", flag, "--retries", "1"});
+    auto e = Lakepack(b, PgEnv());
+    EXPECT_EQ(e.exit_code, 1) << flag << ": " << e.All();
+    EXPECT_NE(e.err.find(why), std::string::npos) << flag << ": " << e.err;
+  }
+  auto b = base("bad");
+  b.insert(b.end(), {"--column-type", "nu"});
+  auto usage = Lakepack(b, PgEnv());
+  EXPECT_EQ(usage.exit_code, 2) << usage.All();
+  EXPECT_NE(usage.err.find("--column-type: expected COL=TYPE, got 'nu'"), std::string::npos);
+}
+
+// Names: a text id with '/', '?', '*' or ':' is written as '_' in file names (validate compares
+// the same way); mixed-case and quoted table names are PostgreSQL's ("Odd"."My Table" keeps its
+// case, public.MixedCase folds to mixedcase).
+TEST(ExportNames, OddIdsAndQuotedTableNames) {
+  REQUIRE_PG();
+  RunPsql(R"(DROP SCHEMA IF EXISTS "Odd" CASCADE; CREATE SCHEMA "Odd";
+CREATE TABLE "Odd"."My Table" (uploaded_date timestamp NOT NULL, data_item_id text NOT NULL,
+  v int, PRIMARY KEY (uploaded_date, data_item_id));
+INSERT INTO "Odd"."My Table" VALUES ('2024-03-01 00:00:00', 'a/b?c*d:e', 1),
+  ('2024-03-01 00:00:01', 'zz/yy', 2), ('2024-03-02 00:00:00', 'plain', 3);
+DROP TABLE IF EXISTS public.mixedcase; CREATE TABLE public.mixedcase (uploaded_date timestamp
+  NOT NULL, data_item_id bigint NOT NULL, PRIMARY KEY (uploaded_date, data_item_id));
+INSERT INTO public.mixedcase VALUES ('2024-03-01', 1), ('2024-03-01', 2);)");
+  ScratchDir dir;
+  auto r = Lakepack({"export", PgUri(), R"("Odd"."My Table")", "public.MixedCase", dir / "out",
+                     "--flush-rows", "2", "--layout", "by-partition", "--json"},
+                    PgEnv());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(nlohmann::json::parse(r.out)["rows"], 5);
+  auto files = ListFiles(dir / "out");
+  ASSERT_EQ(files.size(), 3u) << r.All();
+  EXPECT_EQ(files[0],
+            "Odd.My Table/perm_items_Odd.My Table_20240301T000000Z_a_b_c_d_-20240301T000001Z_zz_yy_"
+            "rows-2.parquet");
+  EXPECT_EQ(files[1].substr(0, 32), "Odd.My Table/perm_items_Odd.My T");
+  EXPECT_EQ(files[2].substr(0, 34), "public.mixedcase/perm_items_public");
+  // validate passes them, and counts against the table by its quoted name.
+  auto v =
+      Lakepack({"validate", dir / "out", "--against", PgUri(), R"("Odd"."My Table")"}, PgEnv());
+  EXPECT_EQ(v.exit_code, 0) << v.All();
+  // A rerun resumes: nothing new.
+  r = Lakepack({"export", PgUri(), R"("Odd"."My Table")", "public.MixedCase", dir / "out",
+                "--flush-rows", "2", "--layout", "by-partition", "--json"},
+               PgEnv());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(nlohmann::json::parse(r.out)["rows"], 0);
+  auto bad = Lakepack({"export", PgUri(), R"("Odd"."My Table)", dir / "out"}, PgEnv());
+  EXPECT_EQ(bad.exit_code, 2) << bad.All();
+  EXPECT_NE(bad.err.find("unterminated quote"), std::string::npos) << bad.err;
+}
+
 // The controller: tables from --partitions-file run two at once; a missing table fails alone
 // (exit 1, named in the summary) and is not retried; PARTITIONS works as an alias.
 TEST(ExportController, ParallelTablesFromAPartitionsFile) {
@@ -630,6 +731,111 @@ TEST(ExportQuiet, PrintsOnlyWhatWentWrong) {
   EXPECT_EQ(missing.exit_code, 1) << missing.All();
   EXPECT_EQ(missing.out, "");
   EXPECT_NE(missing.err.find("no_such_table"), std::string::npos) << missing.err;
+}
+
+// The seed's `pg_to_parquet_etl.sh TABLE`: with no DST, files go to PARQUET_DIR, in the
+// hive-date layout (HIVE_SPLIT=0: year=/month=/ only), every row once.
+TEST(ExportSeedForm, NoDstWritesToParquetDir) {
+  REQUIRE_PG();
+  const std::string table = "public.pdi_seedform";
+  SeedTable(table, 9000, 100);
+  Checksum want = PgChecksum(table);
+  ScratchDir d;
+  auto env = PgEnv();
+  env["PARQUET_DIR"] = d / "pq";
+  auto r = Lakepack({"export", PgUri(), table, "--flush-rows", "4000", "--json"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(nlohmann::json::parse(r.out)["rows"], 9000);
+  auto files = ListFiles(d / "pq");
+  ASSERT_EQ(files.size(), 3u);
+  ExpectLayout(files, "hive-date", table);
+  Checksum got = FilesChecksum(d / "pq");
+  EXPECT_EQ(got.rows, want.rows);
+  EXPECT_EQ(got.sum, want.sum);
+
+  env["PARQUET_DIR"] = d / "flat_months";
+  env["HIVE_SPLIT"] = "0";
+  r = Lakepack({"export", PgUri(), table, "--flush-rows", "4000", "--quiet"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  files = ListFiles(d / "flat_months");
+  ASSERT_EQ(files.size(), 3u);
+  for (const auto& f : files) {
+    EXPECT_TRUE(std::regex_match(f, std::regex(R"(year=\d{4}/month=\d\d/perm_items_.*\.parquet)")))
+        << f;
+  }
+  // A rerun resumes in the same folders: nothing new.
+  r = Lakepack({"export", PgUri(), table, "--flush-rows", "4000"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.err.find("resuming after"), std::string::npos) << r.err;
+  EXPECT_EQ(ListFiles(d / "flat_months"), files);
+
+  // --no-resume (S3_RESUME=0) starts at the first row: the same files again, each kept as it
+  // is (this run wrote it before), and it says so.
+  env["S3_RESUME"] = "0";
+  r = Lakepack({"export", PgUri(), table, "--flush-rows", "4000"}, env);
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.err.find(table + ": not resuming (S3_RESUME=0 / --no-resume): from the first row; "
+                               "3 file(s) of this table already in the destination are kept"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(ListFiles(d / "flat_months"), files);
+  got = FilesChecksum(d / "flat_months");
+  EXPECT_EQ(got.rows, want.rows);
+  // A DST given beside S3_BUCKET is bad usage.
+  auto both = Lakepack({"export", PgUri(), table, d / "x"}, {{"S3_BUCKET", "b"}});
+  EXPECT_EQ(both.exit_code, 2) << both.All();
+  EXPECT_NE(both.err.find("give one of them"), std::string::npos) << both.err;
+}
+
+// S3_BUCKET/S3_PREFIX: each file is written to PARQUET_DIR, uploaded, and removed locally only
+// once the upload is verified. A run killed between the two leaves the file in PARQUET_DIR; the
+// next run uploads it before reading new rows, and the bucket ends with every row once.
+TEST(ExportSeedForm, S3BucketUploadsAndKeepsFilesUntilVerified) {
+  REQUIRE_PG();
+  const std::string table = "public.pdi_seedupload";
+  SeedTable(table, 12000, 100);
+  Checksum want = PgChecksum(table);
+  auto lake = TestLake::Open("moto", "export-seed-upload");
+  ScratchDir d;
+  auto env = PgEnv();
+  env["PARQUET_DIR"] = d / "pq";
+  env["S3_BUCKET"] = lake->bucket();
+  env["S3_PREFIX"] = lake->prefix();
+  const std::vector<std::string> args = {"export", PgUri(), table, "--flush-rows", "4000"};
+  // Killed after the second file is in PARQUET_DIR, before its upload.
+  env["LAKEPACK_CRASH_AT"] = "export-outbox-written:2";
+  auto r = lake->Run(args, env);
+  ASSERT_EQ(r.exit_code, 137) << r.All();
+  auto local = ListFiles(d / "pq");
+  ASSERT_EQ(local.size(), 1u);
+  EXPECT_EQ(lake->DataKeys().size(), 1u);
+  // Killed after that file's upload, before it is removed: the rerun finds it uploaded.
+  env["LAKEPACK_CRASH_AT"] = "export-uploaded:1";
+  r = lake->Run(args, env);
+  ASSERT_EQ(r.exit_code, 137) << r.All();
+  EXPECT_EQ(ListFiles(d / "pq"), local);
+  EXPECT_EQ(lake->DataKeys().size(), 2u);
+  env.erase("LAKEPACK_CRASH_AT");
+  env["S3_MAX_KEYS"] = "1";  // the resume reads the listing a key per page
+  r = lake->Run(args, env);
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.err.find(fmt::format("{}: uploaded s3://{}/{}/{} left by an earlier run", table,
+                                   lake->bucket(), lake->prefix(), local[0])),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("resuming after"), std::string::npos) << r.err;
+  EXPECT_TRUE(ListFiles(d / "pq").empty());
+  auto keys = lake->DataKeys();
+  EXPECT_EQ(keys.size(), 3u);
+  ExpectLayout(keys, "hive-date", table);
+  std::string fetched = lake->scratch() / "files";
+  FetchAll(*lake, fetched);
+  Checksum got = FilesChecksum(fetched);
+  EXPECT_EQ(got.rows, want.rows);
+  EXPECT_EQ(got.sum, want.sum);
+  env["S3_MAX_KEYS"] = "0";
+  r = lake->Run(args, env);
+  EXPECT_EQ(r.exit_code, 2) << r.All();
 }
 
 TEST(ExportUsage, ExitCodes) {

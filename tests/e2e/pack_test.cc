@@ -440,6 +440,89 @@ TEST_P(Pack, QuietPrintsNothingWhenAllWentWell) {
 
 // --input-ext csv takes .CSV as well as .csv (the format is known whatever the case), and
 // leaves files of other extensions where they are.
+// The seed's table_log / get_files_from_table_log: `lakepack ls` lists a table's files with
+// format, size and rows (Parquet from the footers; CSV only with --count-rows), partitions
+// included, lakepack's own records not, and the latest file number of each folder's series.
+TEST_P(Pack, LsListsTheTablesFilesRowsAndLatestNumber) {
+  p_->AddInput("a.csv", "csv", 6000, 1);
+  ASSERT_EQ(p_->Pack({"--target-size", "1MB", "--quiet"}).exit_code, 0);
+  p_->AddInput("b.csv", "csv", 300, 2);
+  // Another series: both inputs again, 6300 rows.
+  ASSERT_EQ(p_->Pack({"--partition", "day=2025-01-02", "--quiet"}).exit_code, 0);
+  auto outs = p_->Outputs("db/table/", "snappy.parquet");
+  ASSERT_GE(outs.size(), 2u);
+  p_->lake().Put("db/table/notes.csv", p_->MakeFile("csv", 7, 3));
+  const int last = static_cast<int>(outs.size()) - 1;
+
+  auto r = p_->lake().Run({"ls", p_->db(), "--table", "table"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.out.find("FILE"), std::string::npos) << r.out;
+  std::regex first_row(R"(\n  table_0\.snappy\.parquet +parquet +[0-9]+ +[0-9]+\n)");
+  EXPECT_TRUE(std::regex_search(r.out, first_row)) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\n  notes\.csv +csv +[0-9]+ +-\n)"))) << r.out;
+  EXPECT_NE(r.out.find(fmt::format("{} file(s), ", outs.size() + 2)), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(", 12300 rows (1 csv/jsonl/avro file(s) not counted: --count-rows reads "
+                       "them)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(fmt::format("latest file number: {} (table_{}.snappy.parquet)", last, last)),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("latest file number in day=2025-01-02/: 0 "
+                       "(day=2025-01-02/table_0.snappy.parquet)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("_lakepack"), std::string::npos) << r.out;
+
+  // --json: every file with its rows; --count-rows counts the CSV too.
+  r = p_->lake().Run({"ls", p_->db() + "/table", "--count-rows", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["table"], "table");
+  EXPECT_EQ(j["file_count"], outs.size() + 2);
+  EXPECT_EQ(j["rows"], 12307);
+  EXPECT_EQ(j["rows_uncounted"], 0);
+  int64_t bytes = 0;
+  for (const auto& f : j["files"]) {
+    bytes += f["size"].get<int64_t>();
+    EXPECT_EQ(p_->Size("db/table/" + f["file"].get<std::string>()), f["size"]) << f.dump();
+    if (f["format"] == "parquet") {
+      EXPECT_EQ(f["rows"], p_->lake().Rows("db/table/" + f["file"].get<std::string>()));
+    }
+  }
+  EXPECT_EQ(j["bytes"], bytes);
+  ASSERT_EQ(j["latest"].size(), 2u);
+  EXPECT_EQ(j["latest"][0]["folder"], "");
+  EXPECT_EQ(j["latest"][0]["number"], last);
+  EXPECT_EQ(j["latest"][1]["folder"], "day=2025-01-02/");
+
+  // A Parquet file whose footer cannot be read: listed, named on stderr, exit 1.
+  std::string bad = p_->lake().scratch() / "bad.parquet";
+  WriteFile(bad, "PAR1 this is not a parquet file");
+  p_->lake().Put("db/table/broken.parquet", bad);
+  r = p_->lake().Run({"ls", p_->db(), "--table", "table"});
+  EXPECT_EQ(r.exit_code, 1) << r.All();
+  EXPECT_TRUE(
+      std::regex_search(r.out, std::regex(R"(\n  broken\.parquet +parquet +[0-9]+ +\(error\)\n)")))
+      << r.out;
+  EXPECT_NE(r.err.find("broken.parquet"), std::string::npos) << r.err;
+
+  // A prefix with no object has no files and no number (a missing local folder is an error
+  // naming it); '/' in --table is bad usage.
+  r = p_->lake().Run({"ls", p_->db(), "--table", "nothing"});
+  if (GetParam() == "local") {
+    EXPECT_EQ(r.exit_code, 1) << r.All();
+    EXPECT_NE(r.err.find("db/nothing: No such file or directory"), std::string::npos) << r.err;
+  } else {
+    EXPECT_EQ(r.exit_code, 0) << r.All();
+    EXPECT_NE(r.out.find("0 file(s), 0 bytes, 0 rows"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("latest file number: none (no nothing_N.ext file)"), std::string::npos)
+        << r.out;
+  }
+  r = p_->lake().Run({"ls", p_->db(), "--table", "a/b"});
+  EXPECT_EQ(r.exit_code, 2) << r.All();
+}
+
 TEST_P(Pack, InputExtMatchesAnyCase) {
   std::string a = p_->AddInput("a.CSV", "csv", 300, 1);
   std::string b = p_->AddInput("b.csv", "csv", 200, 2);

@@ -32,7 +32,11 @@ lp_start_time() {
 lp_spawn() {
   local pidfile=$1 log=$2
   shift 2
-  setsid "$@" </dev/null >"$log" 2>&1 &
+  # Emptied here, not by the background child's own redirection: that one runs whenever the
+  # child gets to it, and a reader of the log could meanwhile see the last run's lines (an
+  # old port).
+  : >"$log"
+  setsid "$@" </dev/null >>"$log" 2>&1 &
   local pid=$!
   local st=""
   for _ in 1 2 3 4 5 6 7 8 9 10; do

@@ -85,9 +85,7 @@ S3Client::S3Client(S3Options options)
       http_(HttpSettings{options_.connect_timeout_ms, options_.idle_timeout_s, options_.ca_bundle}),
       in_flight_(options_.concurrency),
       pool_(options_.concurrency) {
-  std::string endpoint = options_.endpoint.empty()
-                             ? "https://s3." + options_.region + ".amazonaws.com"
-                             : options_.endpoint;
+  std::string endpoint = options_.endpoint.empty() ? options_.AwsEndpoint() : options_.endpoint;
   size_t sep = endpoint.find("://");
   scheme_ = endpoint.substr(0, sep);
   for (char& c : scheme_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

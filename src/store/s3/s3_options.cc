@@ -203,17 +203,42 @@ Result<S3Options> S3Options::FromLookup(const EnvLookup& getenv) {
   };
   const std::string config_where = "profile '" + profile_name + "' in " + config_path;
 
+  // The seed's S3_USE_SSL (default true) picks the scheme of an endpoint given without one,
+  // and of AWS itself; an endpoint whose scheme says otherwise is an error, not a silent pick.
+  std::optional<bool> use_ssl;
+  if (auto v = FirstSet(getenv, {"S3_USE_SSL"})) {
+    std::string b = Lower(v->second);
+    if (b == "1" || b == "true" || b == "yes" || b == "on") {
+      use_ssl = true;
+    } else if (b == "0" || b == "false" || b == "no" || b == "off") {
+      use_ssl = false;
+    } else {
+      return Status::InvalidArgument("S3_USE_SSL='" + v->second + "': expected true or false");
+    }
+    o.use_ssl = *use_ssl;
+  }
+  auto set_endpoint = [&](const std::string& where, const std::string& raw) -> Status {
+    const bool has_scheme = raw.find("://") != std::string::npos;
+    o.endpoint =
+        use_ssl && !has_scheme ? (*use_ssl ? "https://" : "http://") + raw : NormalizeEndpoint(raw);
+    while (o.endpoint.size() > 1 && o.endpoint.back() == '/') o.endpoint.pop_back();
+    LP_RETURN_IF_ERROR(CheckEndpoint(where, o.endpoint));
+    if (use_ssl && has_scheme && (Lower(o.endpoint).rfind("https://", 0) == 0) != *use_ssl) {
+      return Status::InvalidArgument(std::string("S3_USE_SSL=") + (*use_ssl ? "true" : "false") +
+                                     ", but " + where + "='" + raw + "' says otherwise");
+    }
+    return Status::OK();
+  };
   // Endpoint: service-specific first, then generic, then the seeds' MinIO name, then config.
   if (auto v = FirstSet(getenv, {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "MINIO_SERVER"})) {
-    o.endpoint = NormalizeEndpoint(v->second);
-    LP_RETURN_IF_ERROR(CheckEndpoint(v->first, o.endpoint));
+    LP_RETURN_IF_ERROR(set_endpoint(v->first, v->second));
   } else if (auto c = from_config("s3.endpoint_url") ? from_config("s3.endpoint_url")
                                                      : from_config("endpoint_url")) {
-    o.endpoint = NormalizeEndpoint(*c);
-    LP_RETURN_IF_ERROR(CheckEndpoint("endpoint_url of " + config_where, o.endpoint));
+    LP_RETURN_IF_ERROR(set_endpoint("endpoint_url of " + config_where, *c));
   }
 
-  if (auto v = FirstSet(getenv, {"AWS_REGION", "AWS_DEFAULT_REGION"})) {
+  // The seed's S3_REGION names the region for its S3 only: it comes before AWS's own.
+  if (auto v = FirstSet(getenv, {"S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"})) {
     o.region = v->second;
   } else if (auto c = from_config("region")) {
     o.region = *c;
@@ -380,10 +405,13 @@ bool S3Options::UsePathStyle(std::string_view bucket) const {
   return false;
 }
 
+std::string S3Options::AwsEndpoint() const {
+  return std::string(use_ssl ? "https" : "http") + "://s3." + region + ".amazonaws.com";
+}
+
 std::string S3Options::ToString() const {
   std::ostringstream out;
-  out << "endpoint: "
-      << (endpoint.empty() ? "https://s3." + region + ".amazonaws.com (AWS)" : endpoint) << "\n";
+  out << "endpoint: " << (endpoint.empty() ? AwsEndpoint() + " (AWS)" : endpoint) << "\n";
   out << "region: " << region << "\n";
   out << "addressing: "
       << (addressing == Addressing::kPath      ? "path"

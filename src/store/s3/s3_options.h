@@ -46,6 +46,8 @@ struct S3Options {
   //! "scheme://host[:port]"; empty means AWS itself (https://s3.<region>.amazonaws.com).
   std::string endpoint;
   std::string region = std::string(kDefaultRegion);
+  //! The scheme of AWS's own endpoint (S3_USE_SSL); a custom endpoint carries its own.
+  bool use_ssl = true;
   Addressing addressing = Addressing::kAuto;
   Credentials credentials;
   //! Where the credentials came from, for messages ("environment (AWS_ACCESS_KEY_ID)",
@@ -89,6 +91,8 @@ struct S3Options {
   //! One line per setting; the secret key and session token show only as "<redacted>",
   //! the access key id only by its last four characters.
   std::string ToString() const;
+  //! "https://s3.<region>.amazonaws.com" (http:// without use_ssl).
+  std::string AwsEndpoint() const;
 
   //! The retry strategy in force (retry_strategy, or the exponential default).
   std::shared_ptr<const RetryStrategy> Retry() const;

@@ -57,6 +57,43 @@ TEST_F(S3OptionsTest, DefaultsWithoutAnything) {
   EXPECT_TRUE(o->UsePathStyle("dotted.bucket"));
 }
 
+// The seed's S3_REGION comes before AWS_REGION; S3_USE_SSL picks the scheme of an endpoint
+// given without one (and of AWS), and contradicting an endpoint's own scheme is an error.
+TEST_F(S3OptionsTest, SeedRegionAndUseSsl) {
+  env_["AWS_REGION"] = "eu-west-1";
+  env_["S3_REGION"] = "ap-south-1";
+  auto o = Load();
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->region, "ap-south-1");
+  EXPECT_EQ(o->AwsEndpoint(), "https://s3.ap-south-1.amazonaws.com");
+  env_["S3_USE_SSL"] = "0";
+  o = Load();
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->AwsEndpoint(), "http://s3.ap-south-1.amazonaws.com");
+  env_["AWS_ENDPOINT_URL"] = "minio.internal:9000";
+  o = Load();
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->endpoint, "http://minio.internal:9000");
+  env_["S3_USE_SSL"] = "true";
+  env_["AWS_ENDPOINT_URL"] = "127.0.0.1:9000";  // loopback is http by default, not here
+  o = Load();
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->endpoint, "https://127.0.0.1:9000");
+  env_["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9000";
+  o = Load();
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status().message(),
+            "S3_USE_SSL=true, but AWS_ENDPOINT_URL='http://127.0.0.1:9000' says otherwise");
+  env_["S3_USE_SSL"] = "maybe";
+  o = Load();
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status().message(), "S3_USE_SSL='maybe': expected true or false");
+  env_.erase("S3_USE_SSL");
+  o = Load();
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->endpoint, "http://127.0.0.1:9000");
+}
+
 TEST_F(S3OptionsTest, EnvironmentCredentialsAndAliases) {
   env_["AWS_ACCESS_KEY_ID"] = "AKIAENV";
   env_["AWS_SECRET_ACCESS_KEY"] = "envsecret";
