@@ -23,7 +23,16 @@ struct ValidateOptions {
   //! --against: compare this table's row count with the files' total.
   std::string against_conninfo;
   std::string against_table;
+  //! --stop-on-error (CONTINUE_ON_ERROR=0): no file is started after the first failure; the
+  //! files not checked are reported as such (ValidateLine::checked false).
   bool stop_on_error = false;
+  //! TEMP_DIR: where S3 objects are downloaded and kept, as TEMP_DIR/<bucket>/<key> with the
+  //! object's ETag beside it (<file>.etag); a later run reads a kept copy whose ETag and size
+  //! still match the object's instead of downloading it again. Empty: downloads go to the spool
+  //! and are removed after the check.
+  std::string temp_dir;
+  //! --force (FORCE_DOWNLOAD=1): download every S3 object again, replacing a kept copy.
+  bool force_download = false;
   //! Only the files whose URI falls in this shard (the same hash as every command's --shard).
   //! Not with --against, whose total needs every file.
   Shard shard;
@@ -34,13 +43,19 @@ struct ValidateOptions {
 struct ValidateLine {
   std::string path;
   bool pass = false;
-  std::string reason;  // why it failed
+  std::string reason;   // why it failed
+  bool checked = true;  // false: not started, the run stopped at a failure (--stop-on-error)
 };
+
+//! A new, empty $TMPDIR/validation_results.XXXXXX.txt (the default --results), made now so
+//! that its path can be shown before the run starts.
+Result<std::string> NewResultsFile();
 
 struct ValidateReport {
   std::vector<ValidateLine> lines;  // in input order; the --against check last
   int64_t failed = 0;
-  int64_t rows = 0;  // rows in the files that passed
+  int64_t not_checked = 0;  // --stop-on-error: files left after the first failure
+  int64_t rows = 0;         // rows in the files that passed
   std::string results_file;
 };
 

@@ -20,6 +20,9 @@ struct ValidateFlags {
   std::string files_list;
   std::string order_by;
   std::string shard;
+  bool continue_on_error = true;  // CONTINUE_ON_ERROR
+  bool keep_going = false;        // --continue
+  bool stop_on_error = false;     // --stop-on-error
 };
 
 // Lines of results go to stdout as they are decided (unless --quiet/--json).
@@ -71,24 +74,54 @@ int RunValidate(ValidateFlags& f, const GlobalOptions& g) {
     o.ts_column = f.order_by.substr(0, c);
     o.id_column = f.order_by.substr(c + 1);
   }
-  LineSink sink(g.quiet || g.json);
-  if (!g.quiet && !g.json && !o.results_file.empty()) {
-    std::cout << "results: " << o.results_file << std::endl;
+  if (f.keep_going && f.stop_on_error) {
+    return Fail(kCmd, Status::InvalidArgument("--continue and --stop-on-error: give one"), true);
   }
+  // The flags win over CONTINUE_ON_ERROR.
+  o.stop_on_error = f.stop_on_error || (!f.keep_going && !f.continue_on_error);
+  LineSink sink(g.quiet || g.json);
+  if (o.results_file.empty()) {
+    auto made = NewResultsFile();
+    if (!made.ok()) return Fail(kCmd, made.status());
+    o.results_file = *made;
+  }
+  // The seed prints where the results go at the start and at the end of the run.
+  if (!g.quiet && !g.json) std::cout << "results: " << o.results_file << std::endl;
   auto res = Validate(o, sink);
   if (!res.ok()) {
-    // A missing file or prefix is bad input, like the reference's exit 2.
-    return Fail(kCmd, res.status(), true);
+    // A missing file or prefix, or a bad argument, is exit 2 like the reference's; a store
+    // that refuses (credentials, network) is a failure of the work, exit 1.
+    const StatusCode c = res.status().code();
+    return Fail(kCmd, res.status(),
+                c == StatusCode::kInvalidArgument || c == StatusCode::kNotFound);
   }
-  int64_t total = static_cast<int64_t>(res->lines.size());
+  const int64_t checked = static_cast<int64_t>(res->lines.size()) - res->not_checked;
   if (g.json) {
-    nlohmann::json j = {
-        {"command", "validate"}, {"files", total},    {"passed", total - res->failed},
-        {"failed", res->failed}, {"rows", res->rows}, {"results_file", res->results_file}};
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& l : res->lines) {
+      nlohmann::json one = {{"path", l.path},
+                            {"result", !l.checked ? "not checked"
+                                       : l.pass   ? "PASS"
+                                                  : "FAIL"}};
+      if (l.checked && !l.pass) one["reason"] = l.reason;
+      files.push_back(std::move(one));
+    }
+    nlohmann::json j = {{"command", "validate"},
+                        {"files", checked},
+                        {"passed", checked - res->failed},
+                        {"failed", res->failed},
+                        {"not_checked", res->not_checked},
+                        {"rows", res->rows},
+                        {"results_file", res->results_file},
+                        {"results", files}};
     std::cout << j.dump() << std::endl;
   } else if (!g.quiet) {
-    std::cout << fmt::format("validate: {} checked, {} passed, {} failed; results in {}", total,
-                             total - res->failed, res->failed, res->results_file)
+    std::string stopped =
+        res->not_checked > 0
+            ? fmt::format(", {} not checked (stopped at the first failure)", res->not_checked)
+            : "";
+    std::cout << fmt::format("validate: {} checked, {} passed, {} failed{}; results in {}", checked,
+                             checked - res->failed, res->failed, stopped, res->results_file)
               << std::endl;
   }
   return res->failed > 0 ? kExitFailed : kExitOk;
@@ -119,11 +152,29 @@ Command AddValidateCommand(CLI::App& app, const GlobalOptions& global) {
                   "uploaded_date,data_item_id)");
   sub->add_option("--files-list", flags->files_list, "File of paths or prefixes, one a line")
       ->envname("FILES_LIST");
+  sub->add_flag("--continue", flags->keep_going,
+                "Check every file whatever fails (the default; CONTINUE_ON_ERROR=0 changes it)");
+  sub->add_flag("--stop-on-error", flags->stop_on_error, "Start no file after the first failure");
+  sub->add_option("--continue-on-error", flags->continue_on_error,
+                  "1: check every file; 0: as --stop-on-error")
+      ->envname("CONTINUE_ON_ERROR")
+      ->capture_default_str();
+  sub->add_option("--temp-dir", o.temp_dir,
+                  "Keep S3 downloads here (DIR/bucket/key) and reuse them while the object is "
+                  "unchanged (default: no cache, downloads are removed)")
+      ->envname("TEMP_DIR");
+  sub->add_flag("--force,--force-download", o.force_download,
+                "Download every S3 object again, replacing a kept copy")
+      ->envname("FORCE_DOWNLOAD");
   sub->add_option("--shard", flags->shard,
                   "Check only the files that fall in shard i of N (i/N; auto[/N] inside a Slurm, "
                   "Kubernetes or AWS Batch array job); not with --against");
   sub->footer(
-      "Example:\n  lakepack validate --parallel 4 s3://archive/perm_items/year=2024/\n"
+      "Examples:\n"
+      "  lakepack validate --parallel 4 s3://archive/perm_items/year=2024/\n"
+      "  lakepack validate ./parquet_out/perm_items_public.t_…_rows-20000.parquet\n"
+      "  FILES_LIST=files.txt TEMP_DIR=./temp lakepack validate --stop-on-error\n"
+      "  lakepack validate s3://archive/perm_items/ --against postgres://etl@db/app public.t\n"
       "Exit 0 when every file passes, 1 when any fails, 2 on bad arguments or a missing path.");
   return {sub, [flags, &global] { return RunValidate(*flags, global); }};
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -70,6 +71,36 @@ Result<std::vector<Target>> Expand(const std::vector<std::string>& inputs) {
   return out;
 }
 
+// The seed's TEMP_DIR: a kept download of an S3 object at temp_dir/<bucket>/<key>, reused while
+// the object's ETag and size still match the copy's (recorded in <copy>.etag); otherwise, or
+// with `force`, downloaded again. The download goes to a temporary name first, so a copy that
+// is there is whole.
+Result<std::string> CachedCopy(ObjectStore& store, const std::string& key,
+                               const std::string& temp_dir, bool force) {
+  LP_ASSIGN_OR_RETURN(auto info, store.Stat(key));
+  if (!info) return Status::NotFound(store.UriOf(key) + ": no such file or object");
+  auto loc = ParseLocation(store.UriOf(key));
+  if (!loc.ok()) return loc.status();
+  const std::string path = temp_dir + "/" + loc->root + "/" + loc->path;
+  const std::string tag_path = path + ".etag";
+  const std::string want = fmt::format("{} {}", info->etag, info->size);
+  std::error_code ec;
+  if (!force && fs::exists(path, ec)) {
+    std::ifstream in(tag_path);
+    std::string have;
+    std::getline(in, have);
+    if (have == want && static_cast<int64_t>(fs::file_size(path, ec)) == info->size) return path;
+  }
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec) return Status::IOError(fs::path(path).parent_path().string() + ": " + ec.message());
+  const std::string part = path + ".lakepack-part";
+  LP_RETURN_IF_ERROR(store.ReadToFile(key, part));
+  fs::rename(part, path, ec);
+  if (ec) return Status::IOError(path + ": " + ec.message());
+  std::ofstream(tag_path, std::ios::trunc) << want << "\n";
+  return path;
+}
+
 // Why the file fails, or "" when it passes. `rows` gets the file's rows.
 std::string Check(FormatEngine& engine, const std::string& local, const std::string& name,
                   const ValidateOptions& o, int64_t& rows) {
@@ -122,6 +153,15 @@ std::string Check(FormatEngine& engine, const std::string& local, const std::str
 
 }  // namespace
 
+Result<std::string> NewResultsFile() {
+  const char* t = std::getenv("TMPDIR");
+  std::string templ = std::string((t && *t) ? t : "/tmp") + "/validation_results.XXXXXX.txt";
+  int fd = ::mkstemps(templ.data(), 4);
+  if (fd < 0) return PosixError(templ, errno);
+  ::close(fd);
+  return templ;
+}
+
 Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress) {
   if (o.inputs.empty()) return Status::InvalidArgument("no files or prefixes given");
   LP_RETURN_IF_ERROR(CheckShard(o.shard.index, o.shard.count));
@@ -138,12 +178,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
   ValidateReport report;
   report.results_file = o.results_file;
   if (report.results_file.empty()) {
-    const char* t = std::getenv("TMPDIR");
-    std::string templ = std::string((t && *t) ? t : "/tmp") + "/validation_results.XXXXXX.txt";
-    int fd = ::mkstemps(templ.data(), 4);
-    if (fd < 0) return PosixError(templ, errno);
-    ::close(fd);
-    report.results_file = templ;
+    LP_ASSIGN_OR_RETURN(report.results_file, NewResultsFile());
   }
   LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(o.spool_dir, "validate"));
 
@@ -152,7 +187,13 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
   std::vector<int64_t> rows(targets.size(), 0);
   std::mutex mu;
   std::vector<std::unique_ptr<FormatEngine>> pool;
+  std::atomic<bool> stop{false};
   ParallelForAll(targets.size(), std::max(1, o.parallel), [&](size_t i) -> Status {
+    if (o.stop_on_error && stop.load()) {
+      report.lines[i].path = targets[i].store->UriOf(targets[i].key);
+      report.lines[i].checked = false;
+      return Status::OK();
+    }
     std::unique_ptr<FormatEngine> engine;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -172,7 +213,9 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     ValidateLine& line = report.lines[i];
     line.path = t.store->UriOf(t.key);
     const std::string dir = spool->Sub(std::to_string(i));
-    auto local = StageForReading(*t.store, t.key, dir);
+    auto local = o.temp_dir.empty() || t.store->LocalPath(t.key)
+                     ? StageForReading(*t.store, t.key, dir)
+                     : CachedCopy(*t.store, t.key, o.temp_dir, o.force_download);
     if (!local.ok()) {
       line.reason = "cannot fetch: " + local.status().message();
     } else {
@@ -183,6 +226,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     std::error_code ec;
     fs::remove_all(dir, ec);
     line.pass = line.reason.empty();
+    if (!line.pass) stop = true;
     progress.TaskDone(line.pass, 1, 0, rows[i]);
     progress.Log(line.pass ? "PASS|" + line.path : "FAIL|" + line.path + "|" + line.reason);
     std::lock_guard<std::mutex> lock(mu);
@@ -198,6 +242,10 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     table_source = ExportNameText(schema + "." + name);
   }
   for (size_t i = 0; i < targets.size(); i++) {
+    if (!report.lines[i].checked) {
+      report.not_checked++;
+      continue;
+    }
     if (report.lines[i].pass) report.rows += rows[i];
     if (!report.lines[i].pass) report.failed++;
     ExportName n = ParseExportFileName(BaseName(targets[i].key));
@@ -207,7 +255,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
       table_rows_in_files += rows[i];
     }
   }
-  if (!o.against_table.empty()) {
+  if (!o.against_table.empty() && report.not_checked == 0) {
     ValidateLine line;
     line.path = "postgres:" + table_source;
     auto conn = pg::Connection::Open(o.against_conninfo);
@@ -233,6 +281,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
 
   std::ofstream out(report.results_file, std::ios::trunc);
   for (const auto& l : report.lines) {
+    if (!l.checked) continue;
     out << (l.pass ? "PASS|" + l.path : "FAIL|" + l.path + "|" + l.reason) << "\n";
   }
   out.close();

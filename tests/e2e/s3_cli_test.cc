@@ -82,7 +82,9 @@ TEST_F(S3Cli, WrongSecretFailsClearlyAndIsNeverPrinted) {
   for (auto args : std::vector<std::vector<std::string>>{
            {"convert", dir_ / "in.csv", "s3://" + bucket + "/wrong.parquet"},
            {"inspect", "s3://" + bucket + "/wrong.parquet"},
-           {"--json", "convert", "s3://" + bucket + "/x.csv", dir_ / "x.parquet"}}) {
+           {"--json", "convert", "s3://" + bucket + "/x.csv", dir_ / "x.parquet"},
+           {"validate", "s3://" + bucket + "/"},
+           {"validate", "s3://" + bucket + "/x.parquet"}}) {
     auto r = Lakepack(args, env);
     EXPECT_EQ(r.exit_code, 1) << r.All();
     EXPECT_EQ(r.All().find(wrong), std::string::npos) << "the secret was printed: " << r.All();

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -149,6 +150,89 @@ TEST(Validate, ShardsCheckEveryFileOnce) {
   EXPECT_NE(against.err.find("--against needs every file"), std::string::npos) << against.err;
   auto bad = Lakepack({"validate", out, "--shard", "3/3"});
   EXPECT_EQ(bad.exit_code, 2) << bad.All();
+}
+
+// The seed's validate_all_parquet.sh flags: the results path at the start and the end, --json
+// with every file's result, --stop-on-error / CONTINUE_ON_ERROR=0 (no file started after the
+// first failure), --continue, and the TEMP_DIR download cache that --force / FORCE_DOWNLOAD
+// bypasses (S3 objects kept as TEMP_DIR/bucket/key, reused while the object is unchanged).
+TEST(Validate, SeedFlagsResultsStopOnErrorAndDownloadCache) {
+  REQUIRE_PG();
+  SeedTable("public.pdi_validate_seed", 9000, 10);
+  auto lake = TestLake::Open("moto", "validate-seed");
+  auto r = lake->Run({"export", PgUri(), "public.pdi_validate_seed", lake->uri(), "--layout",
+                      "flat", "--flush-rows", "3000", "--quiet"},
+                     PgEnv());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto keys = lake->DataKeys();
+  ASSERT_EQ(keys.size(), 3u);
+  ScratchDir dir;
+  const std::string temp = dir / "temp";
+  auto v = lake->Run({"validate", lake->uri(), "--results", dir / "r.txt"}, {{"TEMP_DIR", temp}});
+  ASSERT_EQ(v.exit_code, 0) << v.All();
+  EXPECT_EQ(v.out.rfind("results: " + dir / "r.txt" + "\n", 0), 0u) << v.out;
+  EXPECT_NE(v.out.find("validate: 3 checked, 3 passed, 0 failed; results in " + dir / "r.txt"),
+            std::string::npos)
+      << v.out;
+  const std::string kept = temp + "/" + lake->bucket() + "/" + lake->prefix() + "/" + keys[0];
+  ASSERT_TRUE(Exists(kept)) << kept;
+  // A kept copy is read instead of the object: change the copy (same size), and the check sees
+  // the change; --force downloads the object again and passes.
+  std::string bytes = ReadFile(kept);
+  bytes[bytes.size() / 2] ^= 0x55;
+  WriteFile(kept, bytes);
+  v = lake->Run({"validate", lake->uri() + "/" + keys[0], "--results", dir / "r.txt"},
+                {{"TEMP_DIR", temp}});
+  EXPECT_EQ(v.exit_code, 1) << v.All();
+  v = lake->Run({"validate", lake->uri() + "/" + keys[0], "--results", dir / "r.txt", "--force"},
+                {{"TEMP_DIR", temp}});
+  EXPECT_EQ(v.exit_code, 0) << v.All();
+  WriteFile(kept, bytes);
+  v = lake->Run({"validate", lake->uri() + "/" + keys[0], "--results", dir / "r.txt"},
+                {{"TEMP_DIR", temp}, {"FORCE_DOWNLOAD", "1"}});
+  EXPECT_EQ(v.exit_code, 0) << v.All();
+  // An object that changed is downloaded again, without --force.
+  WriteFile(kept, bytes);
+  // Another file's bytes under the same key: the object's ETag changes.
+  lake->Put(keys[0], lake->Fetch(keys[1]));
+  v = lake->Run({"validate", lake->uri() + "/" + keys[0], "--results", dir / "r.txt"},
+                {{"TEMP_DIR", temp}});
+  EXPECT_EQ(v.exit_code, 1) << v.All();
+  EXPECT_NE(ReadFile(dir / "r.txt").find("name says"), std::string::npos)
+      << ReadFile(dir / "r.txt");
+  EXPECT_EQ(ReadFile(kept), ReadFile(lake->Fetch(keys[1])));
+  lake->Put(keys[0], lake->Fetch(keys[2]));  // keys[0] fails, keys[1] and keys[2] pass
+
+  // --stop-on-error: the first file fails, the other two are not started (one at a time).
+  for (const auto& [flag, env] :
+       std::vector<std::pair<std::string, std::string>>{{"--stop-on-error", ""}, {"", "0"}}) {
+    std::vector<std::string> args = {"validate", lake->uri(), "--results", dir / "s.txt", "--json"};
+    if (!flag.empty()) args.push_back(flag);
+    std::map<std::string, std::string> e;
+    if (!env.empty()) e["CONTINUE_ON_ERROR"] = env;
+    v = lake->Run(args, e);
+    EXPECT_EQ(v.exit_code, 1) << v.All();
+    auto j = nlohmann::json::parse(v.out);
+    EXPECT_EQ(j["files"], 1);
+    EXPECT_EQ(j["failed"], 1);
+    EXPECT_EQ(j["not_checked"], 2);
+    ASSERT_EQ(j["results"].size(), 3u);
+    EXPECT_EQ(j["results"][0]["result"], "FAIL");
+    EXPECT_NE(j["results"][0]["reason"].get<std::string>().find("name says"), std::string::npos);
+    EXPECT_EQ(j["results"][1]["result"], "not checked");
+    EXPECT_EQ(j["results"][1]["path"], lake->uri() + "/" + keys[1]);
+    EXPECT_EQ(ReadFile(dir / "s.txt").find("PASS|"), std::string::npos);
+  }
+  // --continue (and the default) checks them all; --continue beats CONTINUE_ON_ERROR=0.
+  v = lake->Run({"validate", lake->uri(), "--continue", "--json"}, {{"CONTINUE_ON_ERROR", "0"}});
+  EXPECT_EQ(v.exit_code, 1) << v.All();
+  auto j = nlohmann::json::parse(v.out);
+  EXPECT_EQ(j["files"], 3);
+  EXPECT_EQ(j["passed"], 2);
+  EXPECT_EQ(j["results"][2]["result"], "PASS");
+  EXPECT_TRUE(Exists(j["results_file"].get<std::string>()));
+  auto both = lake->Run({"validate", lake->uri(), "--continue", "--stop-on-error"});
+  EXPECT_EQ(both.exit_code, 2) << both.All();
 }
 
 TEST(Validate, BadArgumentsExitTwo) {
