@@ -61,8 +61,14 @@ class ProgressSink {
   virtual void TaskPlanned(const PlannedTask& task) { (void)task; }
   //! The work ahead: tasks, input files and bytes.
   virtual void Planned(int64_t tasks, int64_t files, int64_t bytes) = 0;
-  //! One task finished (ok or not) having read `files` files of `bytes` bytes, `rows` rows.
+  //! One task finished (ok or not) having read `files` files of `bytes` bytes, `rows` rows
+  //! (what it did not already report through Advanced).
   virtual void TaskDone(bool ok, int64_t files, int64_t bytes, int64_t rows) = 0;
+  //! Part of a running task's work done (a long task: pack's series, export's table), so that
+  //! a bar moves before the task ends.
+  virtual void Advanced(int64_t files, int64_t bytes, int64_t rows) {
+    (void)files, (void)bytes, (void)rows;
+  }
   //! A line worth telling the user (a task's result, a stray file, a recovery).
   virtual void Log(const std::string& line) = 0;
 };

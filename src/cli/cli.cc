@@ -104,12 +104,21 @@ void PrintSummary(const RunSummary& s, bool json, bool quiet) {
       requests += v;
     }
   }
-  std::cout << fmt::format(
-                   "{}: {} task(s), {} failed; {} file(s) in ({} bytes), {} file(s) out ({} "
-                   "bytes), {} rows; {} request(s); {:.1f}s",
-                   s.command, s.tasks, s.tasks_failed, s.files_in, s.bytes_in, s.files_out,
-                   s.bytes_out, s.rows, requests, s.seconds)
-            << std::endl;
+  if (s.command == "export") {
+    // Export reads tables, not files: its tasks are tables, and it only writes files.
+    std::cout << fmt::format(
+                     "export: {} table(s), {} failed; {} file(s) written ({} bytes), {} rows; {} "
+                     "request(s); {:.1f}s",
+                     s.tasks, s.tasks_failed, s.files_out, s.bytes_out, s.rows, requests, s.seconds)
+              << std::endl;
+  } else {
+    std::cout << fmt::format(
+                     "{}: {} task(s), {} failed; {} file(s) in ({} bytes), {} file(s) out ({} "
+                     "bytes), {} rows; {} request(s); {:.1f}s",
+                     s.command, s.tasks, s.tasks_failed, s.files_in, s.bytes_in, s.files_out,
+                     s.bytes_out, s.rows, requests, s.seconds)
+              << std::endl;
+  }
   if (!s.stray.empty()) {
     std::cout << fmt::format("{} file(s) left alone: they do not fit the layout", s.stray.size())
               << std::endl;

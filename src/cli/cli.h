@@ -66,6 +66,9 @@ void PrintSummary(const RunSummary& summary, bool json, bool quiet);
 Command AddConvertCommand(CLI::App& app, const GlobalOptions& global);
 Command AddInspectCommand(CLI::App& app, const GlobalOptions& global);
 Command AddLsCommand(CLI::App& app, const GlobalOptions& global);
+//! Hidden: prints docs/commands.md, generated from `app`'s definitions (CommandsReference).
+Command AddReferenceCommand(CLI::App& app);
+std::string CommandsReference(const CLI::App& app);
 Command AddRollupCommand(CLI::App& app, const GlobalOptions& global);
 Command AddRecoverCommand(CLI::App& app, const GlobalOptions& global);
 Command AddSampleCommand(CLI::App& app, const GlobalOptions& global);

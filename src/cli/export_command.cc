@@ -159,8 +159,9 @@ int RunExport(ExportFlags& f, const GlobalOptions& g) {
   auto codec = ParseCompressionFlag("--compression", f.compression);
   if (!codec.ok()) return Fail(kCmd, codec.status(), true);
   o.compression = *codec;
-  TerminalProgress progress(g.quiet || g.json);
+  TerminalProgress progress(g.quiet || g.json, nullptr, "table");
   auto res = Export(o, progress);
+  progress.Finish();
   if (!res.ok()) {
     return Fail(kCmd, res.status(), res.status().code() == StatusCode::kInvalidArgument);
   }

@@ -63,12 +63,12 @@ int RunCli(int argc, char** argv, lakepack::cli::PlanPrinter* plan) {
   ::signal(SIGXFSZ, SIG_IGN);
 
   std::vector<Command> commands = {
-      AddConvertCommand(app, global),    AddInspectCommand(app, global),
-      AddLsCommand(app, global),         AddSampleCommand(app, global),
-      AddRollupCommand(app, global),     AddRecoverCommand(app, global),
-      AddPackCommand(app, global),       AddExportCommand(app, global),
-      AddValidateCommand(app, global),   AddWatchCommand(app, global),
-      AddRepartitionCommand(app, global)};
+      AddConvertCommand(app, global),     AddInspectCommand(app, global),
+      AddLsCommand(app, global),          AddSampleCommand(app, global),
+      AddRollupCommand(app, global),      AddRecoverCommand(app, global),
+      AddPackCommand(app, global),        AddExportCommand(app, global),
+      AddValidateCommand(app, global),    AddWatchCommand(app, global),
+      AddRepartitionCommand(app, global), AddReferenceCommand(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -53,6 +53,7 @@ int RunPack(PackFlags& f, const GlobalOptions& g) {
   TerminalProgress progress(g.quiet || g.json || g.plan != nullptr);
   progress.set_plan(g.plan);
   auto res = Pack(f.o, progress);
+  progress.Finish();
   if (!res.ok()) {
     return Fail(kCmd, res.status(), res.status().code() == StatusCode::kInvalidArgument);
   }
@@ -174,8 +175,12 @@ Command AddPackCommand(CLI::App& app, const GlobalOptions& global) {
                   "Do the series only if it falls in shard i of N (i/N; auto[/N] inside a Slurm, "
                   "Kubernetes or AWS Batch array job)");
   sub->footer(
-      "Example:\n  lakepack pack s3://bucket/land s3://bucket/db --table table --target-size "
-      "256MB\n"
+      "Examples:\n"
+      "  lakepack pack s3://bucket/land s3://bucket/db --table table --target-size 256MB\n"
+      "  lakepack pack ./land ./db --table t --partition region=eu --partition day=2025-01-02 \\\n"
+      "      --schema schema.json --cast-parquet          (partitioned, typed by a schema)\n"
+      "  lakepack pack ./land ./db --table t --dry-run    (the plan; nothing is written)\n"
+      "  lakepack ls ./db --table t                       (what the table holds)\n"
       "The latest output (highest N) is topped up first, its own rows first; the rest fills new\n"
       "files numbered on from it. Each Parquet output records the inputs it holds (key, ETag,\n"
       "size, rows) in its own metadata: inputs already packed are skipped, so a rerun adds\n"

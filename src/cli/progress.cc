@@ -6,21 +6,16 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 namespace lakepack::cli {
 
-std::string HumanBytes(double b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  int u = 0;
-  while (b >= 1000 && u < 4) {
-    b /= 1000;
-    u++;
-  }
-  return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.1f} {}", b, units[u]);
-}
-
-TerminalProgress::TerminalProgress(bool quiet) : quiet_(quiet), tty_(::isatty(2) != 0) {}
+TerminalProgress::TerminalProgress(bool quiet, std::ostream* log, std::string tasks)
+    : quiet_(quiet),
+      log_(log ? log : &std::cerr),
+      noun_(std::move(tasks)),
+      tty_(::isatty(2) != 0) {}
 
 TerminalProgress::~TerminalProgress() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -33,9 +28,10 @@ void TerminalProgress::Planned(int64_t tasks, int64_t files, int64_t bytes) {
   files_ += files;
   bytes_ += bytes;
   if (!tty_ && !quiet_) {
-    std::cerr << fmt::format("planned {} task(s) over {} file(s), {}", tasks, files,
-                             HumanBytes(static_cast<double>(bytes)))
-              << std::endl;
+    std::string line = fmt::format("planned {} {}(s)", tasks, noun_);
+    if (files > 0 && noun_ != "file") line += fmt::format(" over {} file(s)", files);
+    if (bytes > 0) line += ", " + HumanBytes(static_cast<double>(bytes));
+    std::cerr << line << std::endl;
   }
   DrawLocked();
 }
@@ -43,6 +39,14 @@ void TerminalProgress::Planned(int64_t tasks, int64_t files, int64_t bytes) {
 void TerminalProgress::TaskDone(bool ok, int64_t files, int64_t bytes, int64_t rows) {
   std::lock_guard<std::mutex> lock(mu_);
   tasks_done_++;
+  files_done_ += files;
+  bytes_done_ += bytes;
+  rows_done_ += rows;
+  DrawLocked();
+}
+
+void TerminalProgress::Advanced(int64_t files, int64_t bytes, int64_t rows) {
+  std::lock_guard<std::mutex> lock(mu_);
   files_done_ += files;
   bytes_done_ += bytes;
   rows_done_ += rows;
@@ -65,8 +69,14 @@ void TerminalProgress::Log(const std::string& line) {
     }
   }
   ClearLocked();
-  std::cerr << line << std::endl;
+  *log_ << line << std::endl;
   DrawLocked();
+}
+
+void TerminalProgress::Finish() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ClearLocked();
+  finished_ = true;
 }
 
 void TerminalProgress::ClearLocked() {
@@ -76,21 +86,42 @@ void TerminalProgress::ClearLocked() {
   }
 }
 
+namespace {
+
+// "42s", "3m07s", "2h05m"; "-" when unknown.
+std::string Eta(double seconds) {
+  if (seconds < 0) return "-";
+  int64_t s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
+  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}s", s);
+}
+
+}  // namespace
+
 void TerminalProgress::DrawLocked() {
-  if (!tty_ || quiet_ || tasks_ == 0) return;
+  if (!tty_ || quiet_ || finished_ || tasks_ == 0) return;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  double rate = secs > 0 ? bytes_done_ / secs : 0;
-  double frac = bytes_ > 0 ? static_cast<double>(bytes_done_) / bytes_ : 0;
-  std::string eta = (rate > 0 && bytes_done_ < bytes_)
-                        ? fmt::format("{:.0f}s", (bytes_ - bytes_done_) / rate)
-                        : "-";
-  int width = 24;
+  // The work is measured in bytes when the plan knows them (inputs to read), else in tasks
+  // (export's tables): the bar, the rate and the ETA follow that measure.
+  const bool by_bytes = bytes_ > 0;
+  double frac = by_bytes ? static_cast<double>(bytes_done_) / static_cast<double>(bytes_)
+                         : static_cast<double>(tasks_done_) / static_cast<double>(tasks_);
+  frac = std::clamp(frac, 0.0, 1.0);
+  double eta = frac > 0 && frac < 1 && secs > 0 ? secs * (1 - frac) / frac : -1;
+  int width = 20;
   int filled = static_cast<int>(frac * width);
   std::string bar = std::string(filled, '#') + std::string(width - filled, '.');
-  std::cerr << fmt::format("\r\033[K[{}] {}/{} tasks  {}/{} files  {} / {}  {}/s  ETA {}", bar,
-                           tasks_done_, tasks_, files_done_, files_, HumanBytes(bytes_done_),
-                           HumanBytes(bytes_), HumanBytes(rate), eta)
-            << std::flush;
+  std::string line = fmt::format("\r\033[K[{}] {}/{} {}s", bar, tasks_done_, tasks_, noun_);
+  if (files_ > 0 && noun_ != "file") line += fmt::format("  {}/{} files", files_done_, files_);
+  if (by_bytes) {
+    line += fmt::format("  {} / {}  {}/s", HumanBytes(static_cast<double>(bytes_done_)),
+                        HumanBytes(static_cast<double>(bytes_)),
+                        HumanBytes(secs > 0 ? static_cast<double>(bytes_done_) / secs : 0));
+  }
+  line += fmt::format("  {} rows  {:.0f} rows/s  ETA {}", rows_done_,
+                      secs > 0 ? static_cast<double>(rows_done_) / secs : 0.0, Eta(eta));
+  std::cerr << line << std::flush;
   drawn_ = true;
 }
 

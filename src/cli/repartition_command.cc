@@ -91,6 +91,7 @@ int RunRepartition(RepartitionFlags& f, const GlobalOptions& g) {
   if (!shard.ok()) return Fail(kCmd, shard.status(), true);
   f.o.shard = *shard;
   auto res = Repartition(f.o, progress);
+  progress.Finish();
   if (!res.ok()) {
     return Fail(kCmd, res.status(), res.status().code() == StatusCode::kInvalidArgument);
   }
@@ -175,8 +176,14 @@ Command AddRepartitionCommand(CLI::App& app, const GlobalOptions& global) {
                   "Run only shard i of N of the plan (i/N; auto[/N] inside a Slurm, Kubernetes or "
                   "AWS Batch array job)");
   sub->footer(
-      "Example:\n  lakepack repartition s3://cold-tier s3://repartitioned --start 2023-01-07 "
-      "--end 2023-01-09\n"
+      "Examples:\n"
+      "  lakepack repartition s3://cold-tier s3://repartitioned --start 2023-01-07 --end "
+      "2023-01-09\n"
+      "  lakepack repartition --config config.yml          (the seed's config: source, dest, "
+      "dates)\n"
+      "  lakepack repartition SRC DST --start D --end D --dry-run   (the days and series planned)\n"
+      "  lakepack repartition SRC DST --start D --end D --shard auto   (one element of an array "
+      "job)\n"
       "Each day gets DST/startYear=Y/startMonth=M/startDay=D/merged.avro and timeseries.txt; a "
       "rerun merges only raw files (by key and ETag) not merged before. See "
       "docs/repartition.md.");

@@ -78,6 +78,7 @@ int RunRollup(RollupFlags& f, const GlobalOptions& g) {
   TerminalProgress progress(g.quiet || g.json || g.plan != nullptr);
   progress.set_plan(g.plan);
   auto res = Rollup(f.o, progress);
+  progress.Finish();
   if (!res.ok()) {
     return Fail(kCmd, res.status(), res.status().code() == StatusCode::kInvalidArgument);
   }
@@ -100,10 +101,11 @@ int RunRollup(RollupFlags& f, const GlobalOptions& g) {
       std::cout << fmt::format("{:<6} {:>6} {:>12} {:>10}  {}\n", "level", "inputs", "bytes",
                                "rows", "output");
       for (const auto& p : res->plan) {
-        std::cout << fmt::format("{:<6} {:>6} {:>12} {:>10}  {}{}{}\n", p.level, p.inputs.size(),
-                                 p.bytes, p.rows, p.output,
-                                 p.merges_existing ? "  (merges into the existing file)" : "",
-                                 p.error.empty() ? "" : "  (would FAIL, see below)");
+        std::cout << fmt::format(
+            "{:<6} {:>6} {:>12} {:>10}  {}{}{}\n", p.level, p.inputs.size(), p.bytes, p.rows,
+            p.output,
+            p.merges_existing ? "  (merges into the existing file, counted in bytes and rows)" : "",
+            p.error.empty() ? "" : "  (would FAIL, see below)");
       }
       std::cout << fmt::format("{} output(s) planned; nothing was changed (--dry-run)\n",
                                res->plan.size());

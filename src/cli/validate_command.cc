@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/flags.h"
+#include "cli/progress.h"
 #include "lakepack/validate.h"
 
 namespace lakepack::cli {
@@ -23,23 +24,6 @@ struct ValidateFlags {
   bool continue_on_error = true;  // CONTINUE_ON_ERROR
   bool keep_going = false;        // --continue
   bool stop_on_error = false;     // --stop-on-error
-};
-
-// Lines of results go to stdout as they are decided (unless --quiet/--json).
-class LineSink final : public ProgressSink {
- public:
-  explicit LineSink(bool quiet) : quiet_(quiet) {}
-  void Planned(int64_t, int64_t, int64_t) override {}
-  void TaskDone(bool, int64_t, int64_t, int64_t) override {}
-  void Log(const std::string& line) override {
-    if (quiet_) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    std::cout << line << std::endl;
-  }
-
- private:
-  bool quiet_;
-  std::mutex mu_;
 };
 
 int RunValidate(ValidateFlags& f, const GlobalOptions& g) {
@@ -79,7 +63,9 @@ int RunValidate(ValidateFlags& f, const GlobalOptions& g) {
   }
   // The flags win over CONTINUE_ON_ERROR.
   o.stop_on_error = f.stop_on_error || (!f.keep_going && !f.continue_on_error);
-  LineSink sink(g.quiet || g.json);
+  // Lines of results go to stdout as they are decided (unless --quiet/--json), the bar to a
+  // terminal's stderr.
+  TerminalProgress sink(g.quiet || g.json, &std::cout, "file");
   if (o.results_file.empty()) {
     auto made = NewResultsFile();
     if (!made.ok()) return Fail(kCmd, made.status());
@@ -88,6 +74,7 @@ int RunValidate(ValidateFlags& f, const GlobalOptions& g) {
   // The seed prints where the results go at the start and at the end of the run.
   if (!g.quiet && !g.json) std::cout << "results: " << o.results_file << std::endl;
   auto res = Validate(o, sink);
+  sink.Finish();
   if (!res.ok()) {
     // A missing file or prefix, or a bad argument, is exit 2 like the reference's; a store
     // that refuses (credentials, network) is a failure of the work, exit 1.

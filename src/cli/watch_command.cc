@@ -138,7 +138,8 @@ Command AddWatchCommand(CLI::App& app, const GlobalOptions& global) {
   CLI::App* sub = app.add_subcommand(
       "watch", "Watch a folder: every CSV dropped in it lands in DST as Parquet, exactly once");
   sub->add_option("DIR", f->dir,
-                  "The folder watched, recursively (default: $CSV_DIRECTORY_PATH, else /data/csv)");
+                  "The folder watched, recursively (default: $CSV_DIRECTORY_PATH, else /data/csv)")
+      ->envname("CSV_DIRECTORY_PATH");
   sub->add_option("DST", f->dst,
                   "Where the Parquet files go: s3://bucket[/prefix] or a directory (default: "
                   "s3://$MINIO_BUCKET)");
@@ -147,7 +148,8 @@ Command AddWatchCommand(CLI::App& app, const GlobalOptions& global) {
                 "DST, 1 when any failed");
   sub->add_option("--checkpoint", f->checkpoint,
                   "The checkpoint file (default: $CHECKPOINT_FILE; else /data/checkpoint.txt for "
-                  "/data/csv, DIR/.lakepack-checkpoint.txt otherwise)");
+                  "/data/csv, DIR/.lakepack-checkpoint.txt otherwise)")
+      ->envname("CHECKPOINT_FILE");
   sub->add_option("--retries", f->retries, "Attempts per file before it is reported failed")
       ->capture_default_str()
       ->check(kPositive);
@@ -174,7 +176,8 @@ Command AddWatchCommand(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str()
       ->check(kPositive);
   sub->add_option("--log-level", f->log_level,
-                  "DEBUG, INFO, WARNING, ERROR or CRITICAL (default: $LOG_LEVEL, else INFO)");
+                  "DEBUG, INFO, WARNING, ERROR or CRITICAL (default: $LOG_LEVEL, else INFO)")
+      ->envname("LOG_LEVEL");
   sub->add_option("--format,-f", f->format, "Output format: parquet or jsonl")
       ->capture_default_str();
   sub->add_option("--compression,-c", f->compression,

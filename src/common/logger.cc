@@ -131,7 +131,12 @@ void Logger::Log(LogLevel level, std::string_view message) {
   if (!Enabled(level)) return;
   std::string line = fmt::format("{} - {} - {}", AscTime(), LogLevelName(level), message);
   std::lock_guard<std::mutex> lock(mu_);
-  if (to_stderr_) std::cerr << line << std::endl;
+  if (to_stderr_) {
+    if (status_drawn_) std::cerr << "\r\033[K";
+    std::cerr << line << std::endl;
+    if (status_) std::cerr << status_() << std::flush;
+    status_drawn_ = static_cast<bool>(status_);
+  }
   if (file_ && !file_failed_) {
     Status st = file_->Write(line);
     if (!st.ok()) {
@@ -140,6 +145,25 @@ void Logger::Log(LogLevel level, std::string_view message) {
       std::cerr << st.message() << std::endl;
     }
   }
+}
+
+void Logger::set_status(std::function<std::string()> status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (to_stderr_ && ::isatty(2)) status_ = std::move(status);
+}
+
+void Logger::ShowStatus() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!status_) return;
+  std::cerr << "\r\033[K" << status_() << std::flush;
+  status_drawn_ = true;
+}
+
+void Logger::ClearStatus() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (status_drawn_) std::cerr << "\r\033[K" << std::flush;
+  status_drawn_ = false;
+  status_ = nullptr;
 }
 
 void Logger::Event(std::string_view json) {

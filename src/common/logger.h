@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -48,6 +49,13 @@ class Logger {
 
   //! Also write lines to a rotating file.
   Status OpenFile(const std::string& path, int64_t max_bytes, int max_files);
+  //! A status line (a daemon's progress bar): on a terminal's stderr, `status()` is redrawn in
+  //! place below the log lines, cleared before each line and by ClearStatus. Ignored when the
+  //! logger does not print on stderr or stderr is not a terminal.
+  void set_status(std::function<std::string()> status);
+  //! Draws the status line again (something it counts changed).
+  void ShowStatus();
+  void ClearStatus();
   //! Print JSON events (Event) on stdout.
   void set_events(bool on) { events_ = on; }
   bool events() const { return events_; }
@@ -67,6 +75,8 @@ class Logger {
   bool events_ = false;
   std::mutex mu_;
   std::unique_ptr<RotatingFile> file_;
+  std::function<std::string()> status_;
+  bool status_drawn_ = false;
   bool file_failed_ = false;
 };
 

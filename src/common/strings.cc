@@ -1,6 +1,8 @@
 // Shared string helpers (see strings.h).
 #include "common/strings.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 
 namespace lakepack {
@@ -19,6 +21,16 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
     start = pos + 1;
   }
   return out;
+}
+
+std::string HumanBytes(double b) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) {
+    b /= 1000;
+    u++;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.1f} {}", b, units[u]);
 }
 
 std::string Lower(std::string_view s) {

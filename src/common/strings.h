@@ -10,6 +10,8 @@
 
 namespace lakepack {
 
+//! "12.3 MB", "1.1 GB" (powers of 1000, as --target-size's MB).
+std::string HumanBytes(double bytes);
 //! ASCII lower case.
 std::string Lower(std::string_view s);
 //! Whether `s` ends with `suffix`.

@@ -174,9 +174,10 @@ struct TableStats {
 
 class TableExport {
  public:
-  //! `publish` makes one finished local file visible as a new object (the engine's PublishNew).
-  using PublishFn =
-      std::function<Result<ObjectInfo>(const std::string& key, const std::string& local)>;
+  //! `publish` makes one finished local file of `rows` rows visible as a new object (the
+  //! engine's PublishNew), and counts its rows as done.
+  using PublishFn = std::function<Result<ObjectInfo>(const std::string& key,
+                                                     const std::string& local, int64_t rows)>;
   TableExport(const ExportOptions& o, const std::string& table, ObjectStore& store,
               ProgressSink& progress, PublishFn publish)
       : o_(o), table_(table), store_(store), progress_(progress), publish_(std::move(publish)) {}
@@ -389,7 +390,7 @@ class TableExport {
       return Status::Corruption(fmt::format("{}: wrote {} rows, the file holds {}", name, rows,
                                             info.ok() ? info->rows : -1));
     }
-    LP_ASSIGN_OR_RETURN(ObjectInfo published, publish_(key, local));
+    LP_ASSIGN_OR_RETURN(ObjectInfo published, publish_(key, local, rows));
     ::unlink(local.c_str());
     stats.files++;
     stats.rows += rows;
@@ -456,13 +457,18 @@ class ExportJob final : public Job {
   Result<BuildResult> Build(const Task& task, TaskContext& ctx) override {
     const std::string& table = task.label;
     const std::string tag = task.id + ".export";
-    auto publish = [&](const std::string& key, const std::string& local) -> Result<ObjectInfo> {
-      if (!outbox_) return ctx.PublishNew(key, local, tag);
-      PutOptions put;
-      put.consume_source = true;
-      LP_RETURN_IF_ERROR(outbox_->WriteFromFile(key, local, put).status());
-      CrashPoint("export-outbox-written");
-      return Upload(key, ctx, tag);
+    auto publish = [&](const std::string& key, const std::string& local,
+                       int64_t rows) -> Result<ObjectInfo> {
+      if (outbox_) {
+        PutOptions put;
+        put.consume_source = true;
+        LP_RETURN_IF_ERROR(outbox_->WriteFromFile(key, local, put).status());
+        CrashPoint("export-outbox-written");
+      }
+      LP_ASSIGN_OR_RETURN(ObjectInfo done,
+                          outbox_ ? Upload(key, ctx, tag) : ctx.PublishNew(key, local, tag));
+      ctx.Advance(0, 0, rows);
+      return done;
     };
     Status st;
     TableStats total;

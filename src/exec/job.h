@@ -67,9 +67,26 @@ struct BuildResult {
 //! What RunJob lends a job while it builds one task.
 class TaskContext {
  public:
+  //! What a task has reported done while it runs (Advance), so that the run's TaskDone
+  //! reports only the rest.
+  struct Reported {
+    std::atomic<int64_t> files{0}, bytes{0}, rows{0};
+  };
   TaskContext(ObjectStore& src, ObjectStore& dst, std::string dir, LeaseManager* leases,
-              HeldLeases* held, Transaction* txn = nullptr)
-      : src_(src), dst_(dst), dir_(std::move(dir)), leases_(leases), held_(held), txn_(txn) {}
+              HeldLeases* held, Transaction* txn = nullptr, ProgressSink* progress = nullptr,
+              Reported* reported = nullptr)
+      : src_(src),
+        dst_(dst),
+        dir_(std::move(dir)),
+        leases_(leases),
+        held_(held),
+        txn_(txn),
+        progress_(progress),
+        reported_(reported) {}
+
+  //! Part of the task's work is done: `files` inputs of `bytes` bytes read, `rows` rows
+  //! written (any of them 0). Moves the progress bar; safe from several threads.
+  void Advance(int64_t files, int64_t bytes, int64_t rows);
 
   //! The task's private scratch directory (removed after the task).
   const std::string& dir() const { return dir_; }
@@ -107,6 +124,8 @@ class TaskContext {
   LeaseManager* leases_;
   HeldLeases* held_;
   Transaction* txn_;
+  ProgressSink* progress_;
+  Reported* reported_;
   std::atomic<bool> read_in_place_{false};
   mutable std::mutex mu_;
   Status stale_;

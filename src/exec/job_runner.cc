@@ -66,6 +66,15 @@ Status TaskContext::stale() const {
   return stale_;
 }
 
+void TaskContext::Advance(int64_t files, int64_t bytes, int64_t rows) {
+  if (reported_) {
+    reported_->files += files;
+    reported_->bytes += bytes;
+    reported_->rows += rows;
+  }
+  if (progress_) progress_->Advanced(files, bytes, rows);
+}
+
 Result<ObjectInfo> TaskContext::PublishNew(const std::string& key, const std::string& local_path,
                                            const std::string& tag) {
   if (leases_ && held_) {
@@ -161,7 +170,10 @@ Status SkipIfStale(Run& run, const Task& task, const Status& st) {
 }
 
 // One task, start to end. Returns the task's failure (after rollback); skips are OK.
-Status RunTask(Run& run, const Task& task, const std::string& dir) {
+// `reported`: what the task told the progress sink while it ran, and (`rows`, on success) the
+// rows it wrote in all, for the TaskDone that follows.
+Status RunTask(Run& run, const Task& task, const std::string& dir, TaskContext::Reported& reported,
+               int64_t& rows) {
   HeldLeases* held = nullptr;
   std::optional<HeldLeases> claimed;
   if (run.leases) {
@@ -200,7 +212,8 @@ Status RunTask(Run& run, const Task& task, const std::string& dir) {
     release();
     return SkipIfStale(run, task, st);
   }
-  TaskContext tctx(*run.src, *run.dst, dir, run.leases.get(), held, txn.get());
+  TaskContext tctx(*run.src, *run.dst, dir, run.leases.get(), held, txn.get(), &run.progress,
+                   &reported);
   auto built = run.job.Build(task, tctx);
   if (!built.ok() && !tctx.stale().ok()) {
     // A download pinned to its planned ETag found the input gone or changed: the same
@@ -242,6 +255,7 @@ Status RunTask(Run& run, const Task& task, const std::string& dir) {
     run.summary.files_in += static_cast<int64_t>(task.inputs.size() + task.reads.size());
     run.summary.bytes_in += task.input_bytes;
     run.summary.rows += built->rows;
+    rows = built->rows;
     run.summary.files_out += built->files_out;
     run.summary.bytes_out += built->bytes_out;
     for (const auto& w : txn->written()) {
@@ -372,11 +386,19 @@ class LevelExecutor {
       return;
     }
     std::string dir = run_.spool->Sub(fmt::format("t{}-{}", level_, n.seq));
-    Status s = RunTask(run_, t, dir);
+    TaskContext::Reported reported;
+    int64_t rows = 0;
+    Status s = RunTask(run_, t, dir, reported, rows);
     std::error_code ec;
     fs::remove_all(dir, ec);
     if (!s.ok()) run_.job.Failed(t, s);
-    run_.progress.TaskDone(s.ok(), static_cast<int64_t>(t.inputs.size()), t.input_bytes, 0);
+    // A task may report more than it planned (pack's topped-up output is read too).
+    run_.progress.TaskDone(
+        s.ok(),
+        std::max<int64_t>(0,
+                          static_cast<int64_t>(t.inputs.size() + t.reads.size()) - reported.files),
+        std::max<int64_t>(0, t.input_bytes - reported.bytes),
+        std::max<int64_t>(0, rows - reported.rows));
     if (!s.ok()) {
       std::string line = s.message();
       if (line.find(t.label) == std::string::npos) line = fmt::format("{}: {}", t.label, line);

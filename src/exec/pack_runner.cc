@@ -497,6 +497,9 @@ class PackJob final : public Job {
     // stream's provenance records which rows of which input it holds, in order.
     std::vector<ReadSpec> specs;
     int64_t source_bytes = 0, source_rows = 0;
+    // Progress: each input counts half its bytes once staged and counted, the other half once
+    // the one write below has read it (the two passes over it).
+    int64_t input_bytes = 0, advanced_bytes = 0;
     for (size_t i = 0; i < sources.size(); i++) {
       if (locals[i].empty()) LP_RETURN_IF_ERROR(stage(i));
       specs.push_back(read_spec(locals[i]));
@@ -506,7 +509,15 @@ class PackJob final : public Job {
       if (!n.ok())
         return ShowPathAs(n.status(), locals[i], sources[i].store->UriOf(sources[i].object.key));
       source_rows += *n;
+      if (!sources[i].output) {
+        input_bytes += sources[i].object.size;
+        advanced_bytes += sources[i].object.size / 2;
+        ctx.Advance(1, sources[i].object.size / 2, 0);
+      }
     }
+    progress.Log(fmt::format("{}: read {} input(s), {}, {} rows; writing them in order", o.table,
+                             inputs.size(), HumanBytes(static_cast<double>(input_bytes)),
+                             source_rows));
     // Row groups of about 1/kGroupsPerTarget of the target (by the sources' bytes per row:
     // Parquet is smaller than the text it comes from, so its groups are smaller still), so that
     // outputs can be cut at group boundaries close to the target.
@@ -527,6 +538,7 @@ class PackJob final : public Job {
       }
       return st;
     }
+    ctx.Advance(0, input_bytes - advanced_bytes, source_rows);
     Provenance stream;
     int64_t total_rows = 0, old_rows = 0;
     for (size_t i = 0; i < sources.size(); i++) {

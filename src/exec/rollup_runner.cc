@@ -198,7 +198,8 @@ class RollupJob final : public Job {
       p.level = std::string(GranularityName(placed ? placed->level : levels_[level]));
       p.output = store_->UriOf(out.key);
       p.merges_existing = out.replaces.has_value();
-      p.bytes = t.input_bytes;
+      // Bytes and rows count the same files: the inputs and the existing output merged into.
+      p.bytes = t.input_bytes + (out.replaces ? out.replaces->size : 0);
       p.rows = rows[i];
       p.error = errors[i];
       if (level + 1 < Levels()) planned_rows_[out.key] = p.rows;

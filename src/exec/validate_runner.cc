@@ -29,6 +29,7 @@ namespace {
 struct Target {
   std::shared_ptr<ObjectStore> store;
   std::string key;
+  int64_t size = 0;
 };
 
 std::string Id8(const std::string& id, bool is_base64) {
@@ -51,7 +52,7 @@ Result<std::vector<Target>> Expand(const std::vector<std::string>& inputs) {
       LP_ASSIGN_OR_RETURN(ObjectRef ref, OpenObject(in));
       LP_ASSIGN_OR_RETURN(auto st, ref.store->Stat(ref.key));
       if (!st) return Status::NotFound(in + ": no such file");
-      out.push_back({ref.store, ref.key});
+      out.push_back({ref.store, ref.key, st->size});
       continue;
     }
     LP_ASSIGN_OR_RETURN(auto store, OpenStore(in));
@@ -62,7 +63,7 @@ Result<std::vector<Target>> Expand(const std::vector<std::string>& inputs) {
         if (o.key.rfind("_lakepack/", 0) == 0) continue;
         if (o.key.size() < 8 || o.key.compare(o.key.size() - 8, 8, ".parquet") != 0) continue;
         if (BaseName(o.key).rfind(".lakepack-tmp", 0) == 0) continue;
-        out.push_back({store, o.key});
+        out.push_back({store, o.key, o.size});
       }
       return Status::OK();
     }));
@@ -182,7 +183,10 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
   }
   LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(o.spool_dir, "validate"));
 
-  progress.Planned(static_cast<int64_t>(targets.size()), static_cast<int64_t>(targets.size()), 0);
+  int64_t bytes = 0;
+  for (const auto& t : targets) bytes += t.size;
+  progress.Planned(static_cast<int64_t>(targets.size()), static_cast<int64_t>(targets.size()),
+                   bytes);
   report.lines.resize(targets.size());
   std::vector<int64_t> rows(targets.size(), 0);
   std::mutex mu;
@@ -227,7 +231,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     fs::remove_all(dir, ec);
     line.pass = line.reason.empty();
     if (!line.pass) stop = true;
-    progress.TaskDone(line.pass, 1, 0, rows[i]);
+    progress.TaskDone(line.pass, 1, t.size, rows[i]);
     progress.Log(line.pass ? "PASS|" + line.path : "FAIL|" + line.path + "|" + line.reason);
     std::lock_guard<std::mutex> lock(mu);
     pool.push_back(std::move(engine));

@@ -176,7 +176,8 @@ TEST(Inspect, ParquetShowsRowGroupsAndCodec) {
 }
 
 TEST(Cli, EveryCommandAnswersHelpWithAnExample) {
-  for (std::string cmd : {"convert", "inspect", "sample", "rollup", "recover"}) {
+  for (std::string cmd : {"convert", "inspect", "ls", "sample", "rollup", "recover", "pack",
+                          "export", "validate", "watch", "repartition"}) {
     auto r = Lakepack({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     // "Example:" or, for a command with several forms, "Examples:" (one per form).
@@ -188,6 +189,40 @@ TEST(Cli, EveryCommandAnswersHelpWithAnExample) {
   auto top = Lakepack({"--help"});
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_NE(top.out.find("convert"), std::string::npos);
+}
+
+// docs/commands.md is `lakepack reference`: generated from the same definitions as --help, so
+// the two cannot drift (regenerate with `build/lakepack reference > docs/commands.md`).
+TEST(Cli, CommandsReferenceIsGeneratedFromTheDefinitions) {
+  auto r = Lakepack({"reference"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_EQ(r.out, ReadFile(std::string(LAKEPACK_SOURCE_DIR) + "/docs/commands.md"))
+      << "docs/commands.md is stale: run build/lakepack reference > docs/commands.md";
+  // The seeds' variables, each with its option, and the defaults the seeds name.
+  for (const char* env : {"`CHUNK_SIZE` | `10000`",
+                          "`FLUSH_THRESHOLD` | `20000`",
+                          "`PARQUET_DIR` | `./parquet_out`",
+                          "`S3_BUCKET`",
+                          "`S3_PREFIX` | `etl/perm_items`",
+                          "`S3_RESUME` | `1`",
+                          "`HIVE_SPLIT` | `1`",
+                          "`S3_MAX_KEYS` | `1000`",
+                          "`PARQUET_PREFIX` | `perm_items`",
+                          "`S3_LAYOUT` | `hive-date`",
+                          "`RETRIES` | `2`",
+                          "`RETRY_BACKOFF_SEC` | `5s`",
+                          "`PARTITIONS_FILE`",
+                          "`MAX_PARALLEL` | `1`",
+                          "`FILES_LIST`",
+                          "`CONTINUE_ON_ERROR` | `1`",
+                          "`FORCE_DOWNLOAD`",
+                          "`TEMP_DIR`",
+                          "$CSV_DIRECTORY_PATH",
+                          "$MINIO_BUCKET"}) {
+    EXPECT_NE(r.out.find(env), std::string::npos) << env;
+  }
+  // The hidden command itself is not listed in --help.
+  EXPECT_EQ(Lakepack({"--help"}).out.find("reference"), std::string::npos);
 }
 
 TEST(Cli, VersionNamesLakepackAndDuckDB) {

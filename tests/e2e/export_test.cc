@@ -478,6 +478,18 @@ TEST_P(ExportLayoutChange, AnotherPrefixIsNotOursAndOneListingServesEveryTable) 
   EXPECT_EQ(nlohmann::json::parse(again.out)["rows"], 0);
   EXPECT_EQ(nlohmann::json::parse(again.out)["requests"]["LIST"], lists);
   EXPECT_EQ(lake->DataKeys(), keys);
+  // Each resume line counts that table's own files: a's one, not the archive prefix's too.
+  auto lines = lake->Run({"export", PgUri(), a, b, lake->uri()}, PgEnv());
+  ASSERT_EQ(lines.exit_code, 0) << lines.All();
+  for (const auto& t : {a, b}) {
+    EXPECT_TRUE(std::regex_search(
+        lines.err, std::regex(t + R"(: resuming after \d{8}T\d{6}Z \(1 file\(s\) already in the )"
+                                  R"(destination\))")))
+        << lines.err;
+  }
+  EXPECT_NE(lines.out.find("export: 2 table(s), 0 failed; 0 file(s) written (0 bytes), 0 rows"),
+            std::string::npos)
+      << lines.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ExportLayoutChange, ::testing::Values("local", "moto"),

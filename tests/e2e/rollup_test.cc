@@ -1,6 +1,7 @@
 // End-to-end: `lakepack rollup` on a local lake and on moto. Every test compares the lake's
 // rows before and after (an order-independent digest of every row) and looks at which files
 // remain.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -336,6 +337,39 @@ TEST_P(Rollup, DryRunShowsThePlanAndMarksTheGroupABrokenFileWouldFail) {
   }
   EXPECT_EQ(marked, 1);
   EXPECT_EQ(lake_->Keys(), before);
+}
+
+// A dry run's bytes and rows count the same files: the new inputs and the existing output
+// they merge into, both.
+TEST_P(Rollup, DryRunBytesAndRowsCountTheSameFiles) {
+  Sample({"--minutes", "20"});
+  ASSERT_EQ(Roll({"--start", "2025-01-01", "--end", "2025-01-01", "--grouping", "hour"}).exit_code,
+            0);
+  Sample({"--minutes", "10", "--start", "2025-01-01T00:30", "--seed", "5"});
+  auto j = lake_->Run(
+      {"rollup", lake_->uri(), "2025-01-01", "2025-01-01", "hour", "--dry-run", "--json"});
+  ASSERT_EQ(j.exit_code, 0) << j.All();
+  json plan = json::parse(j.out)["plan"];
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_TRUE(plan[0]["merges_existing"].get<bool>()) << plan;
+  const std::string existing = kTable + "/2025/01/01/permanent_data_items_20250101T00.parquet";
+  int64_t bytes = lake_->store().Stat(existing)->value().size;
+  int64_t rows = lake_->Rows(existing);
+  EXPECT_EQ(rows, 20 * 40);
+  for (const auto& in : plan[0]["inputs"]) {
+    std::string key = lake_->KeyOf(in.get<std::string>());
+    bytes += lake_->store().Stat(key)->value().size;
+    rows += lake_->Rows(key);
+  }
+  EXPECT_EQ(plan[0]["inputs"].size(), 10u);
+  EXPECT_EQ(plan[0]["bytes"], bytes);
+  EXPECT_EQ(plan[0]["rows"], rows);
+  auto text = lake_->Run({"rollup", lake_->uri(), "2025-01-01", "2025-01-01", "hour", "--dry-run"});
+  EXPECT_NE(text.out.find(fmt::format("{:>12} {:>10}", bytes, rows)), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("(merges into the existing file, counted in bytes and rows)"),
+            std::string::npos)
+      << text.out;
 }
 
 TEST_P(Rollup, ManyTablesUnderOnePrefixAndOneTableAsRoot) {

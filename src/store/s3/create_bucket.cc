@@ -32,13 +32,19 @@ Status EnsureBucket(S3Client& client, const std::string& bucket, bool* created) 
         region);
     put.body = body;
   }
-  // 409 BucketAlreadyOwnedByYou: another run made it first, which is what we wanted.
+  // 409 BucketAlreadyOwnedByYou: another run made it first, which is what we wanted. Ceph RGW
+  // answers BucketAlreadyExists to the loser of two creates at once by the same user (two
+  // watchers starting together): then the bucket is ours if a HEAD now finds it.
   put.accept = {409};
   LP_ASSIGN_OR_RETURN(HttpResponse made, client.Execute(put));
   if (made.status == 409) {
     S3Error error = ParseS3Error(made.body);
-    if (error.code != "BucketAlreadyOwnedByYou") return client.Failure(put, made);
-    return Status::OK();
+    if (error.code == "BucketAlreadyOwnedByYou") return Status::OK();
+    if (error.code == "BucketAlreadyExists") {
+      LP_ASSIGN_OR_RETURN(HttpResponse now, client.Execute(head));
+      if (now.status / 100 == 2) return Status::OK();
+    }
+    return client.Failure(put, made);
   }
   if (created != nullptr) *created = true;
   return Status::OK();

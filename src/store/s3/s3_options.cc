@@ -15,18 +15,13 @@
 #include <sstream>
 #include <utility>
 
+#include "common/strings.h"
 #include "lakepack/options.h"
 #include "store/s3/aws_config.h"
 
 namespace lakepack::s3 {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The first variable of `names` that is set and not empty, with its name.
 std::optional<std::pair<std::string, std::string>> FirstSet(
