@@ -1,6 +1,8 @@
 // Error printing and spool directories for the command-line front end.
 #include "cli/cli.h"
 
+#include "common/strings.h"
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -51,7 +53,7 @@ Status NoSuchInput(const std::string& uri) {
 }
 
 void PrintError(std::string_view command, const Status& status) {
-  std::string msg = status.message();
+  std::string msg = NameOnce(status.message());
   // Errors are one line: a multi-line message from a library is folded.
   for (auto& c : msg) {
     if (c == '\n' || c == '\r') c = ' ';
@@ -92,9 +94,9 @@ void PrintSummary(const RunSummary& s, bool json, bool quiet) {
   // changed after its commit), which must never pass without a word.
   auto problems = [&s] {
     for (const auto& w : s.warnings)
-      std::cerr << "lakepack " << s.command << ": warning: " << w << std::endl;
+      std::cerr << "lakepack " << s.command << ": warning: " << NameOnce(w) << std::endl;
     for (const auto& e : s.errors)
-      std::cerr << "lakepack " << s.command << ": error: " << e << std::endl;
+      std::cerr << "lakepack " << s.command << ": error: " << NameOnce(e) << std::endl;
   };
   if (quiet) return problems();
   int64_t requests = 0;

@@ -23,6 +23,32 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   return out;
 }
 
+std::string NameOnce(std::string message) {
+  // The leading "subject: " segments: an output, then the input at fault, say.
+  size_t start = 0;
+  for (int segment = 0; segment < 3; segment++) {
+    const size_t colon = message.find(": ", start);
+    if (colon == std::string::npos) break;
+    const std::string subject = message.substr(start, colon - start);
+    start = colon + 2;
+    if (subject.size() < 3 || subject.find_first_of("/.") == std::string::npos) continue;
+    auto replace_all = [&](const std::string& from, const std::string& to) {
+      for (size_t at = start; (at = message.find(from, at)) != std::string::npos;
+           at += to.size()) {
+        message.replace(at, from.size(), to);
+      }
+    };
+    for (const char* q : {"'", "\""}) {
+      const std::string quoted = q + subject + q;
+      replace_all("File " + quoted + " ", "");
+      replace_all(" file " + quoted, " the file");
+      replace_all(" File " + quoted, " the file");
+      replace_all(quoted, "the file");
+    }
+  }
+  return message;
+}
+
 std::string HumanBytes(double b) {
   const char* units[] = {"B", "KB", "MB", "GB", "TB"};
   int u = 0;

@@ -30,6 +30,10 @@ std::string RootName(std::string_view uri);
 //! A message about a staged copy made to name what the user gave: every occurrence of `local`
 //! (the local path the engine read or wrote) becomes `shown` (a URI or the path as given).
 std::string ShowPathAs(std::string message, std::string_view local, std::string_view shown);
+//! An error message that starts with what it is about ("x.csv: …") names it there only: the
+//! later quotings a library added (`Could not write file "x.csv"`, `File 'x.csv' too small`)
+//! become "it" or go.
+std::string NameOnce(std::string message);
 //! The same for a status's message; OK unchanged.
 Status ShowPathAs(const Status& status, std::string_view local, std::string_view shown);
 

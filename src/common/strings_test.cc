@@ -33,4 +33,21 @@ TEST(StringsTest, ShowPathAsRewritesEveryOccurrence) {
 }
 
 }  // namespace
+TEST(NameOnceTest, LaterQuotingsOfTheSubjectGo) {
+  EXPECT_EQ(NameOnce("/t/x.csv: cannot write output (Could not write file \"/t/x.csv\": File too "
+                     "large)"),
+            "/t/x.csv: cannot write output (Could not write the file: File too large)");
+  EXPECT_EQ(NameOnce("s3://b/out.parquet: s3://b/in.parquet: not a Parquet file or truncated (No "
+                     "magic bytes found at end of file 's3://b/in.parquet')"),
+            "s3://b/out.parquet: s3://b/in.parquet: not a Parquet file or truncated (No magic "
+            "bytes found at end of the file)");
+  EXPECT_EQ(NameOnce("/t/b.parquet: not a Parquet file or truncated (File '/t/b.parquet' too small "
+                     "to be a Parquet file)"),
+            "/t/b.parquet: not a Parquet file or truncated (too small to be a Parquet file)");
+  // Another path, or the subject unquoted inside a longer path, stays.
+  EXPECT_EQ(NameOnce("s3://b/k: lease: create directory /t/_lakepack: Permission denied"),
+            "s3://b/k: lease: create directory /t/_lakepack: Permission denied");
+  EXPECT_EQ(NameOnce("no subject here"), "no subject here");
+}
+
 }  // namespace lakepack

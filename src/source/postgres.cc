@@ -261,6 +261,9 @@ Status CheckConninfo(const std::string& conninfo) {
   }
   std::string msg = err ? FirstLine(err) : "cannot be parsed";
   if (err) PQfreemem(err);
+  // libpq quotes the whole string back (`… in URI: "postgres://user:secret@…"`): the error
+  // names it once, redacted, at its start.
+  if (auto in_uri = msg.find(" in URI: \""); in_uri != std::string::npos) msg.erase(in_uri);
   return Status::InvalidArgument(RedactConninfo(conninfo) + ": not a connection string: " + msg);
 }
 
@@ -433,7 +436,12 @@ Result<std::vector<PgColumn>> Connection::Columns(const std::string& table,
   const char* params[1] = {qualified.c_str()};
   PGresult* res = PQexecParams(impl_->conn_, sql, 1, nullptr, params, nullptr, nullptr, 0);
   if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-    Status s = PgStatus(impl_->conn_, res, impl_->where_ + ": table " + table);
+    Status s = PgStatus(impl_->conn_, res, impl_->where_);
+    if (s.IsNotFound()) {
+      // PostgreSQL's "relation \"public.t\" does not exist" would name the table a second
+      // time after the error's own "public.t: ".
+      s = Status::NotFound(impl_->where_ + ": the table does not exist");
+    }
     PQclear(res);
     return s;
   }
