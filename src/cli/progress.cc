@@ -114,10 +114,14 @@ void TerminalProgress::DrawLocked() {
   std::string bar = std::string(filled, '#') + std::string(width - filled, '.');
   std::string line = fmt::format("\r\033[K[{}] {}/{} {}s", bar, tasks_done_, tasks_, noun_);
   if (files_ > 0 && noun_ != "file") line += fmt::format("  {}/{} files", files_done_, files_);
-  if (by_bytes) {
-    line += fmt::format("  {} / {}  {}/s", HumanBytes(static_cast<double>(bytes_done_)),
-                        HumanBytes(static_cast<double>(bytes_)),
-                        HumanBytes(secs > 0 ? static_cast<double>(bytes_done_) / secs : 0));
+  // Work the plan could not size (export's files, written as it reads): counts without a total.
+  if (files_ == 0 && files_done_ > 0) line += fmt::format("  {} files", files_done_);
+  if (by_bytes || bytes_done_ > 0) {
+    line += by_bytes ? fmt::format("  {} / {}", HumanBytes(static_cast<double>(bytes_done_)),
+                                   HumanBytes(static_cast<double>(bytes_)))
+                     : "  " + HumanBytes(static_cast<double>(bytes_done_));
+    line +=
+        fmt::format("  {}/s", HumanBytes(secs > 0 ? static_cast<double>(bytes_done_) / secs : 0));
   }
   line += fmt::format("  {} rows  {:.0f} rows/s  ETA {}", rows_done_,
                       secs > 0 ? static_cast<double>(rows_done_) / secs : 0.0, Eta(eta));

@@ -467,7 +467,7 @@ class ExportJob final : public Job {
       }
       LP_ASSIGN_OR_RETURN(ObjectInfo done,
                           outbox_ ? Upload(key, ctx, tag) : ctx.PublishNew(key, local, tag));
-      ctx.Advance(0, 0, rows);
+      ctx.Advance(1, done.size, rows);  // export's files and bytes are the ones it writes
       return done;
     };
     Status st;

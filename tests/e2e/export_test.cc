@@ -604,7 +604,7 @@ INSERT INTO public.type_cast VALUES ('2024-05-01 10:00:00+00', 1, 3.25, 'a'),
             "3.2500000000\n-12345678901234567890.5000000000\nNULL\n");
 
   // numeric(10,2) cannot hold the second value; numeric(38,0) would round the first.
-  for (const std::string& type : {"numeric(38,0)", "numeric(10,2)"}) {
+  for (const std::string type : {"numeric(38,0)", "numeric(10,2)"}) {
     auto a = base("lossy");
     a.insert(a.end(), {"--column-type", "nu=" + type, "--retries", "1"});
     auto bad = Lakepack(a, PgEnv());
@@ -845,9 +845,33 @@ TEST(ExportSeedForm, S3BucketUploadsAndKeepsFilesUntilVerified) {
   Checksum got = FilesChecksum(fetched);
   EXPECT_EQ(got.rows, want.rows);
   EXPECT_EQ(got.sum, want.sum);
+  // S3_MAX_KEYS is the page size of the destination's listing: a key a page takes a LIST
+  // request per file where the default takes one.
+  auto lists = [&](const std::string& max_keys) {
+    auto e = env;
+    e["S3_MAX_KEYS"] = max_keys;
+    std::vector<std::string> a = args;
+    a.push_back("--json");
+    auto run = lake->Run(a, e);
+    EXPECT_EQ(run.exit_code, 0) << run.All();
+    return SummaryJson(run)["requests"].value("LIST", 0);
+  };
+  const int by_default = lists("1000"), one_a_page = lists("1");
+  EXPECT_GE(one_a_page, by_default + 2) << by_default << " vs " << one_a_page;
   env["S3_MAX_KEYS"] = "0";
   r = lake->Run(args, env);
   EXPECT_EQ(r.exit_code, 2) << r.All();
+  // --no-resume: the flag does what S3_RESUME=0 does.
+  env.erase("S3_MAX_KEYS");
+  auto again = args;
+  again.push_back("--no-resume");
+  r = lake->Run(again, env);
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  EXPECT_NE(r.err.find("not resuming (S3_RESUME=0 / --no-resume): from the first row; 3 file(s)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(lake->DataKeys(), keys);
+  EXPECT_TRUE(ListFiles(d / "pq").empty());
 }
 
 TEST(ExportUsage, ExitCodes) {

@@ -302,4 +302,32 @@ std::string ConformanceDir() {
   return std::string(LAKEPACK_SOURCE_DIR) + "/../shared/conformance/parquet-testing";
 }
 
+namespace {
+// 'text' for sh.
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+}  // namespace
+
+RunResult OnTerminal(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env) {
+  std::string cmd;
+  for (const auto& a : LakepackArgv(args)) cmd += (cmd.empty() ? "" : " ") + ShellQuote(a);
+  return Run({"script", "-qec", cmd, "/dev/null"}, env);
+}
+
+std::vector<std::string> Bars(const std::string& out) {
+  static const std::string kRedraw = "\r\033[K[";
+  std::vector<std::string> bars;
+  size_t at = 0;
+  while ((at = out.find(kRedraw, at)) != std::string::npos) {
+    at += kRedraw.size() - 1;
+    size_t end = out.find_first_of("\r\n", at);
+    bars.push_back(out.substr(at, end == std::string::npos ? std::string::npos : end - at));
+  }
+  return bars;
+}
+
 }  // namespace lakepack::e2e

@@ -52,6 +52,14 @@ RunResult Wait(Spawned& process, std::chrono::seconds cap = std::chrono::seconds
 //! The lakepack binary's argv for `args`, for Spawn and RunTogether.
 std::vector<std::string> LakepackArgv(const std::vector<std::string>& args);
 
+//! Runs lakepack with a terminal (a pseudo-terminal made by script -qec) as its stdin, stdout
+//! and stderr, `env` set: out holds everything it printed, with the terminal's \r\n.
+RunResult OnTerminal(const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env = {});
+//! Every progress bar drawn on a terminal ("\r\033[K[" … up to the next \r or \n), in order,
+//! from the '['.
+std::vector<std::string> Bars(const std::string& out);
+
 //! One process of a group that RunTogether starts.
 struct Launch {
   std::vector<std::string> argv;  // argv[0] looked up in PATH (LakepackArgv for lakepack)

@@ -15,35 +15,6 @@ void SeedTable(const std::string& table, int64_t rows, int64_t same);
 
 namespace {
 
-// 'text' for sh.
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// Runs lakepack with a terminal as stdin, stdout and stderr (script -qec), `env` set.
-RunResult OnTerminal(const std::vector<std::string>& args,
-                     const std::map<std::string, std::string>& env = {}) {
-  std::string cmd;
-  for (const auto& a : LakepackArgv(args)) cmd += (cmd.empty() ? "" : " ") + Quote(a);
-  return Run({"script", "-qec", cmd, "/dev/null"}, env);
-}
-
-const std::string kRedraw = "\r\033[K[";
-
-// Every bar drawn, in order (the text between one redraw and the next).
-std::vector<std::string> Bars(const std::string& out) {
-  std::vector<std::string> bars;
-  size_t at = 0;
-  while ((at = out.find(kRedraw, at)) != std::string::npos) {
-    at += kRedraw.size() - 1;
-    size_t end = out.find_first_of("\r\n", at);
-    bars.push_back(out.substr(at, end == std::string::npos ? std::string::npos : end - at));
-  }
-  return bars;
-}
-
 // Three CSV inputs of 20,000 rows under DIR/land/t/.
 std::string ThreeInputs(ScratchDir& dir) {
   for (int i = 1; i <= 3; i++) {
@@ -100,6 +71,25 @@ TEST(Progress, PackDrawsABarThatMovesWithTheInputsOnATerminal) {
 // watch, a daemon: a status line under its log lines (ingested files, CSV bytes, rows, the
 // batch in hand with its rate and ETA), cleared before each line and at the end; none off a
 // terminal.
+// rollup: the bar counts tasks (one per output), input files, bytes and rows.
+TEST(Progress, RollupDrawsABarTaskByTask) {
+  ScratchDir dir;
+  auto s =
+      Lakepack({"sample", dir / "lake", "--minutes", "130", "--rows-per-file", "10", "--quiet"});
+  ASSERT_EQ(s.exit_code, 0) << s.All();
+  auto r =
+      OnTerminal({"rollup", dir / "lake", "2025-01-01", "2025-01-01", "hour", "--parallel", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto bars = Bars(r.out);
+  ASSERT_GE(bars.size(), 3u) << r.out;
+  bool one = false;
+  for (const auto& b : bars) one = one || b.find("] 1/3 tasks  60/130 files") != std::string::npos;
+  EXPECT_TRUE(one) << r.out;
+  EXPECT_NE(bars.back().find("] 3/3 tasks  130/130 files"), std::string::npos) << bars.back();
+  EXPECT_NE(bars.back().find("  1300 rows  "), std::string::npos) << bars.back();
+  EXPECT_NE(r.out.find("\r\033[Krollup: 3 task(s), 0 failed"), std::string::npos) << r.out;
+}
+
 TEST(Progress, WatchKeepsAStatusLineUnderItsLog) {
   ScratchDir dir;
   std::filesystem::create_directories(dir / "in");
@@ -137,9 +127,12 @@ TEST(Progress, ValidateAndExportCountTheirOwnUnits) {
   ASSERT_FALSE(bars.empty()) << e.out;
   // Rows move file by file inside the one table's task.
   bool mid = false;
-  for (const auto& b : bars) mid = mid || b.find("0/1 tables  2000 rows") != std::string::npos;
+  std::regex after_one(R"(^\[\.+\] 0/1 tables  1 files  [0-9.]+ [KM]?B  .*/s  2000 rows  .*)");
+  for (const auto& b : bars) mid = mid || std::regex_match(b, after_one);
   EXPECT_TRUE(mid) << e.out;
-  EXPECT_NE(bars.back().find("1/1 tables  6000 rows"), std::string::npos) << bars.back();
+  EXPECT_TRUE(std::regex_match(
+      bars.back(), std::regex(R"(^\[#+\] 1/1 tables  3 files  .*  6000 rows  .* ETA -$)")))
+      << bars.back();
   EXPECT_NE(e.out.find("\r\033[Kexport: 1 table(s), 0 failed; 3 file(s) written ("),
             std::string::npos)
       << e.out;

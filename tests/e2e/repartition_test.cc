@@ -250,6 +250,28 @@ void FlipByteInLastBlock(const std::string& path) {
   f.write(&c, 1);
 }
 
+// On a terminal the bar counts days (tasks), raw files, bytes and records; off one, none.
+TEST(RepartitionProgress, DrawsABarDayByDayOnATerminal) {
+  ColdTier cold("local", "rp-bar-src");
+  cold.Add({"--start", "2023-01-07", "--days", "2", "--series", "3", "--records", "10"});
+  auto dst = TestLake::Open("local", "rp-bar-dst");
+  auto args =
+      RepartitionArgs(cold.uri(), dst->uri(), "2023-01-07", "2023-01-08", {"--parallel", "1"});
+  auto r = OnTerminal(args, dst->env());
+  ASSERT_EQ(r.exit_code, 0) << r.All();
+  auto bars = Bars(r.out);
+  ASSERT_GE(bars.size(), 2u) << r.out;
+  bool one = false;
+  for (const auto& b : bars) one = one || b.find("] 1/2 tasks  12/24 files") != std::string::npos;
+  EXPECT_TRUE(one) << r.out;
+  EXPECT_NE(bars.back().find("] 2/2 tasks  24/24 files"), std::string::npos) << bars.back();
+  EXPECT_NE(bars.back().find(" rows  "), std::string::npos) << bars.back();
+  auto dst2 = TestLake::Open("local", "rp-bar-dst2");
+  auto plain = dst2->Run(RepartitionArgs(cold.uri(), dst2->uri(), "2023-01-07", "2023-01-08"));
+  ASSERT_EQ(plain.exit_code, 0) << plain.All();
+  EXPECT_EQ(plain.All().find('\033'), std::string::npos) << plain.All();
+}
+
 TEST_P(Repartition, CorruptInputsFailTheirDayOnly) {
   ColdTier cold(GetParam(), "rp-bad-src");
   cold.Add({"--start", "2023-01-07", "--days", "3", "--series", "3", "--records", "40"});
