@@ -69,6 +69,32 @@ TEST_F(S3Cli, MissingObjectAndMissingBucket) {
   EXPECT_NE(b.err.find("no-such-bucket-lakepack"), std::string::npos) << b.err;
 }
 
+// The seed's S3_USE_SSL: the scheme of an endpoint given without one. moto speaks plain
+// HTTP, so with S3_USE_SSL=0 the run reaches it and with S3_USE_SSL=1 the TLS handshake fails,
+// naming the https endpoint; a scheme that contradicts it is an error before any request.
+TEST_F(S3Cli, UseSslPicksTheSchemeOfAnEndpointWithoutOne) {
+  std::string endpoint = Env("LAKEPACK_TEST_S3_ENDPOINT");  // http://127.0.0.1:PORT
+  ASSERT_EQ(endpoint.rfind("http://", 0), 0u) << endpoint;
+  std::string bare = endpoint.substr(7);
+  WriteFile(dir_ / "in.csv", "a\n1\n");
+  auto env = MotoEnv();
+  env["AWS_ENDPOINT_URL"] = bare;
+  env["S3_USE_SSL"] = "0";
+  auto plain = Lakepack({"convert", dir_ / "in.csv", prefix_ + "/ssl0.parquet"}, env);
+  EXPECT_EQ(plain.exit_code, 0) << plain.All();
+  env["S3_USE_SSL"] = "1";
+  auto tls = Lakepack({"inspect", prefix_ + "/ssl0.parquet"}, env);
+  EXPECT_EQ(tls.exit_code, 1) << tls.All();
+  EXPECT_NE(tls.err.find("https://" + bare), std::string::npos) << tls.err;
+  env["AWS_ENDPOINT_URL"] = endpoint;
+  auto contradicts = Lakepack({"inspect", prefix_ + "/ssl0.parquet"}, env);
+  EXPECT_NE(contradicts.exit_code, 0) << contradicts.All();
+  EXPECT_NE(contradicts.err.find("S3_USE_SSL=true, but AWS_ENDPOINT_URL='" + endpoint +
+                                 "' says otherwise"),
+            std::string::npos)
+      << contradicts.err;
+}
+
 TEST_F(S3Cli, WrongSecretFailsClearlyAndIsNeverPrinted) {
   std::string endpoint = Env("LAKEPACK_TEST_S3_AUTH_ENDPOINT");
   std::string bucket = Env("LAKEPACK_TEST_S3_AUTH_BUCKET");
@@ -92,6 +118,14 @@ TEST_F(S3Cli, WrongSecretFailsClearlyAndIsNeverPrinted) {
     EXPECT_NE(r.err.find("SignatureDoesNotMatch"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(endpoint), std::string::npos) << "should name the endpoint: " << r.err;
   }
+  // The seed's S3_REGION signs before AWS_REGION: the refused request's string to sign (what
+  // LAKEPACK_S3_DEBUG shows of a 403) is scoped to it.
+  auto env_region = env;
+  env_region["S3_REGION"] = "eu-west-3";
+  auto scoped = Lakepack({"inspect", "s3://" + bucket + "/wrong.parquet"}, env_region);
+  EXPECT_EQ(scoped.exit_code, 1) << scoped.All();
+  EXPECT_NE(scoped.err.find("/eu-west-3/s3/aws4_request"), std::string::npos) << scoped.err;
+  EXPECT_EQ(scoped.err.find("/us-east-1/s3/aws4_request"), std::string::npos) << scoped.err;
   // And the right secret works against the same server.
   env["AWS_SECRET_ACCESS_KEY"] = Env("LAKEPACK_TEST_S3_AUTH_SECRET_ACCESS_KEY");
   auto ok = Lakepack({"convert", dir_ / "in.csv", "s3://" + bucket + "/right.parquet"}, env);

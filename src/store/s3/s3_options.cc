@@ -202,14 +202,7 @@ Result<S3Options> S3Options::FromLookup(const EnvLookup& getenv) {
   // and of AWS itself; an endpoint whose scheme says otherwise is an error, not a silent pick.
   std::optional<bool> use_ssl;
   if (auto v = FirstSet(getenv, {"S3_USE_SSL"})) {
-    std::string b = Lower(v->second);
-    if (b == "1" || b == "true" || b == "yes" || b == "on") {
-      use_ssl = true;
-    } else if (b == "0" || b == "false" || b == "no" || b == "off") {
-      use_ssl = false;
-    } else {
-      return Status::InvalidArgument("S3_USE_SSL='" + v->second + "': expected true or false");
-    }
+    LP_ASSIGN_OR_RETURN(use_ssl, ParseBool(v->first, v->second));
     o.use_ssl = *use_ssl;
   }
   auto set_endpoint = [&](const std::string& where, const std::string& raw) -> Status {

@@ -87,7 +87,7 @@ TEST_F(S3OptionsTest, SeedRegionAndUseSsl) {
   env_["S3_USE_SSL"] = "maybe";
   o = Load();
   ASSERT_FALSE(o.ok());
-  EXPECT_EQ(o.status().message(), "S3_USE_SSL='maybe': expected true or false");
+  EXPECT_EQ(o.status().message(), "S3_USE_SSL='maybe': expected 1/0, true/false, yes/no or on/off");
   env_.erase("S3_USE_SSL");
   o = Load();
   ASSERT_TRUE(o.ok()) << o.status().ToString();
