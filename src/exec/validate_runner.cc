@@ -94,7 +94,10 @@ Result<std::string> CachedCopy(ObjectStore& store, const std::string& key,
   }
   fs::create_directories(fs::path(path).parent_path(), ec);
   if (ec) return Status::IOError(fs::path(path).parent_path().string() + ": " + ec.message());
-  const std::string part = path + ".lakepack-part";
+  // Two runs may share TEMP_DIR, and one run may be given an object twice (a prefix and the
+  // file): each download has a name of its own.
+  static std::atomic<int> downloads{0};
+  const std::string part = fmt::format("{}.lakepack-part-{}-{}", path, ::getpid(), downloads++);
   LP_RETURN_IF_ERROR(store.ReadToFile(key, part));
   fs::rename(part, path, ec);
   if (ec) return Status::IOError(path + ": " + ec.message());
