@@ -42,7 +42,15 @@ void TerminalProgress::TaskDone(bool ok, int64_t files, int64_t bytes, int64_t r
   files_done_ += files;
   bytes_done_ += bytes;
   rows_done_ += rows;
-  DrawLocked();
+  if (Due() || tasks_done_ == tasks_) DrawLocked();
+}
+
+// A bar over a million files must not be drawn a million times: it is drawn at about 1000
+// evenly spaced events of the plan, counted, not timed, so that the same run draws the same
+// bars on any machine (and a plan of a few files draws at every one).
+bool TerminalProgress::Due() {
+  const int64_t step = std::max<int64_t>(1, (tasks_ + files_) / 1000);
+  return events_++ % step == 0;
 }
 
 void TerminalProgress::Advanced(int64_t files, int64_t bytes, int64_t rows) {
@@ -50,7 +58,7 @@ void TerminalProgress::Advanced(int64_t files, int64_t bytes, int64_t rows) {
   files_done_ += files;
   bytes_done_ += bytes;
   rows_done_ += rows;
-  DrawLocked();
+  if (Due()) DrawLocked();
 }
 
 void TerminalProgress::TaskPlanned(const PlannedTask& task) {

@@ -34,6 +34,8 @@ class TerminalProgress final : public ProgressSink {
 
  private:
   void DrawLocked();
+  bool Due();
+  int64_t events_ = 0;  // TaskDone and Advanced calls, for Due
   void ClearLocked();
   std::mutex mu_;
   PlanPrinter* plan_ = nullptr;
