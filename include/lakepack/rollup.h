@@ -40,8 +40,8 @@ struct PlannedOutput {
   std::string output;  // URI
   bool merges_existing = false;
   std::vector<std::string> inputs;  // URIs
-  int64_t bytes = 0;  // inputs plus the existing output, as rows
-  int64_t rows = 0;   // inputs plus the existing output
+  int64_t bytes = 0;                // inputs plus the existing output, as rows
+  int64_t rows = 0;                 // inputs plus the existing output
   //! Why a real run would fail this output (an input's footer cannot be read), naming the
   //! file; empty when it would not. The rest of the plan is shown all the same.
   std::string error;

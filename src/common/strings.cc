@@ -33,8 +33,7 @@ std::string NameOnce(std::string message) {
     start = colon + 2;
     if (subject.size() < 3 || subject.find_first_of("/.") == std::string::npos) continue;
     auto replace_all = [&](const std::string& from, const std::string& to) {
-      for (size_t at = start; (at = message.find(from, at)) != std::string::npos;
-           at += to.size()) {
+      for (size_t at = start; (at = message.find(from, at)) != std::string::npos; at += to.size()) {
         message.replace(at, from.size(), to);
       }
     };

@@ -460,9 +460,7 @@ class ExportJob final : public Job {
     auto publish = [&](const std::string& key, const std::string& local,
                        int64_t rows) -> Result<ObjectInfo> {
       if (outbox_) {
-        PutOptions put;
-        put.consume_source = true;
-        LP_RETURN_IF_ERROR(outbox_->WriteFromFile(key, local, put).status());
+        LP_RETURN_IF_ERROR(Publish(*outbox_, key, local).status());
         CrashPoint("export-outbox-written");
       }
       LP_ASSIGN_OR_RETURN(ObjectInfo done,

@@ -28,8 +28,7 @@ namespace {
 
 struct Target {
   std::shared_ptr<ObjectStore> store;
-  std::string key;
-  int64_t size = 0;
+  ObjectInfo object;  // as listed (or Stat'ed): key, size, ETag
 };
 
 std::string Id8(const std::string& id, bool is_base64) {
@@ -52,7 +51,7 @@ Result<std::vector<Target>> Expand(const std::vector<std::string>& inputs) {
       LP_ASSIGN_OR_RETURN(ObjectRef ref, OpenObject(in));
       LP_ASSIGN_OR_RETURN(auto st, ref.store->Stat(ref.key));
       if (!st) return Status::NotFound(in + ": no such file");
-      out.push_back({ref.store, ref.key, st->size});
+      out.push_back({ref.store, *st});
       continue;
     }
     LP_ASSIGN_OR_RETURN(auto store, OpenStore(in));
@@ -63,7 +62,7 @@ Result<std::vector<Target>> Expand(const std::vector<std::string>& inputs) {
         if (o.key.rfind("_lakepack/", 0) == 0) continue;
         if (o.key.size() < 8 || o.key.compare(o.key.size() - 8, 8, ".parquet") != 0) continue;
         if (BaseName(o.key).rfind(".lakepack-tmp", 0) == 0) continue;
-        out.push_back({store, o.key, o.size});
+        out.push_back({store, o});
       }
       return Status::OK();
     }));
@@ -76,21 +75,21 @@ Result<std::vector<Target>> Expand(const std::vector<std::string>& inputs) {
 // the object's ETag and size still match the copy's (recorded in <copy>.etag); otherwise, or
 // with `force`, downloaded again. The download goes to a temporary name first, so a copy that
 // is there is whole.
-Result<std::string> CachedCopy(ObjectStore& store, const std::string& key,
+// `info` is the object as listed: its ETag and size, without another request.
+Result<std::string> CachedCopy(ObjectStore& store, const ObjectInfo& info,
                                const std::string& temp_dir, bool force) {
-  LP_ASSIGN_OR_RETURN(auto info, store.Stat(key));
-  if (!info) return Status::NotFound(store.UriOf(key) + ": no such file or object");
+  const std::string& key = info.key;
   auto loc = ParseLocation(store.UriOf(key));
   if (!loc.ok()) return loc.status();
   const std::string path = temp_dir + "/" + loc->root + "/" + loc->path;
   const std::string tag_path = path + ".etag";
-  const std::string want = fmt::format("{} {}", info->etag, info->size);
+  const std::string want = fmt::format("{} {}", info.etag, info.size);
   std::error_code ec;
   if (!force && fs::exists(path, ec)) {
     std::ifstream in(tag_path);
     std::string have;
     std::getline(in, have);
-    if (have == want && static_cast<int64_t>(fs::file_size(path, ec)) == info->size) return path;
+    if (have == want && static_cast<int64_t>(fs::file_size(path, ec)) == info.size) return path;
   }
   fs::create_directories(fs::path(path).parent_path(), ec);
   if (ec) return Status::IOError(fs::path(path).parent_path().string() + ": " + ec.message());
@@ -176,7 +175,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
   LP_ASSIGN_OR_RETURN(std::vector<Target> targets, Expand(o.inputs));
   if (o.shard.count > 1) {
     std::erase_if(targets, [&](const Target& t) {
-      return ShardOfKey(t.store->UriOf(t.key), o.shard.count) != o.shard.index;
+      return ShardOfKey(t.store->UriOf(t.object.key), o.shard.count) != o.shard.index;
     });
   }
   ValidateReport report;
@@ -187,7 +186,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
   LP_ASSIGN_OR_RETURN(auto spool, Spool::Create(o.spool_dir, "validate"));
 
   int64_t bytes = 0;
-  for (const auto& t : targets) bytes += t.size;
+  for (const auto& t : targets) bytes += t.object.size;
   progress.Planned(static_cast<int64_t>(targets.size()), static_cast<int64_t>(targets.size()),
                    bytes);
   report.lines.resize(targets.size());
@@ -197,7 +196,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
   std::atomic<bool> stop{false};
   ParallelForAll(targets.size(), std::max(1, o.parallel), [&](size_t i) -> Status {
     if (o.stop_on_error && stop.load()) {
-      report.lines[i].path = targets[i].store->UriOf(targets[i].key);
+      report.lines[i].path = targets[i].store->UriOf(targets[i].object.key);
       report.lines[i].checked = false;
       return Status::OK();
     }
@@ -218,23 +217,23 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     }
     const Target& t = targets[i];
     ValidateLine& line = report.lines[i];
-    line.path = t.store->UriOf(t.key);
+    line.path = t.store->UriOf(t.object.key);
     const std::string dir = spool->Sub(std::to_string(i));
-    auto local = o.temp_dir.empty() || t.store->LocalPath(t.key)
-                     ? StageForReading(*t.store, t.key, dir)
-                     : CachedCopy(*t.store, t.key, o.temp_dir, o.force_download);
+    auto local = o.temp_dir.empty() || t.store->LocalPath(t.object.key)
+                     ? StageForReading(*t.store, t.object.key, dir)
+                     : CachedCopy(*t.store, t.object, o.temp_dir, o.force_download);
     if (!local.ok()) {
       line.reason = "cannot fetch: " + local.status().message();
     } else {
       // Name the object, not the spool copy the engine read.
       line.reason =
-          ShowPathAs(Check(*engine, *local, BaseName(t.key), o, rows[i]), *local, line.path);
+          ShowPathAs(Check(*engine, *local, BaseName(t.object.key), o, rows[i]), *local, line.path);
     }
     std::error_code ec;
     fs::remove_all(dir, ec);
     line.pass = line.reason.empty();
     if (!line.pass) stop = true;
-    progress.TaskDone(line.pass, 1, t.size, rows[i]);
+    progress.TaskDone(line.pass, 1, t.object.size, rows[i]);
     progress.Log(line.pass ? "PASS|" + line.path : "FAIL|" + line.path + "|" + line.reason);
     std::lock_guard<std::mutex> lock(mu);
     pool.push_back(std::move(engine));
@@ -255,7 +254,7 @@ Result<ValidateReport> Validate(const ValidateOptions& o, ProgressSink& progress
     }
     if (report.lines[i].pass) report.rows += rows[i];
     if (!report.lines[i].pass) report.failed++;
-    ExportName n = ParseExportFileName(BaseName(targets[i].key));
+    ExportName n = ParseExportFileName(BaseName(targets[i].object.key));
     std::string suffix = "_" + table_source;
     if (!table_source.empty() && n.ok && n.source.size() >= suffix.size() &&
         n.source.compare(n.source.size() - suffix.size(), suffix.size(), suffix) == 0) {

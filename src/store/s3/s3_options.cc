@@ -208,8 +208,7 @@ Result<S3Options> S3Options::FromLookup(const EnvLookup& getenv) {
   auto set_endpoint = [&](const std::string& where, const std::string& raw) -> Status {
     const bool has_scheme = raw.find("://") != std::string::npos;
     o.endpoint =
-        use_ssl && !has_scheme ? (*use_ssl ? "https://" : "http://") + raw : NormalizeEndpoint(raw);
-    while (o.endpoint.size() > 1 && o.endpoint.back() == '/') o.endpoint.pop_back();
+        NormalizeEndpoint(use_ssl && !has_scheme ? (*use_ssl ? "https://" : "http://") + raw : raw);
     LP_RETURN_IF_ERROR(CheckEndpoint(where, o.endpoint));
     if (use_ssl && has_scheme && (Lower(o.endpoint).rfind("https://", 0) == 0) != *use_ssl) {
       return Status::InvalidArgument(std::string("S3_USE_SSL=") + (*use_ssl ? "true" : "false") +
